@@ -1,0 +1,133 @@
+"""Structured configs: the schema every YAML in configs/ is checked against before any work starts.
+
+A misspelt key or a value of the wrong type fails in Hydra's composition step, naming the key.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+from hydra.core.config_store import ConfigStore
+from omegaconf import MISSING
+
+
+@dataclass
+class BenchmarkConfig:
+    name: str = MISSING                      # sample | miracl | mldr | mkqa | local
+    source: Optional[str] = None             # local directory or hub dataset id (None: the benchmark's default)
+    corpus_source: Optional[str] = None      # where the corpus lives, if apart from the topics/qrels
+    revision: Optional[str] = None           # hub revision (commit) to pin
+    split: str = "dev"
+    languages: Optional[list[str]] = None    # None: every language of the benchmark
+    pool: str = "full"                       # full: rank the whole corpus (paper protocol) | judged: judged passages only
+    subset: Optional[str] = None             # frozen CI subset name (results/subsets/<name>)
+    missing_docs: str = "error"              # qrels docids absent from the corpus: error | warn
+    doc_sep: str = " "                       # joins title and text into the passage a model reads
+    format: Optional[str] = None             # local benchmarks: beir | trec
+    lang: Optional[str] = None               # local benchmarks: language of every query, if not per query
+    cache_dir: Optional[str] = None          # where Arrow document stores are built (default ~/.cache/evalkit)
+
+
+@dataclass
+class Bm25Config:
+    mode: str = "language"                   # language (script-aware tokens) | anserini (Lucene as Pyserini) | xlmr
+    k1: float = 0.9
+    b: float = 0.4
+    tokenizer: Optional[str] = None          # xlmr mode: tokenizer id or path (default: the reranker's)
+
+
+@dataclass
+class DenseConfig:
+    model: Optional[str] = None
+    revision: Optional[str] = None
+    pooling: str = "cls"                     # cls | mean
+    normalize: bool = True
+    max_length: int = 8192
+    query_prefix: str = ""
+    doc_prefix: str = ""
+    batch_tokens: int = 16384
+    dtype: str = "auto"
+    device: str = "auto"
+
+
+@dataclass
+class HybridConfig:
+    systems: list[str] = field(default_factory=lambda: ["bm25", "dense"])
+    method: str = "rrf"                      # rrf | wsum
+    weights: Optional[list[float]] = None
+    norm: str = "min-max"                    # wsum normalisation (ranx fusion norm)
+    depth: int = 1000                        # depth of each fused run
+
+
+@dataclass
+class CandidatesConfig:
+    name: str = MISSING                      # bm25 | runfile | dense | hybrid
+    depth: int = 100                         # candidates per query handed to the reranker
+    path: Optional[str] = None               # runfile: a file, or a directory of run.{lang}.trec files
+    bm25: Bm25Config = field(default_factory=Bm25Config)
+    dense: DenseConfig = field(default_factory=DenseConfig)
+    hybrid: HybridConfig = field(default_factory=HybridConfig)
+
+
+@dataclass
+class RerankerConfig:
+    name: str = MISSING                      # gte | bge_m3 | hf | none
+    model: Optional[str] = None              # hub id or local directory
+    revision: Optional[str] = None
+    max_length: Optional[int] = None         # None: the model's own limit (recorded in every report)
+    query_max_length: Optional[int] = None   # the query is truncated only beyond this budget
+    query_template: str = "{query}"
+    doc_template: str = "{doc}"
+    score_transform: str = "logit"           # logit | sigmoid
+    dtype: str = "auto"                      # auto (fp32 on CPU, bf16 on GPU) | fp32 | bf16 | fp16
+    device: str = "auto"                     # auto | cpu | cuda | cuda:N
+    attn_implementation: str = "sdpa"        # sdpa | eager | flash_attention_2
+    batch_tokens: int = 16384                # padded tokens per batch
+    cache: bool = True                       # the on-disk pair-score cache
+    cache_path: Optional[str] = None         # default ~/.cache/evalkit/pair_scores.sqlite
+
+
+@dataclass
+class MetricsConfig:
+    measures: list[str] = field(default_factory=lambda: ["ndcg@10", "mrr@10", "recall@100"])
+    bucket_edges: list[int] = field(default_factory=lambda: [512, 1024, 2048, 4096, 8192])
+    no_relevant: str = "exclude"             # queries without a relevant judgment: exclude | zero
+    oracle: bool = False                     # recompute every metric with pytrec_eval and fail on a difference
+    bucket_tokenizer: str = "xlmr"           # counts document tokens for buckets (xlmr: bundled, shared by GTE/BGE)
+
+
+@dataclass
+class ReportConfig:
+    formats: list[str] = field(default_factory=lambda: ["md"])   # md | html | latex | csv | parquet
+    title: Optional[str] = None
+    published: Optional[str] = None          # key in results/published/*.yaml this run reproduces
+
+
+@dataclass
+class ExecutorConfig:
+    name: str = "local"                      # local | ray
+    address: Optional[str] = None
+    num_actors: int = 1
+    gpus_per_actor: float = 0.0
+
+
+@dataclass
+class RunConfig:
+    name: str = "${candidates.name}-${reranker.name}"
+    seed: int = 0
+    shard: Optional[str] = None              # "i/n": this process handles shard i of n
+
+
+@dataclass
+class Config:
+    benchmark: BenchmarkConfig = MISSING
+    candidates: CandidatesConfig = MISSING
+    reranker: RerankerConfig = MISSING
+    metrics: MetricsConfig = MISSING
+    report: ReportConfig = MISSING
+    executor: ExecutorConfig = field(default_factory=ExecutorConfig)
+    run: RunConfig = field(default_factory=RunConfig)
+
+
+def register() -> None:
+    ConfigStore.instance().store(name="evalkit_schema", node=Config)

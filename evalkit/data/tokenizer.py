@@ -1,0 +1,35 @@
+"""The XLM-R tokenizer bundled with evalkit (see evalkit/assets/NOTICE), available offline."""
+from __future__ import annotations
+
+import functools
+import gzip
+import hashlib
+import shutil
+from pathlib import Path
+
+from evalkit.data.docstore import default_cache_dir
+
+BUNDLED = Path(__file__).resolve().parent.parent / "assets" / "xlmr_tokenizer.json.gz"
+
+
+def bundled_tokenizer_file() -> Path:
+    """Decompress the bundled tokenizer.json once into the evalkit cache."""
+    digest = hashlib.sha256(BUNDLED.read_bytes()).hexdigest()[:16]
+    target = default_cache_dir() / "tokenizers" / f"xlmr-{digest}.json"
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_suffix(".tmp")
+        with gzip.open(BUNDLED, "rb") as src, open(tmp, "wb") as dst:
+            shutil.copyfileobj(src, dst)
+        tmp.replace(target)
+    return target
+
+
+@functools.lru_cache(maxsize=4)
+def load_tokenizer(name: str = "xlmr"):
+    """`xlmr` = the bundled XLM-R tokenizer; anything else = a tokenizer directory or hub id."""
+    from transformers import AutoTokenizer, XLMRobertaTokenizerFast
+
+    if name == "xlmr":
+        return XLMRobertaTokenizerFast(tokenizer_file=str(bundled_tokenizer_file()))
+    return AutoTokenizer.from_pretrained(name, use_fast=True)

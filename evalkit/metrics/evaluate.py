@@ -1,0 +1,70 @@
+"""Per-query metrics with ranx, as one tidy table (lang, qid, metric, value); aggregates come later.
+
+Conventions, stated in every report (see `POLICY`):
+- ties: documents are put in trec_eval order (score desc, docid desc) before ranx sees them, because ranx
+  sorts with an unstable argsort;
+- the query set is the judged queries with at least one relevant document (grade > 0); a judged query with
+  no candidates, or none relevant among them, scores 0 (trec_eval -c), never dropped;
+- queries with no relevant judgment: excluded (`no_relevant=exclude`) or scored 0 (`zero`).
+"""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+
+from evalkit.contracts import Qrels, Run, canonical_order
+
+POLICY = {
+    "ties": "score desc, then docid desc (trec_eval)",
+    "missing_queries": "score 0 (trec_eval -c): averaged over all judged queries",
+    "averaging": "per language: mean over queries; overall: macro average over languages",
+}
+
+
+def relevant_queries(qrels: Qrels) -> list[str]:
+    return sorted(q for q, docs in qrels.items() if any(g > 0 for g in docs.values()))
+
+
+def rank_scores(run: dict[str, float]) -> dict[str, float]:
+    """Strictly decreasing scores in canonical order, so every tool sees the same ranking."""
+    ranked = canonical_order(run)
+    return {docid: float(len(ranked) - i) for i, (docid, _) in enumerate(ranked)}
+
+
+def evaluate_language(qrels: Qrels, run: Run, measures: list[str], queries: list[str] | None = None,
+                      no_relevant: str = "exclude") -> pd.DataFrame:
+    """Per-query values for one language: columns qid, metric, value."""
+    import ranx
+
+    judged = relevant_queries(qrels)
+    extra = [q for q in (queries or []) if q not in set(judged)] if no_relevant == "zero" else []
+    positive = {q: {d: g for d, g in qrels[q].items() if g > 0} for q in judged}
+    scored = [q for q in judged if run.get(q)]
+    values = {m: dict.fromkeys(judged + extra, 0.0) for m in measures}
+    if scored:
+        ranx_qrels = ranx.Qrels({q: positive[q] for q in scored})
+        ranx_run = ranx.Run({q: rank_scores(run[q]) for q in scored})
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            result = ranx.evaluate(ranx_qrels, ranx_run, list(measures), return_mean=False,
+                                   save_results_in_run=False)
+        if len(measures) == 1:
+            result = {measures[0]: result}
+        order = list(ranx_qrels.keys())
+        for m in measures:
+            values[m].update(zip(order, np.asarray(result[m], dtype=float).tolist()))
+    rows = [(q, m, v) for m in measures for q, v in values[m].items()]
+    return pd.DataFrame(rows, columns=["qid", "metric", "value"])
+
+
+def evaluate_runs(qrels: dict[str, Qrels], runs: dict[str, Run], measures: list[str],
+                  queries: dict[str, dict[str, str]], no_relevant: str = "exclude") -> pd.DataFrame:
+    """Tidy per-query table over languages: lang, qid, metric, value."""
+    frames = []
+    for lang in queries:
+        frame = evaluate_language(qrels.get(lang, {}), runs.get(lang, {}), measures, list(queries[lang]), no_relevant)
+        frame.insert(0, "lang", lang)
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True)

@@ -1,0 +1,131 @@
+"""Wires the stages: benchmark -> candidates -> rerank -> evaluate -> outputs. No stage logic here."""
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+from omegaconf import DictConfig, OmegaConf
+
+from evalkit.contracts import Benchmark, Run
+from evalkit.data import load_benchmark
+from evalkit.candidates import first_stage
+from evalkit.data.trec import write_run
+from evalkit.metrics.aggregate import summary
+from evalkit.metrics.buckets import query_buckets
+from evalkit.metrics.evaluate import POLICY, evaluate_runs
+from evalkit.data.tokenizer import load_tokenizer
+from evalkit.provenance import manifest
+from evalkit.report.markdown import write_report
+
+log = logging.getLogger(__name__)
+FIRST, RERANKED, CEILING = "first_stage", "reranked", "ceiling"
+
+
+@dataclass
+class RunResult:
+    out_dir: Path
+    table: pd.DataFrame                       # tidy per-query table
+    metrics: dict                             # what metrics.json holds
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def oracle_run(benchmark: Benchmark, runs: dict[str, Run]) -> dict[str, Run]:
+    """The candidates ordered by their grades: what a perfect reranker reaches on this first stage."""
+    return {lang: {qid: {d: float(benchmark.qrels[lang].get(qid, {}).get(d, 0)) for d in docs}
+                   for qid, docs in run.items()} for lang, run in runs.items()}
+
+
+def rerank(benchmark: Benchmark, runs: dict[str, Run], scorer) -> dict[str, Run]:
+    """Rescore every candidate with one call, so the scorer can sort all pairs of the run together."""
+    keys, pairs = [], []
+    for lang, run in runs.items():
+        queries = benchmark.queries[lang]
+        for qid, docs in run.items():
+            docids = list(docs)
+            texts = benchmark.stores[lang].get(docids)
+            keys.extend((lang, qid, d) for d in docids)
+            pairs.extend((queries[qid], doc.full_text(benchmark.protocol.get("doc_sep", " "))) for doc in texts)
+    scores = scorer.score(pairs) if pairs else []
+    out: dict[str, Run] = {lang: {qid: {} for qid in run} for lang, run in runs.items()}
+    for (lang, qid, docid), score in zip(keys, scores):
+        out[lang][qid][docid] = float(score)
+    return out
+
+
+def run(cfg: DictConfig, out_dir: Path) -> RunResult:
+    out_dir = Path(out_dir)
+    (out_dir / "runs").mkdir(parents=True, exist_ok=True)
+    timings: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    benchmark = load_benchmark(cfg.benchmark)
+    benchmark.protocol["doc_sep"] = cfg.benchmark.doc_sep
+    timings["benchmark"] = time.perf_counter() - clock
+
+    clock = time.perf_counter()
+    candidates = first_stage(benchmark, cfg.candidates)
+    timings["candidates"] = time.perf_counter() - clock
+    _write_runs(out_dir, FIRST, candidates, benchmark, cfg.candidates.name)
+
+    systems = {FIRST: candidates, CEILING: oracle_run(benchmark, candidates)}
+    scorer = None
+    if cfg.reranker.name != "none":
+        from evalkit.rerank import build_scorer
+
+        clock = time.perf_counter()
+        scorer = build_scorer(cfg.reranker)
+        systems[RERANKED] = rerank(benchmark, candidates, scorer)
+        timings["rerank"] = time.perf_counter() - clock
+        _write_runs(out_dir, RERANKED, systems[RERANKED], benchmark, cfg.reranker.name)
+
+    clock = time.perf_counter()
+    table = evaluate_all(benchmark, systems, cfg)
+    metrics = {"systems": summary(table), "protocol": protocol(benchmark, cfg, scorer)}
+    timings["evaluate"] = time.perf_counter() - clock
+
+    table.to_parquet(out_dir / "per_query.parquet", index=False)
+    (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    (out_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True), encoding="utf-8")
+    write_report(out_dir, table, metrics, cfg)
+    (out_dir / "manifest.json").write_text(
+        json.dumps(manifest(cfg, benchmark, scorer, timings), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    log.info("wrote %s", out_dir)
+    return RunResult(out_dir, table, metrics, timings)
+
+
+def evaluate_all(benchmark: Benchmark, systems: dict[str, dict[str, Run]], cfg: DictConfig) -> pd.DataFrame:
+    tokenizer = load_tokenizer(cfg.metrics.bucket_tokenizer)
+    buckets = query_buckets(benchmark, tokenizer, list(cfg.metrics.bucket_edges), cfg.benchmark.doc_sep)
+    frames = []
+    for system, runs in systems.items():
+        frame = evaluate_runs(benchmark.qrels, runs, list(cfg.metrics.measures), benchmark.queries,
+                              cfg.metrics.no_relevant)
+        frame.insert(0, "system", system)
+        frames.append(frame)
+    table = pd.concat(frames, ignore_index=True)
+    table.insert(3, "bucket", [buckets[(lang, qid)] for lang, qid in zip(table["lang"], table["qid"])])
+    return table
+
+
+def protocol(benchmark: Benchmark, cfg: DictConfig, scorer) -> dict:
+    """Everything a reader needs to judge whether two numbers are comparable."""
+    info = getattr(scorer, "info", {}) if scorer else {}
+    return {
+        "benchmark": cfg.benchmark.name, **{k: v for k, v in benchmark.protocol.items()},
+        "languages": benchmark.languages,
+        "candidates": cfg.candidates.name, "depth": cfg.candidates.depth,
+        "reranker": cfg.reranker.name, "reranker_model": info.get("model", cfg.reranker.model),
+        "max_length": info.get("max_length"), "dtype": info.get("dtype"),
+        "measures": list(cfg.metrics.measures), "no_relevant": cfg.metrics.no_relevant,
+        "bucket_tokenizer": cfg.metrics.bucket_tokenizer, "bucket_edges": list(cfg.metrics.bucket_edges),
+        **POLICY,
+    }
+
+
+def _write_runs(out_dir: Path, stage: str, runs: dict[str, Run], benchmark: Benchmark, tag: str) -> None:
+    for lang, run in runs.items():
+        write_run(out_dir / "runs" / f"{stage}.{lang}.trec", run, tag, list(benchmark.queries[lang]))

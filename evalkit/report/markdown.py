@@ -1,0 +1,79 @@
+"""report.md of one run: protocol, then per-language and per-bucket tables, first stage vs reranked."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+from omegaconf import DictConfig
+
+from evalkit.metrics.aggregate import MACRO
+from evalkit.metrics.buckets import NO_RELEVANT, bucket_labels
+
+COLUMNS = [("first_stage", "first stage"), ("reranked", "reranked"), ("ceiling", "ceiling")]
+
+
+def _fmt(value: float | None) -> str:
+    return "–" if value is None else f"{100 * value:.2f}"
+
+
+def _delta(a: float | None, b: float | None) -> str:
+    return "–" if a is None or b is None else f"{100 * (b - a):+.2f}"
+
+
+def markdown_table(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def protocol_block(protocol: dict) -> str:
+    rows = [[key, f"`{value}`" if not isinstance(value, str) else value] for key, value in protocol.items()]
+    return markdown_table(["setting", "value"], rows)
+
+
+def _rows(systems: dict, metric: str, section: str, keys: list[str], counts: dict[str, int]) -> list[list[str]]:
+    present = [s for s, _ in COLUMNS if s in systems]
+    rows = []
+    for key in keys:
+        values = {}
+        for system in present:
+            entry = systems[system][section].get(metric, {}).get(key)
+            values[system] = entry["mean"] if isinstance(entry, dict) else entry
+        row = [key, str(counts.get(key, 0))] + [_fmt(values[s]) for s in present]
+        if "reranked" in present:
+            row.insert(4, _delta(values["first_stage"], values["reranked"]))
+        rows.append(row)
+    return rows
+
+
+def render(table: pd.DataFrame, metrics: dict, title: str) -> str:
+    systems, protocol = metrics["systems"], metrics["protocol"]
+    present = [label for s, label in COLUMNS if s in systems]
+    if "reranked" in systems:
+        present.insert(2, "Δ")
+    first = systems["first_stage"]
+    langs = [lang for lang in protocol["languages"] if lang in first["queries"]] + [MACRO]
+    lang_counts = dict(first["queries"])
+    one = table[(table.system == "first_stage") & (table.metric == table.metric.iloc[0])]
+    bucket_counts = one.groupby("bucket").size().to_dict()
+    buckets = [b for b in bucket_labels(protocol["bucket_edges"]) + [NO_RELEVANT] if b in bucket_counts]
+    parts = [f"# {title}", "", "## Protocol", "", protocol_block(protocol), ""]
+    parts += ["Scores are ×100. `ceiling` = the candidates ordered by their judgments (a perfect reranker); "
+              "Δ = reranked − first stage. The macro average (`avg`) is the mean of the per-language means.", ""]
+    for metric in protocol["measures"]:
+        parts += [f"## {metric} per language", "",
+                  markdown_table(["lang", "queries", *present], _rows(systems, metric, "by_language", langs, lang_counts)), ""]
+    for metric in protocol["measures"]:
+        parts += [f"## {metric} per document-length bucket", "",
+                  "Bucket = token length (bucket tokenizer) of the query's longest relevant document; "
+                  "queries of all languages pooled.", "",
+                  markdown_table(["bucket", "queries", *present], _rows(systems, metric, "by_bucket", buckets, bucket_counts)), ""]
+    return "\n".join(parts)
+
+
+def write_report(out_dir: Path, table: pd.DataFrame, metrics: dict, cfg: DictConfig) -> Path:
+    protocol = metrics["protocol"]
+    title = cfg.report.title or f"evalkit: {protocol['benchmark']} — {protocol['candidates']} → {protocol['reranker']}"
+    path = Path(out_dir) / "report.md"
+    path.write_text(render(table, metrics, title), encoding="utf-8")
+    return path

@@ -1,0 +1,57 @@
+"""Shared fixtures: tiny datasets in the exact upstream layouts, built per test session."""
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import pytest
+
+
+def write_miracl_layout(root: Path, data: dict[str, dict], split: str = "dev") -> Path:
+    """data: lang -> {"topics": {qid: text}, "qrels": [(qid, docid, grade)], "docs": [(docid, title, text)]}."""
+    for lang, d in data.items():
+        base = root / f"miracl-v1.0-{lang}"
+        (base / "topics").mkdir(parents=True, exist_ok=True)
+        (base / "qrels").mkdir(parents=True, exist_ok=True)
+        (base / "topics" / f"topics.miracl-v1.0-{lang}-{split}.tsv").write_text(
+            "".join(f"{q}\t{t}\n" for q, t in d["topics"].items()), encoding="utf-8")
+        (base / "qrels" / f"qrels.miracl-v1.0-{lang}-{split}.tsv").write_text(
+            "".join(f"{q}\tQ0\t{doc}\t{g}\n" for q, doc, g in d["qrels"]), encoding="utf-8")
+        corpus = root / f"miracl-corpus-v1.0-{lang}"
+        corpus.mkdir(parents=True, exist_ok=True)
+        with gzip.open(corpus / "docs-0.jsonl.gz", "wt", encoding="utf-8") as f:
+            for docid, title, text in d["docs"]:
+                f.write(json.dumps({"docid": docid, "title": title, "text": text}, ensure_ascii=False) + "\n")
+    return root
+
+
+MINI = {
+    "en": {
+        "topics": {"1": "boiling point of water at high altitude", "2": "who painted the ceiling of the chapel",
+                   "3": "a query with no relevant document"},
+        "qrels": [("1", "10#0", 2), ("1", "11#0", 0), ("2", "12#0", 1), ("2", "10#0", 0), ("3", "13#0", 0)],
+        "docs": [("10#0", "Water", "At high altitude the boiling point of water is lower because air pressure drops."),
+                 ("11#0", "Ice", "At high altitude the freezing point of water barely changes."),
+                 ("12#0", "Chapel", "The ceiling of the chapel was painted over four years by a famous painter."),
+                 ("13#0", "Bread", "Bread dough rises faster in a warm kitchen.")],
+    },
+    "zh": {
+        "topics": {"1": "北京是中国的首都吗", "2": "长城有多长"},
+        "qrels": [("1", "20#0", 2), ("2", "21#1", 1), ("2", "20#0", 0)],
+        "docs": [("20#0", "北京", "北京是中华人民共和国的首都，也是政治和文化中心。"),
+                 ("21#1", "长城", "长城全长两万多公里，是古代的防御工程。"),
+                 ("22#0", "上海", "上海是中国最大的城市之一，位于长江入海口。")],
+    },
+}
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path_factory, monkeypatch):
+    """Every test uses a private evalkit cache (docstores, BM25 indexes, pair scores)."""
+    monkeypatch.setenv("EVALKIT_CACHE", str(tmp_path_factory.mktemp("evalkit-cache")))
+
+
+@pytest.fixture
+def mini_miracl(tmp_path) -> Path:
+    return write_miracl_layout(tmp_path / "mini", MINI)

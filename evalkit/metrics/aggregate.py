@@ -1,4 +1,4 @@
-"""Aggregates derived from the tidy per-query table (system, stage, lang, qid, bucket, metric, value)."""
+"""Aggregates derived from the tidy per-query table (system, lang, qid, bucket, metric, value)."""
 from __future__ import annotations
 
 import pandas as pd

@@ -48,10 +48,9 @@ def evaluate_language(qrels: Qrels, run: Run, measures: list[str], queries: list
         ranx_run = ranx.Run({q: rank_scores(run[q]) for q in scored})
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            result = ranx.evaluate(ranx_qrels, ranx_run, list(measures), return_mean=False,
-                                   save_results_in_run=False)
-        if len(measures) == 1:
-            result = {measures[0]: result}
+            # ranx returns a bare array (under a wrong key) for a single metric: always ask for >= 2
+            asked = list(measures) * 2 if len(measures) == 1 else list(measures)
+            result = ranx.evaluate(ranx_qrels, ranx_run, asked, return_mean=False, save_results_in_run=False)
         order = list(ranx_qrels.keys())
         for m in measures:
             values[m].update(zip(order, np.asarray(result[m], dtype=float).tolist()))

@@ -1,0 +1,78 @@
+"""The whole pipeline through the CLI, as a user runs it, on a fixture in MIRACL's layout."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from evalkit.data.trec import read_run
+
+
+def evalkit(*args, cwd: Path, check=True):
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    proc = subprocess.run([sys.executable, "-m", "evalkit", *args], cwd=cwd, env=env, capture_output=True, text=True)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"evalkit {' '.join(args)} failed:\n{proc.stderr[-3000:]}")
+    return proc
+
+
+@pytest.fixture
+def first_stage_run(mini_miracl, tmp_path):
+    evalkit(f"benchmark.source={mini_miracl}", "reranker=none", "run.name=bm25only", cwd=tmp_path)
+    return tmp_path / "results" / "sample" / "bm25only"
+
+
+def test_first_stage_run_writes_every_output(first_stage_run):
+    names = {p.name for p in first_stage_run.iterdir()}
+    assert {"report.md", "metrics.json", "per_query.parquet", "config.yaml", "manifest.json", "runs"} <= names
+    assert {p.name for p in (first_stage_run / "runs").iterdir()} == {"first_stage.en.trec", "first_stage.zh.trec"}
+    report = (first_stage_run / "report.md").read_text()
+    assert "## ndcg@10 per language" in report and "## ndcg@10 per document-length bucket" in report
+
+
+def test_counts_add_up(first_stage_run):
+    table = pd.read_parquet(first_stage_run / "per_query.parquet")
+    metrics = json.loads((first_stage_run / "metrics.json").read_text())
+    one = table[(table.system == "first_stage") & (table.metric == "ndcg@10")]
+    # en has 3 topics, one without relevant judgments (excluded); zh has 2
+    assert one.groupby("lang").size().to_dict() == {"en": 2, "zh": 2}
+    assert one.groupby("bucket").size().sum() == len(one)
+    by_lang = metrics["systems"]["first_stage"]["queries"]
+    assert by_lang["en"] + by_lang["zh"] == by_lang["avg"] == len(one)
+    buckets = metrics["systems"]["first_stage"]["by_bucket"]["ndcg@10"]
+    assert sum(b["queries"] for b in buckets.values()) == len(one)
+
+
+def test_bm25_ranks_the_answer_above_the_distractor(first_stage_run):
+    run = read_run(first_stage_run / "runs" / "first_stage.en.trec")
+    ranked = sorted(run["1"], key=lambda d: -run["1"][d])
+    assert ranked.index("10#0") < ranked.index("11#0")
+
+
+def test_malformed_qrels_line_is_one_line_error(mini_miracl, tmp_path):
+    qrels = mini_miracl / "miracl-v1.0-en" / "qrels" / "qrels.miracl-v1.0-en-dev.tsv"
+    qrels.write_text(qrels.read_text() + "2\tQ0\t12#0\n")
+    proc = evalkit(f"benchmark.source={mini_miracl}", "reranker=none", cwd=tmp_path, check=False)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines()[-1] == (
+        f"evalkit: error: {qrels}:6: expected 'qid Q0 docid grade', got 3 fields")
+
+
+def test_missing_sample_file_is_one_line_error(mini_miracl, tmp_path):
+    topics = mini_miracl / "miracl-v1.0-zh" / "topics" / "topics.miracl-v1.0-zh-dev.tsv"
+    topics.unlink()
+    proc = evalkit(f"benchmark.source={mini_miracl}", "reranker=none", cwd=tmp_path, check=False)
+    assert proc.returncode == 2
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith("evalkit: error:") and "topics.miracl-v1.0-zh-dev.tsv" in last
+    assert "Traceback" not in proc.stderr
+
+
+def test_misspelt_key_is_one_line_error(tmp_path):
+    proc = evalkit("reranker.mdoel=x", cwd=tmp_path, check=False)
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == ("evalkit: error: bad configuration: Key 'mdoel' not in 'RerankerConfig' "
+                                   "(key: reranker.mdoel)")

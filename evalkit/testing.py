@@ -1,0 +1,143 @@
+"""Random-weight checkpoints and tokenizer folders for tests, scripts and CI (no downloads, deterministic per seed).
+
+`make_tiny_gte(fmt="original")` writes a checkpoint as Alibaba published gte-multilingual-reranker-base
+(`model_type: "new"`, packed `qkv_proj` and `up_gate_proj`, names under `new.`); `fmt="native"` writes the same
+weights as transformers' `gte`. Weights are scaled so that scores differ visibly between pairs.
+"""
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+
+import torch
+from safetensors.torch import save_file
+from transformers import (GteConfig, GteForSequenceClassification, XLMRobertaConfig,
+                          XLMRobertaForSequenceClassification, XLMRobertaTokenizerFast)
+
+TOKENIZER_VOCAB = 250002      # XLM-R SentencePiece pieces
+GTE_VOCAB = 250048            # gte-multilingual's embedding rows (the vocabulary padded to a multiple of 64)
+ORIGINAL_AUTO_MAP = {
+    "AutoConfig": "Alibaba-NLP/new-impl--configuration.NewConfig",
+    "AutoModel": "Alibaba-NLP/new-impl--modeling.NewModel",
+    "AutoModelForSequenceClassification": "Alibaba-NLP/new-impl--modeling.NewForSequenceClassification",
+}
+
+
+@lru_cache(maxsize=1)
+def _xlmr_tokenizer() -> XLMRobertaTokenizerFast:
+    import semantra_multilingual   # test extra: ships the real XLM-R tokenizer.json (multilingual-e5-small)
+
+    path = Path(semantra_multilingual.__file__).parent / "assets" / "multilingual-e5-small" / "tokenizer.json"
+    return XLMRobertaTokenizerFast(tokenizer_file=str(path), model_max_length=8192)
+
+
+def make_tokenizer_dir(path: str | Path) -> Path:
+    """Save the real XLM-R fast tokenizer (tokenizer.json, tokenizer_config.json) into `path`."""
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    _xlmr_tokenizer().save_pretrained(path)
+    return path
+
+
+def _random_state(model_class: type, config, seed: int, dtype: torch.dtype) -> dict[str, torch.Tensor]:
+    """Random tensors for every parameter of `model_class(config)`: unit-scale activations, a classifier of std 0.5."""
+    with torch.device("meta"):
+        shapes = {name: t.shape for name, t in model_class(config).state_dict().items()}
+    generator = torch.Generator().manual_seed(seed)
+    state = {}
+    for name in sorted(shapes):
+        shape = shapes[name]
+        noise = torch.randn(shape, generator=generator)
+        if name.endswith("bias"):
+            value = 0.1 * noise
+        elif len(shape) == 1:                                  # LayerNorm weights
+            value = 1.0 + 0.1 * noise
+        elif "embeddings" in name:
+            value = noise
+        elif name in ("classifier.weight", "classifier.out_proj.weight"):
+            value = 0.5 * noise
+        else:                                                  # Linear weights: keep activations at unit scale
+            value = noise / shape[1] ** 0.5
+        state[name] = value.to(dtype).contiguous()
+    return state
+
+
+def to_original_gte_state(native: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Native gte tensors renamed and packed as the original checkpoint stores them."""
+    original = {}
+    for name, tensor in native.items():
+        if any(p in name for p in ("k_proj", "v_proj", "gate_proj")):
+            continue                                           # packed together with q_proj / up_proj below
+        new = (name.replace("gte.layers.", "new.encoder.layer.").replace("gte.", "new.", 1)
+               .replace("self_attn.o_proj", "attention.o_proj")
+               .replace("post_attention_layernorm", "attn_ln").replace("post_mlp_layernorm", "mlp_ln"))
+        if "q_proj" in name:
+            tensor = torch.cat([native[name], native[name.replace("q_proj", "k_proj")],
+                                native[name.replace("q_proj", "v_proj")]])
+            new = new.replace("self_attn.q_proj", "attention.qkv_proj")
+        elif "up_proj" in name:
+            tensor = torch.cat([native[name], native[name.replace("up_proj", "gate_proj")]])   # up first, then gate
+            new = new.replace("up_proj", "up_gate_proj")
+        original[new] = tensor.contiguous()
+    return original
+
+
+def _original_config(hidden: int, layers: int, heads: int, intermediate: int, max_positions: int,
+                     rope_theta: float, rope_ntk_factor: float | None) -> dict:
+    return {
+        "architectures": ["NewForSequenceClassification"], "auto_map": ORIGINAL_AUTO_MAP, "model_type": "new",
+        "attention_probs_dropout_prob": 0.0, "classifier_dropout": 0.0, "hidden_act": "gelu",
+        "hidden_dropout_prob": 0.1, "hidden_size": hidden, "id2label": {"0": "LABEL_0"}, "label2id": {"LABEL_0": 0},
+        "initializer_range": 0.02, "intermediate_size": intermediate, "layer_norm_eps": 1e-12,
+        "layer_norm_type": "layer_norm", "logn_attention_clip1": False, "logn_attention_scale": False,
+        "max_position_embeddings": max_positions, "num_attention_heads": heads, "num_hidden_layers": layers,
+        "pack_qkv": True, "pad_token_id": 1, "position_embedding_type": "rope",
+        "rope_scaling": None if rope_ntk_factor is None else {"factor": rope_ntk_factor, "type": "ntk"},
+        "rope_theta": rope_theta, "torch_dtype": "float32", "transformers_version": "4.39.1", "type_vocab_size": 1,
+        "unpad_inputs": False, "use_memory_efficient_attention": False, "vocab_size": GTE_VOCAB,
+    }
+
+
+def make_tiny_gte(path: str | Path, *, fmt: str = "native", seed: int = 0, hidden: int = 32, layers: int = 2,
+                  heads: int = 2, intermediate: int = 64, max_positions: int = 8192, rope_theta: float = 20000.0,
+                  rope_ntk_factor: float | None = 8.0, real_size: bool = False,
+                  dtype: torch.dtype = torch.float32) -> Path:
+    """A random gte reranker checkpoint with the real tokenizer; `real_size` gives the real model's dimensions.
+
+    The same seed and dimensions give the same weights in both formats.
+    """
+    if fmt not in ("native", "original"):
+        raise ValueError(f"fmt {fmt!r}: expected 'native' or 'original'")
+    if real_size:
+        hidden, layers, heads, intermediate = 768, 12, 12, 3072
+    head_dim = hidden // heads
+    rope = ({"rope_type": "default", "rope_theta": rope_theta} if rope_ntk_factor is None else
+            {"rope_type": "linear", "rope_theta": rope_theta * rope_ntk_factor,
+             "factor": rope_ntk_factor ** (2 / head_dim)})
+    config = GteConfig(vocab_size=GTE_VOCAB, hidden_size=hidden, num_hidden_layers=layers, num_attention_heads=heads,
+                       intermediate_size=intermediate, max_position_embeddings=max_positions, num_labels=1,
+                       rope_parameters=rope, architectures=["GteForSequenceClassification"])
+    state = _random_state(GteForSequenceClassification, config, seed, dtype)
+    path = make_tokenizer_dir(path)
+    if fmt == "native":
+        config.save_pretrained(path)
+    else:
+        state = to_original_gte_state(state)
+        original = _original_config(hidden, layers, heads, intermediate, max_positions, rope_theta, rope_ntk_factor)
+        (path / "config.json").write_text(json.dumps(original, indent=2) + "\n", encoding="utf-8")
+    save_file(state, path / "model.safetensors", metadata={"format": "pt"})
+    return path
+
+
+def make_tiny_xlmr(path: str | Path, seed: int = 0) -> Path:
+    """A random XLMRobertaForSequenceClassification (1 label, 8194 positions as bge-reranker-v2-m3) + tokenizer."""
+    config = XLMRobertaConfig(vocab_size=TOKENIZER_VOCAB, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                              intermediate_size=64, max_position_embeddings=8194, type_vocab_size=1, num_labels=1,
+                              pad_token_id=1, bos_token_id=0, eos_token_id=2,
+                              architectures=["XLMRobertaForSequenceClassification"])
+    state = _random_state(XLMRobertaForSequenceClassification, config, seed, torch.float32)
+    path = make_tokenizer_dir(path)
+    config.save_pretrained(path)
+    save_file(state, path / "model.safetensors", metadata={"format": "pt"})
+    return path

@@ -13,7 +13,11 @@ from evalkit.config import register
 from evalkit.errors import EvalkitError
 
 CONFIG_DIR = str(Path(__file__).resolve().parent.parent / "configs")
-SUBCOMMANDS: dict[str, str] = {}   # name -> "module:function" taking argv, returning an exit code
+SUBCOMMANDS: dict[str, str] = {   # name -> "module:function" taking argv, returning an exit code
+    "compare": "evalkit.report.compare:main",
+    "regress": "evalkit.regress:main",
+    "subset": "evalkit.subset:main",
+}
 log = logging.getLogger("evalkit")
 
 

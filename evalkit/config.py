@@ -48,6 +48,7 @@ class DenseConfig:
     batch_tokens: int = 16384
     dtype: str = "auto"
     device: str = "auto"
+    shard_docs: int = 50_000                 # documents per on-disk embedding shard (the unit of resumption)
 
 
 @dataclass
@@ -57,6 +58,7 @@ class HybridConfig:
     weights: Optional[list[float]] = None
     norm: str = "min-max"                    # wsum normalisation (ranx fusion norm)
     depth: int = 1000                        # depth of each fused run
+    rrf_k: int = 60                          # rrf: score = sum of 1 / (rrf_k + rank)
 
 
 @dataclass
@@ -101,14 +103,19 @@ class ReportConfig:
     formats: list[str] = field(default_factory=lambda: ["md"])   # md | html | latex | csv | parquet
     title: Optional[str] = None
     published: Optional[str] = None          # key in results/published/*.yaml this run reproduces
+    # which published rows each system reproduces: "<benchmark>/<candidates>[/<reranker>]" -> ["row" | "table:row"]
+    reproduces: dict[str, list[str]] = field(default_factory=dict)
 
 
 @dataclass
 class ExecutorConfig:
     name: str = "local"                      # local | ray
-    address: Optional[str] = None
-    num_actors: int = 1
-    gpus_per_actor: float = 0.0
+    address: Optional[str] = None            # ray: None starts a local instance; "auto" joins a running cluster
+    num_actors: int = 1                      # ray: model replicas (actors), each scoring whole blocks of pairs
+    gpus_per_actor: float = 0.0              # ray: > 0 puts each actor on a GPU (device cuda)
+    cpus_per_actor: float = 1.0              # ray: also the torch thread count of a CPU actor
+    block_pairs: int = 4096                  # ray: pairs per actor call; the actor sorts and packs them itself
+    max_retries: int = 3                     # ray: restarts of a dead actor and retries of its unfinished block
 
 
 @dataclass

@@ -19,7 +19,7 @@ from evalkit.metrics.buckets import query_buckets
 from evalkit.metrics.evaluate import POLICY, evaluate_runs
 from evalkit.data.tokenizer import load_tokenizer
 from evalkit.provenance import manifest
-from evalkit.report.markdown import write_report
+from evalkit.report.outputs import check_formats, write_reports
 
 log = logging.getLogger(__name__)
 FIRST, RERANKED, CEILING = "first_stage", "reranked", "ceiling"
@@ -58,16 +58,34 @@ def rerank(benchmark: Benchmark, runs: dict[str, Run], scorer) -> dict[str, Run]
 
 def run(cfg: DictConfig, out_dir: Path) -> RunResult:
     out_dir = Path(out_dir)
+    check_formats(list(cfg.report.formats))   # fail before any work on a bad report.formats
     (out_dir / "runs").mkdir(parents=True, exist_ok=True)
     timings: dict[str, float] = {}
     clock = time.perf_counter()
 
     benchmark = load_benchmark(cfg.benchmark)
+    if benchmark.answers is not None:  # fail before any work when an answer-match benchmark has qrel metrics
+        from evalkit.metrics.answers import check_answer_measures
+
+        check_answer_measures(list(cfg.metrics.measures), cfg.metrics.no_relevant)
     benchmark.protocol["doc_sep"] = cfg.benchmark.doc_sep
     timings["benchmark"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
-    candidates = first_stage(benchmark, cfg.candidates)
+    if cfg.benchmark.subset:  # a frozen CI subset carries its first-stage pools (no corpus index needed)
+        from evalkit.subset import subset_pools
+
+        candidates = subset_pools(cfg.benchmark, cfg.candidates, benchmark)
+    else:
+        candidates = first_stage(benchmark, cfg.candidates)
+    if cfg.benchmark.pool == "judged":  # each query keeps exactly its judged passages (marked in every report)
+        from evalkit.data.pool import restrict_to_judged
+
+        candidates = restrict_to_judged(benchmark, candidates)
+    if benchmark.answers is not None:  # answer-match benchmarks (MKQA): judge every candidate by has_answer
+        from evalkit.metrics.answers import answer_qrels
+
+        benchmark.qrels = answer_qrels(benchmark, {FIRST: candidates})
     timings["candidates"] = time.perf_counter() - clock
     _write_runs(out_dir, FIRST, candidates, benchmark, cfg.candidates.name)
 
@@ -84,17 +102,31 @@ def run(cfg: DictConfig, out_dir: Path) -> RunResult:
 
     clock = time.perf_counter()
     table = evaluate_all(benchmark, systems, cfg)
+    if cfg.metrics.oracle:  # every value recomputed with pytrec_eval; a difference > 1e-9 is an error
+        from evalkit.metrics.oracle import check_table
+
+        check_table(table, benchmark.qrels, systems, benchmark.queries, cfg.metrics.no_relevant)
     metrics = {"systems": summary(table), "protocol": protocol(benchmark, cfg, scorer)}
     timings["evaluate"] = time.perf_counter() - clock
 
     table.to_parquet(out_dir / "per_query.parquet", index=False)
     (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     (out_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True), encoding="utf-8")
-    write_report(out_dir, table, metrics, cfg)
+    write_reports(out_dir, table, metrics, cfg)   # report.md + report.formats
     (out_dir / "manifest.json").write_text(
         json.dumps(manifest(cfg, benchmark, scorer, timings), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     log.info("wrote %s", out_dir)
     return RunResult(out_dir, table, metrics, timings)
+
+
+def measures(benchmark: Benchmark, cfg: DictConfig) -> list[str]:
+    """The configured measures plus recall at the rerank depth: the share of relevant documents a reranker is
+    given, which bounds the `ceiling` system (qrels benchmarks; answer-match ones name their own measures)."""
+    chosen = list(cfg.metrics.measures)
+    depth_recall = f"recall@{cfg.candidates.depth}"
+    if benchmark.answers is None and depth_recall not in chosen:
+        chosen.append(depth_recall)
+    return chosen
 
 
 def evaluate_all(benchmark: Benchmark, systems: dict[str, dict[str, Run]], cfg: DictConfig) -> pd.DataFrame:
@@ -102,7 +134,7 @@ def evaluate_all(benchmark: Benchmark, systems: dict[str, dict[str, Run]], cfg: 
     buckets = query_buckets(benchmark, tokenizer, list(cfg.metrics.bucket_edges), cfg.benchmark.doc_sep)
     frames = []
     for system, runs in systems.items():
-        frame = evaluate_runs(benchmark.qrels, runs, list(cfg.metrics.measures), benchmark.queries,
+        frame = evaluate_runs(benchmark.qrels, runs, measures(benchmark, cfg), benchmark.queries,
                               cfg.metrics.no_relevant)
         frame.insert(0, "system", system)
         frames.append(frame)
@@ -114,13 +146,15 @@ def evaluate_all(benchmark: Benchmark, systems: dict[str, dict[str, Run]], cfg: 
 def protocol(benchmark: Benchmark, cfg: DictConfig, scorer) -> dict:
     """Everything a reader needs to judge whether two numbers are comparable."""
     info = getattr(scorer, "info", {}) if scorer else {}
+    settings = getattr(scorer, "settings", None)
     return {
         "benchmark": cfg.benchmark.name, **{k: v for k, v in benchmark.protocol.items()},
         "languages": benchmark.languages,
         "candidates": cfg.candidates.name, "depth": cfg.candidates.depth,
         "reranker": cfg.reranker.name, "reranker_model": info.get("model", cfg.reranker.model),
-        "max_length": info.get("max_length"), "dtype": info.get("dtype"),
-        "measures": list(cfg.metrics.measures), "no_relevant": cfg.metrics.no_relevant,
+        "max_length": getattr(settings, "max_length", None), "query_budget": getattr(settings, "query_budget", None),
+        "dtype": getattr(settings, "dtype", None), "attention": info.get("attn_implementation"),
+        "measures": measures(benchmark, cfg), "no_relevant": cfg.metrics.no_relevant,
         "bucket_tokenizer": cfg.metrics.bucket_tokenizer, "bucket_edges": list(cfg.metrics.bucket_edges),
         **POLICY,
     }

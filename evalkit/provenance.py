@@ -1,17 +1,28 @@
-"""The manifest written next to every result: what the numbers depend on, and how long each stage took."""
+"""The manifest written next to every result: what the numbers depend on, and how long each stage took.
+
+It has two parts. `protocol` holds what makes two runs comparable (benchmark, split, pool, languages, candidates,
+reranker weights, max length, dtype, measures, policies, bucket edges): `evalkit regress` refuses to compare runs
+whose protocol differs. `environment` holds everything else a number depends on or is explained by (versions,
+git state, config and its hash, model id and revision, data fingerprints, device, cache hit rates, wall time).
+"""
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import importlib.metadata as md
 import platform
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
+from evalkit.metrics.evaluate import POLICY
+
 PACKAGES = ["evalkit", "torch", "transformers", "tokenizers", "ranx", "bm25s", "datasets", "pyarrow", "pandas",
-            "numpy", "hydra-core", "huggingface_hub"]
+            "numpy", "hydra-core", "huggingface_hub", "pytrec-eval-terrier", "scipy"]
+CANDIDATE_SUBCONFIGS = ("bm25", "dense", "hybrid")   # only the selected first stage's sub-config is protocol
 
 
 def config_hash(cfg: DictConfig) -> str:
@@ -39,14 +50,73 @@ def versions() -> dict[str, str | None]:
     return found
 
 
-def manifest(cfg: DictConfig, benchmark, scorer, timings: dict[str, float]) -> dict:
+def _plain(obj: Any) -> dict:
+    """A dict from a dict, a dataclass instance or None."""
+    if obj is None:
+        return {}
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return dataclasses.asdict(obj)
+    return dict(obj)
+
+
+def _flat(prefix: str, node: Any) -> dict[str, Any]:
+    if isinstance(node, dict):
+        return {k: v for key, value in node.items() for k, v in _flat(f"{prefix}.{key}", value).items()}
+    return {prefix: node}
+
+
+def candidate_settings(candidates: dict) -> dict:
+    """The first stage's settings that shape its candidates: the selected stage's sub-config (a hybrid's: those
+    of the stages it fuses), never another stage's; a run file's location is environment, not protocol."""
+    used = {candidates["name"]}
+    if candidates["name"] == "hybrid":
+        used |= set(candidates.get("hybrid", {}).get("systems", []))
+    return {k: v for k, v in candidates.items() if k != "path" and (k not in CANDIDATE_SUBCONFIGS or k in used)}
+
+
+def protocol_fields(cfg: DictConfig, benchmark, scorer) -> dict[str, Any]:
+    """The fields that must agree for two runs to be compared (flat: a mismatch names one field)."""
+    chosen = candidate_settings(OmegaConf.to_container(cfg.candidates, resolve=True))
+    info, settings = _plain(getattr(scorer, "info", None)), _plain(getattr(scorer, "settings", None))
+    reranker = {"reranker": cfg.reranker.name}
+    if scorer is not None:
+        reranker |= {
+            "reranker.weights_hash": info.get("weights_hash"), "reranker.tokenizer_hash": info.get("tokenizer_hash"),
+            "reranker.max_length": settings.get("max_length", info.get("max_length")),
+            "reranker.query_max_length": getattr(getattr(scorer, "settings", None), "query_budget", None),
+            "reranker.query_template": cfg.reranker.query_template, "reranker.doc_template": cfg.reranker.doc_template,
+            "reranker.dtype": settings.get("dtype", info.get("dtype")),
+        }
     return {
-        "evalkit_git": git_state(),
-        "versions": versions(),
-        "platform": platform.platform(),
-        "config_hash": config_hash(cfg),
-        "data": {"fingerprints": benchmark.fingerprints, "protocol": dict(benchmark.protocol)},
-        "reranker": dict(getattr(scorer, "info", {}) or {}),
-        "reranker_stats": dict(getattr(scorer, "stats", {}) or {}),
-        "wall_seconds": {k: round(v, 3) for k, v in timings.items()},
+        "benchmark": cfg.benchmark.name, "split": cfg.benchmark.split, "pool": cfg.benchmark.pool,
+        "subset": benchmark.protocol.get("subset", cfg.benchmark.subset), "doc_sep": cfg.benchmark.doc_sep,
+        "languages": list(benchmark.languages),
+        **_flat("candidates", chosen), **reranker,
+        "measures": list(cfg.metrics.measures), "no_relevant": cfg.metrics.no_relevant,
+        "bucket_tokenizer": cfg.metrics.bucket_tokenizer, "bucket_edges": list(cfg.metrics.bucket_edges),
+        **{f"policy.{k}": v for k, v in POLICY.items()},
+    }
+
+
+def cache_rates(stats: dict) -> dict[str, float | None]:
+    unique = stats.get("unique_pairs") or 0
+    return {"pair_cache_hit_rate": stats["cache_hits"] / unique if unique and "cache_hits" in stats else None}
+
+
+def manifest(cfg: DictConfig, benchmark, scorer, timings: dict[str, float]) -> dict:
+    info, stats = _plain(getattr(scorer, "info", None)), _plain(getattr(scorer, "stats", None))
+    settings = _plain(getattr(scorer, "settings", None))
+    return {
+        "protocol": protocol_fields(cfg, benchmark, scorer),
+        "environment": {
+            "evalkit_git": git_state(),
+            "versions": versions(),
+            "platform": platform.platform(),
+            "config_hash": config_hash(cfg),
+            "config": OmegaConf.to_container(cfg, resolve=True),
+            "data": {"fingerprints": dict(benchmark.fingerprints), "protocol": dict(benchmark.protocol)},
+            "reranker": {**info, **{k: settings[k] for k in ("device", "batch_tokens") if k in settings}},
+            "reranker_stats": {**stats, **cache_rates(stats)},
+            "wall_seconds": {k: round(v, 3) for k, v in timings.items()},
+        },
     }

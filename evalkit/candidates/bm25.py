@@ -1,4 +1,10 @@
-"""BM25 first stage with bm25s: one index per language, built once and reused through the cache."""
+"""BM25 first stage, one index per language, built once and reused through the cache.
+
+Modes (`candidates.bm25.mode`):
+- language: script-aware words / CJK and Thai bigrams (evalkit.candidates.text), scored by bm25s;
+- anserini: Lucene BM25 as Pyserini runs it for whitespace languages (evalkit.candidates.lucene);
+- xlmr: the same Lucene scoring over XLM-R SentencePiece tokens (BGE-M3's same-tokenizer BM25 baseline).
+"""
 from __future__ import annotations
 
 import hashlib
@@ -11,25 +17,55 @@ import numpy as np
 
 from evalkit.config import CandidatesConfig
 from evalkit.contracts import Benchmark, DocStore, Run
+from evalkit.candidates.lucene import LuceneBm25, java_whitespace_tokens
 from evalkit.candidates.text import language_tokens
+from evalkit.candidates.topk import top_k
 from evalkit.data.docstore import default_cache_dir
+from evalkit.errors import EvalkitError
 
 log = logging.getLogger(__name__)
 Tokenizer = Callable[[str], list[str]]
+MODES = ("language", "anserini", "xlmr")
+PYSERINI_WHITESPACE = {"sw", "yo"}   # MIRACL languages Pyserini indexes with whitespace tokens (no Lucene analyzer)
 
 
-def tokenizer_for(mode: str) -> tuple[Tokenizer, str, str]:
-    """(tokenize, doc/title separator, bm25s scoring method) for a bm25.mode."""
+class XlmrTokens:
+    """SentencePiece pieces of an XLM-R tokenizer (the bundled one unless `name` is a tokenizer id or path)."""
+
+    def __init__(self, name: str | None = None):
+        from evalkit.data.tokenizer import load_tokenizer
+
+        self.tokenizer = load_tokenizer(name or "xlmr")
+        vocab_hash = hashlib.sha256(self.tokenizer.backend_tokenizer.to_str().encode()).hexdigest()[:16]
+        self.key = f"xlmr:{vocab_hash}"
+
+    def __call__(self, text: str) -> list[str]:
+        return self.tokenizer.tokenize(text)
+
+
+def tokenizer_for(mode: str, tokenizer: str | None = None) -> tuple[Tokenizer, str, str]:
+    """(tokenize, doc/title separator, scoring method) for a bm25.mode; method `lucene-norms` = lucene.py."""
     if mode == "language":
         return language_tokens, " ", "lucene"
-    raise ValueError(f"candidates.bm25.mode={mode!r} is not one of: language")
+    if mode == "anserini":
+        return java_whitespace_tokens, "\n", "lucene-norms"
+    if mode == "xlmr":
+        return XlmrTokens(tokenizer), " ", "lucene-norms"
+    raise EvalkitError(f"candidates.bm25.mode={mode!r} is not one of {', '.join(MODES)}")
+
+
+def _key(*parts: object) -> str:
+    return hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest()[:24]
+
+
+def _tokenizer_key(tokenize: Tokenizer) -> str:
+    return getattr(tokenize, "key", f"{tokenize.__module__}.{getattr(tokenize, '__qualname__', '')}")
 
 
 class Bm25Index:
     def __init__(self, store: DocStore, tokenize: Tokenizer, sep: str, k1: float, b: float, method: str,
                  cache_dir: Path):
-        key = hashlib.sha256(f"{store.fingerprint}|{tokenize.__module__}.{tokenize.__qualname__}|{sep!r}|{k1}|{b}|{method}"
-                             .encode()).hexdigest()[:24]
+        key = _key(store.fingerprint, _tokenizer_key(tokenize), repr(sep), k1, b, method)
         self.tokenize = tokenize
         path = cache_dir / "bm25" / key
         if (path / "docids.txt").exists():
@@ -54,25 +90,42 @@ class Bm25Index:
         tokens = [t for t in self.tokenize(query) if t in vocab]
         if not tokens:
             return {}
-        scores = self.retriever.get_scores(tokens).astype(np.float64)
-        positive = np.flatnonzero(scores > 0)
-        if len(positive) > depth:
-            kth = np.partition(scores[positive], -depth)[-depth]
-            positive = positive[scores[positive] >= kth]
-        ranked = sorted(((self.docids[i], float(scores[i])) for i in positive), key=lambda d: d[0], reverse=True)
-        ranked.sort(key=lambda d: -d[1])
-        return dict(ranked[:depth])
+        return top_k(self.retriever.get_scores(tokens).astype(np.float64), self.docids, depth)
+
+
+class LuceneIndex:
+    """Lucene-scored index (norms quantised to one byte); the cached part does not depend on k1 and b."""
+
+    def __init__(self, store: DocStore, tokenize: Tokenizer, sep: str, k1: float, b: float, cache_dir: Path):
+        self.tokenize, self.k1, self.b = tokenize, k1, b
+        path = cache_dir / "lucene" / _key(store.fingerprint, _tokenizer_key(tokenize), repr(sep))
+        if (path / "docids.txt").exists():
+            self.index = LuceneBm25.load(path)
+            return
+        self.index = LuceneBm25.build((doc.docid, tokenize(doc.full_text(sep)))
+                                      for batch in store.iter_docs() for doc in batch)
+        self.index.save(path)
+
+    def search(self, query: str, depth: int) -> dict[str, float]:
+        return self.index.search(self.tokenize(query), depth, self.k1, self.b)
 
 
 def bm25_candidates(benchmark: Benchmark, cfg: CandidatesConfig, cache_dir: Path | None = None) -> dict[str, Run]:
-    tokenize, sep, method = tokenizer_for(cfg.bm25.mode)
+    tokenize, sep, method = tokenizer_for(cfg.bm25.mode, cfg.bm25.tokenizer)
+    cache_dir = cache_dir or default_cache_dir()
+    if cfg.bm25.mode == "anserini":
+        others = sorted(set(benchmark.queries) - PYSERINI_WHITESPACE)
+        if others:
+            log.warning("bm25.mode=anserini tokenizes by whitespace; Pyserini uses Lucene's own analyzers for %s, "
+                        "so these languages will not reproduce Pyserini's numbers", others)
     runs: dict[str, Run] = {}
-    indexes: dict[int, Bm25Index] = {}
+    indexes: dict[int, Bm25Index | LuceneIndex] = {}
     for lang, queries in benchmark.queries.items():
         store = benchmark.stores[lang]
         if id(store) not in indexes:  # languages sharing a corpus (MKQA) share an index
-            indexes[id(store)] = Bm25Index(store, tokenize, sep, cfg.bm25.k1, cfg.bm25.b, method,
-                                           cache_dir or default_cache_dir())
+            indexes[id(store)] = (LuceneIndex(store, tokenize, sep, cfg.bm25.k1, cfg.bm25.b, cache_dir)
+                                  if method == "lucene-norms" else
+                                  Bm25Index(store, tokenize, sep, cfg.bm25.k1, cfg.bm25.b, method, cache_dir))
         index = indexes[id(store)]
         runs[lang] = {qid: index.search(text, cfg.depth) for qid, text in queries.items()}
     return runs

@@ -42,10 +42,12 @@ class ArrowDocStore:
     def get(self, docids: Sequence[str]) -> list[Doc]:
         """Documents in the order asked; one vectorised scan of the docid column per call."""
         wanted = pa.array(list(dict.fromkeys(docids)), type=pa.string())
-        slot = pc.index_in(self._table["docid"], value_set=wanted)
-        rows = pc.indices_nonzero(pc.is_valid(slot))
-        found = self._table.take(rows).to_pydict()
-        by_id = {d: Doc(d, t or "", x or "") for d, t, x in zip(found["docid"], found["title"], found["text"])}
+        by_id: dict[str, Doc] = {}
+        for batch in self._table.to_batches():  # per batch: Table.take would concatenate (copy) every chunk
+            hit = pc.is_in(batch.column("docid"), value_set=wanted)
+            if pc.any(hit).as_py():
+                found = batch.filter(hit).to_pydict()
+                by_id.update((d, Doc(d, t or "", x or "")) for d, t, x in zip(found["docid"], found["title"], found["text"]))
         missing = [d for d in docids if d not in by_id]
         if missing:
             raise KeyError(f"{len(missing)} docids not in corpus {self.path.name}, e.g. {missing[:3]}")

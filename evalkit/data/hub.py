@@ -10,6 +10,11 @@ class DatasetUnavailableError(EvalkitError):
     pass
 
 
+def is_local(source: str) -> bool:
+    """A path on this machine (existing, or written as a path) rather than a hub repository id."""
+    return Path(source).expanduser().exists() or source.startswith((".", "/", "~"))
+
+
 def resolve_dataset(source: str, patterns: list[str], revision: str | None = None, what: str = "") -> Path:
     """A local directory as is; otherwise snapshot the hub repo's matching files (HF cache, HF_HUB_OFFLINE honoured)."""
     local = Path(source).expanduser()
@@ -27,9 +32,22 @@ def resolve_dataset(source: str, patterns: list[str], revision: str | None = Non
     except (LocalEntryNotFoundError, HfHubHTTPError, OSError) as exc:
         raise DatasetUnavailableError(
             f"dataset {source} ({what or ', '.join(patterns)}) is not in the Hugging Face cache and cannot be "
-            f"downloaded ({exc.__class__.__name__}). On a machine with network run "
-            f"`huggingface-cli download {source} --repo-type dataset --local-dir DIR`, then pass benchmark.source=DIR"
-        ) from None
+            f"downloaded ({exc.__class__.__name__}). {_alternative(source)}") from None
+
+
+def require_files(root: Path, files: list[str], source: str) -> None:
+    """Stop with the missing files named (a partial cache or a local copy lacking a language)."""
+    missing = [f for f in files if not (root / f).exists()]
+    if missing:
+        shown = ", ".join(missing[:4]) + (f" and {len(missing) - 4} more" if len(missing) > 4 else "")
+        raise DatasetUnavailableError(f"{source}: missing {shown} under {root}. " + _alternative(source))
+
+
+def _alternative(source: str) -> str:
+    if is_local(source):
+        return "Copy the files in the repository layout into that directory (see docs/benchmarks.md)."
+    return (f"On a machine with network run `huggingface-cli download {source} --repo-type dataset --local-dir DIR`, "
+            "then pass that DIR as benchmark.source (or benchmark.corpus_source for the corpus).")
 
 
 def dataset_revision(path: Path) -> str | None:

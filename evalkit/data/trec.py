@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import math
 from pathlib import Path
 from typing import Iterator
 
@@ -79,8 +80,8 @@ def read_run(path: Path, known_qids: set[str] | None = None, depth: int | None =
             value = float(score)
         except ValueError:
             raise DataFormatError(path, number, f"score {score!r} is not a number") from None
-        if value != value:
-            raise DataFormatError(path, number, "score is NaN")
+        if not math.isfinite(value):
+            raise DataFormatError(path, number, f"score {score!r} is NaN or infinite")
         docs = run.setdefault(qid, {})
         if docid in docs:
             raise DataFormatError(path, number, f"duplicate document {docid!r} for query {qid!r}")

@@ -38,27 +38,30 @@ def has_answer(passage_text: str, answers: list[str]) -> bool:
     return any(len(needle) > 2 and needle in passage for needle in map(_joined, answers))
 
 
-def answer_qrels(benchmark: Benchmark, runs_by_system: dict[str, dict[str, Run]]) -> dict[str, Qrels]:
+def answer_qrels(benchmark: Benchmark, runs_by_system: dict[str, dict[str, Run]],
+                 chunk: int = 1000) -> dict[str, Qrels]:
     """lang -> qid -> {docid: 1 if the passage holds one of the query's answers else 0}, over every candidate of
-    every system; every query of the benchmark gets an entry (possibly empty)."""
+    every system; every query of the benchmark gets an entry (possibly empty).
+
+    Queries are judged `chunk` at a time, so only their candidates' tokens are in memory at once."""
     if benchmark.answers is None:
         raise EvalkitError(f"{benchmark.name} has qrels, not answers: answer matching does not apply")
-    sep = "\n"
     qrels: dict[str, Qrels] = {}
-    passages: dict[tuple[int, str], str] = {}          # (store id, docid) -> joined tokens, shared by languages
     for lang, answers in benchmark.answers.items():
-        store = benchmark.stores[lang]
         wanted: dict[str, set[str]] = {qid: set() for qid in benchmark.queries[lang]}
         for runs in runs_by_system.values():
             for qid, docs in runs.get(lang, {}).items():
                 wanted.setdefault(qid, set()).update(docs)
-        todo = sorted({d for ds in wanted.values() for d in ds} - {d for (s, d) in passages if s == id(store)})
-        for doc in store.get(todo) if todo else []:
-            passages[(id(store), doc.docid)] = _joined(doc.full_text(sep))
+        qids = list(wanted)
         qrels[lang] = {}
-        for qid, docids in wanted.items():
-            needles = [n for n in map(_joined, answers.get(qid, [])) if len(n) > 2]
-            qrels[lang][qid] = {d: int(any(n in passages[(id(store), d)] for n in needles)) for d in sorted(docids)}
+        for start in range(0, len(qids), chunk):
+            batch = qids[start:start + chunk]
+            docids = sorted({d for q in batch for d in wanted[q]})
+            docs = benchmark.stores[lang].get(docids) if docids else []
+            passages = {doc.docid: _joined(doc.full_text("\n")) for doc in docs}
+            for qid in batch:
+                needles = [n for n in map(_joined, answers.get(qid, [])) if len(n) > 2]
+                qrels[lang][qid] = {d: int(any(n in passages[d] for n in needles)) for d in sorted(wanted[qid])}
     return qrels
 
 

@@ -23,6 +23,15 @@ POLICY = {
 }
 
 
+RANX_NAMES = {"answer_recall": "hit_rate"}   # evalkit metric -> ranx metric (the cut-off is kept)
+
+
+def ranx_name(measure: str) -> str:
+    """answer_recall@k (MKQA) is ranx's hit_rate@k: a query scores 1 when an answer-bearing passage is in the top k."""
+    name, at, cut = measure.partition("@")
+    return f"{RANX_NAMES.get(name, name)}{at}{cut}"
+
+
 def relevant_queries(qrels: Qrels) -> list[str]:
     return sorted(q for q, docs in qrels.items() if any(g > 0 for g in docs.values()))
 
@@ -49,11 +58,11 @@ def evaluate_language(qrels: Qrels, run: Run, measures: list[str], queries: list
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             # ranx returns a bare array (under a wrong key) for a single metric: always ask for >= 2
-            asked = list(measures) * 2 if len(measures) == 1 else list(measures)
+            asked = [ranx_name(m) for m in measures] * (2 if len(measures) == 1 else 1)
             result = ranx.evaluate(ranx_qrels, ranx_run, asked, return_mean=False, save_results_in_run=False)
         order = list(ranx_qrels.keys())
         for m in measures:
-            values[m].update(zip(order, np.asarray(result[m], dtype=float).tolist()))
+            values[m].update(zip(order, np.asarray(result[ranx_name(m)], dtype=float).tolist()))
     rows = [(q, m, v) for m in measures for q, v in values[m].items()]
     return pd.DataFrame(rows, columns=["qid", "metric", "value"])
 

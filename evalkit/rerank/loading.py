@@ -18,10 +18,10 @@ from huggingface_hub import constants as hub_constants
 from huggingface_hub import snapshot_download
 from huggingface_hub.errors import (HFValidationError, HfHubHTTPError, LocalEntryNotFoundError,
                                     RepositoryNotFoundError, RevisionNotFoundError)
-from transformers import (AutoTokenizer, GteConfig, GteForSequenceClassification, PreTrainedTokenizerFast,
+from transformers import (AutoTokenizer, GteConfig, GteForSequenceClassification, GteModel, PreTrainedTokenizerFast,
                           XLMRobertaTokenizerFast)
 from transformers.models.auto.configuration_auto import CONFIG_MAPPING
-from transformers.models.auto.modeling_auto import MODEL_FOR_SEQUENCE_CLASSIFICATION_MAPPING
+from transformers.models.auto.modeling_auto import MODEL_FOR_SEQUENCE_CLASSIFICATION_MAPPING, MODEL_MAPPING
 
 logger = logging.getLogger(__name__)
 
@@ -224,6 +224,39 @@ def load_cross_encoder(model: str, *, revision: str | None = None, dtype: torch.
             "attn_implementation": network.config._attn_implementation, "dtype": str(dtype).removeprefix("torch."),
             "device": device}
     logger.info("loaded %s (%s, %s format) from %s", model, model_class.__name__, fmt, local)
+    return LoadedModel(model=network, tokenizer=tokenizer, info=info)
+
+
+def load_encoder(model: str, *, revision: str | None = None, dtype: str = "fp32", device: str = "cpu",
+                 attn_implementation: str = "sdpa") -> LoadedModel:
+    """Load a bare encoder (`AutoModel`'s class; original gte as native `GteModel`) for dense retrieval.
+
+    Same checks as load_cross_encoder; an unused BERT pooler (`pooler.*`) may be absent or extra.
+    """
+    local, commit = resolve_model_dir(model, revision)
+    raw = _read_config(local)
+    weights = _weights_files(local)
+    model_type = raw.get("model_type")
+    if model_type == "new":
+        model_class, config, fmt = GteModel, GteConfig.from_dict(native_gte_config(raw, str(local))), "original"
+    elif model_type in CONFIG_MAPPING:
+        config = CONFIG_MAPPING[model_type].from_pretrained(local)
+        model_class, fmt = MODEL_MAPPING[type(config)], "native"
+    else:
+        raise CheckpointError(f"{local / 'config.json'}: model_type {model_type!r} is unknown to this transformers "
+                              f"version (evalkit never runs repository code)")
+    network, report = model_class.from_pretrained(local, config=config, dtype=DTYPES[dtype], use_safetensors=True,
+                                                  attn_implementation=attn_implementation, output_loading_info=True)
+    report = {kind: [k for k in report.get(kind) or () if not str(k).startswith("pooler.")]
+              for kind in ("missing_keys", "unexpected_keys", "mismatched_keys")}
+    _check_loading_report(report, local, model_class)
+    network.to(device).eval()
+    tokenizer, tokenizer_hash = _load_tokenizer(local, model_type)
+    info = {"model": model, "local_dir": str(local), "revision": revision, "commit": commit, "format": fmt,
+            "weights_hash": _sha256(weights)[0], "tokenizer_hash": tokenizer_hash,
+            "model_type": network.config.model_type, "architecture": model_class.__name__, "dtype": dtype,
+            "device": device}
+    logger.info("loaded encoder %s (%s, %s format) from %s", model, model_class.__name__, fmt, local)
     return LoadedModel(model=network, tokenizer=tokenizer, info=info)
 
 

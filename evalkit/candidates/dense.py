@@ -1,0 +1,104 @@
+"""Dense first stage: corpus embeddings (cached in shards, see embeddings.py) and exact inner-product search.
+
+Search is a brute-force matrix product in blocks of corpus rows, keeping the best depth + 1 rows per query with
+argpartition. The extra row shows whether the depth-th score is tied with the next one; only then the tied rows
+are collected in a second pass, so that the cut follows the canonical order (score desc, then docid desc).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from evalkit.candidates.embeddings import EmbeddingShards, embed_corpus
+from evalkit.candidates.encoder import Encoder, EncoderSettings
+from evalkit.config import CandidatesConfig
+from evalkit.contracts import Benchmark, Run, canonical_order
+from evalkit.data.docstore import default_cache_dir
+from evalkit.errors import EvalkitError
+
+SCORES_PER_BLOCK = 1 << 25     # query x document products held at once (128 MiB of float32)
+
+
+def _blocks(shards: EmbeddingShards, n_queries: int, keep: int):
+    rows = max(SCORES_PER_BLOCK // max(n_queries, 1), keep)
+    for offset, matrix in shards:
+        for start in range(0, matrix.shape[0], rows):
+            yield offset + start, np.asarray(matrix[start:start + rows], dtype=np.float32)
+
+
+def exact_search(queries: np.ndarray, shards: EmbeddingShards, depth: int) -> list[dict[str, float]]:
+    """Top-`depth` documents by inner product for each query row, ties in canonical order."""
+    queries = np.ascontiguousarray(queries, dtype=np.float32)
+    keep = depth + 1
+    best_s = np.full((len(queries), 0), -np.inf, dtype=np.float32)
+    best_i = np.zeros((len(queries), 0), dtype=np.int64)
+    for start, block in _blocks(shards, len(queries), keep):
+        scores = queries @ block.T
+        rows = np.broadcast_to(np.arange(start, start + len(block)), scores.shape)
+        if len(block) > keep:
+            part = np.argpartition(-scores, keep - 1, axis=1)[:, :keep]
+            scores, rows = np.take_along_axis(scores, part, 1), start + part
+        scores, rows = np.concatenate([best_s, scores], axis=1), np.concatenate([best_i, rows], axis=1)
+        if scores.shape[1] > keep:
+            part = np.argpartition(-scores, keep - 1, axis=1)[:, :keep]
+            scores, rows = np.take_along_axis(scores, part, 1), np.take_along_axis(rows, part, 1)
+        best_s, best_i = scores, rows
+    order = np.argsort(-best_s, axis=1, kind="stable")
+    best_s, best_i = np.take_along_axis(best_s, order, 1), np.take_along_axis(best_i, order, 1)
+    tied = [q for q in range(len(queries)) if best_s.shape[1] > depth and best_s[q, depth - 1] == best_s[q, depth]]
+    extra = _tied_rows(queries, shards, keep, {q: best_s[q, depth - 1] for q in tied})
+    hits = []
+    for q in range(len(queries)):
+        rows, scores = best_i[q, :depth], best_s[q, :depth]
+        if q in extra:
+            threshold = best_s[q, depth - 1]
+            rows = np.concatenate([rows[scores > threshold], extra[q]])
+            scores = np.concatenate([scores[scores > threshold], np.full(len(extra[q]), threshold)])
+        hits.append((rows, scores))
+    wanted = np.unique(np.concatenate([rows for rows, _ in hits])) if hits else np.zeros(0, dtype=np.int64)
+    docid = dict(zip(wanted.tolist(), shards.docids(wanted)))
+    return [dict(canonical_order({docid[r]: float(s) for r, s in zip(rows.tolist(), scores)})[:depth])
+            for rows, scores in hits]
+
+
+def _tied_rows(queries: np.ndarray, shards: EmbeddingShards, keep: int,
+               thresholds: dict[int, float]) -> dict[int, np.ndarray]:
+    """Every row scoring exactly the threshold, for the queries tied at the cut (same products as the first pass)."""
+    if not thresholds:
+        return {}
+    found: dict[int, list[np.ndarray]] = {q: [] for q in thresholds}
+    for start, block in _blocks(shards, len(queries), keep):
+        scores = queries @ block.T
+        for q, threshold in thresholds.items():
+            found[q].append(start + np.flatnonzero(scores[q] == threshold))
+    return {q: np.concatenate(parts) for q, parts in found.items()}
+
+
+def build_encoder(cfg: CandidatesConfig, progress: bool | None = None) -> Encoder:
+    from evalkit.rerank.engine import resolve_device_dtype
+    from evalkit.rerank.loading import load_encoder
+
+    dense = cfg.dense
+    if not dense.model:
+        raise EvalkitError("candidates.dense.model: required (a hub id or a local directory)")
+    device, dtype = resolve_device_dtype(dense.device, dense.dtype)
+    loaded = load_encoder(dense.model, revision=dense.revision, dtype=dtype, device=device)
+    return Encoder(loaded, EncoderSettings(dense.max_length, dense.pooling, dense.normalize, dense.batch_tokens,
+                                           device), progress=progress)
+
+
+def dense_candidates(benchmark: Benchmark, cfg: CandidatesConfig, cache_dir: Path | None = None) -> dict[str, Run]:
+    encoder = build_encoder(cfg)
+    dense, doc_sep = cfg.dense, benchmark.protocol.get("doc_sep", " ")
+    shards: dict[int, EmbeddingShards] = {}
+    runs: dict[str, Run] = {}
+    for lang, queries in benchmark.queries.items():
+        store = benchmark.stores[lang]
+        if id(store) not in shards:   # languages sharing a corpus (MKQA) share its embeddings
+            shards[id(store)] = embed_corpus(store, encoder, dense.doc_prefix, doc_sep, dense.shard_docs,
+                                             cache_dir or default_cache_dir(), encoder.fingerprint(dense.doc_prefix))
+        qids = list(queries)
+        vectors = encoder.encode([queries[q] for q in qids], dense.query_prefix, desc=f"queries {lang}")
+        runs[lang] = dict(zip(qids, exact_search(vectors, shards[id(store)], cfg.depth))) if qids else {}
+    return runs

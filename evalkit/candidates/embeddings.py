@@ -1,0 +1,85 @@
+"""Corpus embeddings on disk: one .npy per shard of documents plus a manifest, written as they are produced.
+
+A shard is complete when its .npy exists (written to a temporary name, then renamed, after its docids file), so
+a killed run resumes from the last complete shard. The directory name is a fingerprint of everything an
+embedding depends on (encoder weights, tokenizer, dtype, max_length, pooling, prefix) and of the corpus
+(docstore fingerprint, title/text separator, shard size), so a rerun with the same inputs reuses it.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+from evalkit.contracts import DocStore
+
+log = logging.getLogger(__name__)
+
+
+class EmbeddingShards:
+    """Read side: shards in corpus order, memory-mapped, and docids for global row numbers."""
+
+    def __init__(self, root: Path):
+        self.root = Path(root)
+        self.manifest = json.loads((self.root / "manifest.json").read_text())
+        self.paths = [self.root / f"shard-{k:05d}.npy" for k in range(self.manifest["shards"])]
+        sizes = [np.load(p, mmap_mode="r").shape[0] for p in self.paths]
+        self.offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+
+    def __iter__(self) -> Iterator[tuple[int, np.ndarray]]:
+        for offset, path in zip(self.offsets, self.paths):
+            yield int(offset), np.load(path, mmap_mode="r")
+
+    def docids(self, rows: np.ndarray) -> list[str]:
+        """Docids of global row numbers, reading only the shards' docid files that are needed."""
+        rows = np.asarray(rows, dtype=np.int64)
+        shard = np.searchsorted(self.offsets, rows, side="right") - 1
+        out: list[str] = [""] * len(rows)
+        for k in np.unique(shard):
+            ids = self.paths[k].with_suffix(".docids").read_text(encoding="utf-8").split("\n")
+            for i in np.flatnonzero(shard == k):
+                out[i] = ids[rows[i] - self.offsets[k]]
+        return out
+
+
+def _atomic_write(path: Path, write) -> None:
+    tmp = path.with_name(f"{path.name}.tmp{os.getpid()}")
+    with open(tmp, "wb") as fh:
+        write(fh)
+    os.replace(tmp, path)
+
+
+def embed_corpus(store: DocStore, encoder, prefix: str, doc_sep: str, shard_docs: int, cache_dir: Path,
+                 encoder_fingerprint: str) -> EmbeddingShards:
+    """Embeddings of every document of `store`, computed shard by shard, resuming or reusing what is on disk."""
+    key = hashlib.sha256(f"{encoder_fingerprint}|{store.fingerprint}|{doc_sep!r}|{shard_docs}".encode())
+    root = Path(cache_dir) / "embeddings" / key.hexdigest()[:24]
+    manifest_path = root / "manifest.json"
+    if manifest_path.exists() and json.loads(manifest_path.read_text()).get("complete"):
+        log.info("reusing corpus embeddings %s", root)
+        return EmbeddingShards(root)
+    root.mkdir(parents=True, exist_ok=True)
+    manifest = {"encoder": encoder_fingerprint, "model": encoder.info.get("model"),
+                "max_length": encoder.settings.max_length, "pooling": encoder.settings.pooling,
+                "normalize": encoder.settings.normalize, "prefix": prefix, "docstore": store.fingerprint,
+                "doc_sep": doc_sep, "shard_docs": shard_docs, "documents": len(store), "complete": False}
+    manifest_path.write_text(json.dumps(manifest, indent=1))
+    shards = 0
+    for k, docs in enumerate(store.iter_docs(batch_size=shard_docs)):
+        shards = k + 1
+        path = root / f"shard-{k:05d}.npy"
+        if path.exists():
+            continue
+        vectors = encoder.encode([d.full_text(doc_sep) for d in docs], prefix, desc=f"embed shard {k}")
+        ids = "\n".join(d.docid for d in docs).encode("utf-8")
+        _atomic_write(path.with_suffix(".docids"), lambda fh: fh.write(ids))
+        _atomic_write(path, lambda fh: np.save(fh, vectors.astype(np.float32)))
+        log.info("embedded shard %d (%d documents) into %s", k, len(docs), root)
+    manifest.update(shards=shards, complete=True)
+    _atomic_write(manifest_path, lambda fh: fh.write(json.dumps(manifest, indent=1).encode()))
+    return EmbeddingShards(root)

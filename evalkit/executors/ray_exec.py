@@ -1,0 +1,146 @@
+"""executor=ray: cross-encoder scoring on a Ray Data actor pool, with the scores executor=local gives.
+
+The driver dedupes pairs and reads the pair cache exactly as `CrossEncoder.score` does; only the pairs still
+missing travel, longest first, as blocks of `block_pairs` rows to `num_actors` actors. Each actor holds one
+model (its own cache off) and runs the engine's length-sorted token-budget batching over its block. Every row
+carries its position, so results are put back by position whatever order blocks finish in; the driver writes
+them into the pair cache as they stream back and checks that each missing pair came back exactly once, from a
+model with the driver's fingerprint. A dead actor is restarted and its block retried (`max_retries`).
+"""
+from __future__ import annotations
+
+import dataclasses
+import logging
+import sys
+import time
+from typing import Any, Sequence
+
+import numpy as np
+import pyarrow as pa
+
+from evalkit.config import ExecutorConfig, RerankerConfig
+from evalkit.errors import EvalkitError
+from evalkit.rerank.cache import pair_key
+from evalkit.rerank.engine import EngineStats, build_cross_encoder, resolve_device_dtype
+
+log = logging.getLogger(__name__)
+COUNTERS = ("batches", "tokens", "padded_tokens")   # per-block engine counters, summed on the driver
+
+
+def plain_config(cfg: Any, kind: type) -> Any:
+    """A dataclass instance from a Hydra node (or the dataclass itself): picklable, and `replace`-able."""
+    if isinstance(cfg, kind):
+        return cfg
+    from omegaconf import OmegaConf
+
+    return kind(**OmegaConf.to_container(cfg, resolve=True))
+
+
+class ScoreActor:
+    """One model per actor: scores a block of pairs with the engine's own sorting and token-budget batching."""
+
+    def __init__(self, reranker: RerankerConfig, cpus: float):
+        if reranker.device == "cpu":
+            import torch
+
+            torch.set_num_threads(max(int(cpus), 1))
+        self.encoder = build_cross_encoder(reranker, progress=False)
+
+    def __call__(self, block: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        encoder, before = self.encoder, dataclasses.asdict(self.encoder.stats)
+        scores = encoder.score(list(zip(block["query"].tolist(), block["doc"].tolist())))
+        out = {"row": block["row"], "score": scores, "fingerprint": np.full(len(scores), encoder.fingerprint)}
+        for name in COUNTERS:   # the block's total in its first row: any re-chunking keeps the column sum
+            out[name] = np.zeros(len(scores), dtype=np.int64)
+            out[name][0] = getattr(encoder.stats, name) - before[name]
+        return out
+
+
+class RayScorer:
+    """A `Scorer` (see evalkit.contracts) whose model runs in Ray actors; same fingerprint, cache and scores."""
+
+    def __init__(self, reranker: Any, executor: Any, cache_dir: str | None = None, actor_class: type = ScoreActor):
+        reranker, self.executor = plain_config(reranker, RerankerConfig), plain_config(executor, ExecutorConfig)
+        device = "cuda" if self.executor.gpus_per_actor > 0 else "cpu"
+        if reranker.device not in ("auto", device):
+            raise EvalkitError(f"reranker.device={reranker.device} conflicts with executor.gpus_per_actor="
+                               f"{self.executor.gpus_per_actor} (executor=ray picks the actors' device)")
+        dtype = resolve_device_dtype(device, reranker.dtype)[1]
+        self.actor_config = dataclasses.replace(reranker, device=device, dtype=dtype, cache=False)
+        # the driver loads the model once on CPU, in the actors' dtype: fingerprint, settings, info and cache
+        probe = build_cross_encoder(dataclasses.replace(reranker, device="cpu", dtype=dtype), cache_dir, False)
+        self.fingerprint, self.info, self.cache = probe.fingerprint, probe.info, probe.cache
+        self.settings = dataclasses.replace(probe.settings, device=device)
+        self.actor_class, self.stats = actor_class, EngineStats()
+        del probe
+
+    def score(self, pairs: Sequence[tuple[str, str]]) -> np.ndarray:
+        start, s = time.perf_counter(), self.settings
+        unique: dict[tuple[str, str], int] = {}
+        raw: list[tuple[str, str]] = []           # the untemplated pair of each unique one (actors template again)
+        where = np.empty(len(pairs), dtype=np.int64)
+        for i, (q, d) in enumerate(pairs):
+            key = (s.query_template.format(query=q), s.doc_template.format(doc=d))
+            if key not in unique:
+                unique[key] = len(raw)
+                raw.append((q, d))
+            where[i] = unique[key]
+        keys = [pair_key(q, d) for q, d in unique]
+        cached = self.cache.get_many(self.fingerprint, keys) if self.cache is not None else {}
+        scores = np.array([cached.get(k, np.nan) for k in keys], dtype=np.float32)
+        missing = [i for i, k in enumerate(keys) if k not in cached]
+        if missing:
+            self._score_remote(missing, raw, keys, scores)
+        st = self.stats
+        st.pairs_requested += len(pairs)
+        st.unique_pairs += len(keys)
+        st.cache_hits += len(keys) - len(missing)
+        st.scored += len(missing)
+        st.wall_seconds += time.perf_counter() - start
+        return scores[where]
+
+    def _score_remote(self, missing: list[int], raw: list[tuple[str, str]], keys: list[bytes],
+                      scores: np.ndarray) -> None:
+        import ray
+
+        started = not ray.is_initialized()
+        if started:
+            ray.init(address=self.executor.address, include_dashboard=False, logging_level=logging.WARNING)
+        try:
+            seen = np.zeros(len(keys), dtype=bool)
+            for out in self._dataset(missing, raw).iter_batches(batch_size=None, batch_format="numpy"):
+                rows = out["row"]
+                stray = set(out["fingerprint"].tolist()) - {self.fingerprint}
+                if stray:
+                    raise EvalkitError(f"executor=ray: an actor's model differs from the driver's (fingerprint "
+                                       f"{sorted(stray)[0][:12]} != {self.fingerprint[:12]}): same weights on every node?")
+                if seen[rows].any() or len(np.unique(rows)) != len(rows):
+                    raise EvalkitError("executor=ray: a pair came back twice")
+                seen[rows] = True
+                scores[rows] = out["score"]
+                if self.cache is not None:
+                    self.cache.put_many(self.fingerprint, ((keys[i], v) for i, v in zip(rows, out["score"])))
+                for name in COUNTERS:
+                    setattr(self.stats, name, getattr(self.stats, name) + int(out[name].sum()))
+            lost = len(missing) - int(seen[missing].sum())
+            if lost:
+                raise EvalkitError(f"executor=ray: {lost} of {len(missing)} pairs came back without a score")
+        finally:
+            if started:
+                ray.shutdown()
+
+    def _dataset(self, missing: list[int], raw: list[tuple[str, str]]):
+        import ray.data
+
+        ex = self.executor
+        ray.data.DataContext.get_current().enable_progress_bars = sys.stderr.isatty()
+        order = sorted(missing, key=lambda i: -(len(raw[i][0]) + len(raw[i][1])))   # blocks of like lengths
+        table = pa.table({"row": np.asarray(order, dtype=np.int64), "query": [raw[i][0] for i in order],
+                          "doc": [raw[i][1] for i in order]})
+        blocks = [table.slice(k, ex.block_pairs) for k in range(0, len(table), ex.block_pairs)]
+        log.info("executor=ray: %d pairs in %d blocks on %d actor(s)", len(order), len(blocks), ex.num_actors)
+        return ray.data.from_arrow(blocks).map_batches(
+            self.actor_class, fn_constructor_kwargs={"reranker": self.actor_config, "cpus": ex.cpus_per_actor},
+            batch_size=ex.block_pairs, batch_format="numpy", compute=ray.data.ActorPoolStrategy(size=ex.num_actors),
+            num_cpus=ex.cpus_per_actor, num_gpus=ex.gpus_per_actor,
+            max_restarts=ex.max_retries, max_task_retries=ex.max_retries)

@@ -1,0 +1,191 @@
+"""`evalkit regress`: the CI gate. Fails when ranking quality drops for real in any language, not on noise.
+
+Per language x metric of the final system (reranked if present, else first stage), and for the macro average:
+- FAIL (hard limit): the mean dropped by more than --hard-limit, whatever the test says;
+- FAIL (regression): it dropped by more than --tolerance AND a paired test on per-query scores (randomization
+  by default) is significant at --alpha after Holm correction across languages;
+- drop (n.s.) / improved / ok otherwise.
+Optional exactness checks (--max-query-change, --max-score-change) fail on any per-query metric value or run
+score that moved, with a diff of the largest moves: our own CI uses them to catch tokenization, truncation,
+batching or metric changes on a tiny random model, where moves go either way.
+Exit codes: 0 pass, 1 regression, 2 unusable input (missing files, different query sets, protocol mismatch).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from evalkit.baseline import ROOT, Results, bless, load_results
+from evalkit.errors import EvalkitError
+from evalkit.regress_report import junit_xml, markdown_summary
+
+PASS, REGRESSION, UNUSABLE = 0, 1, 2
+FAIL_HARD, FAIL_SIG = "FAIL (hard limit)", "FAIL (regression)"
+
+
+@dataclass
+class Gate:
+    tolerance: float = 0.01
+    hard_limit: float = 0.05
+    alpha: float = 0.05
+    test: str = "randomization"
+    n_resamples: int = 10_000
+    seed: int = 0
+    allow: list[str] = field(default_factory=list)      # protocol fields allowed to differ
+    max_query_change: float | None = None
+    max_score_change: float | None = None
+
+
+def check_protocol(base: Results, cur: Results, allow: list[str]) -> list[str]:
+    """Raise naming every protocol field that differs and is not allowed; return the allowed differences."""
+    changed = {key: (base.protocol.get(key, "<absent>"), cur.protocol.get(key, "<absent>"))
+               for key in sorted(set(base.protocol) | set(cur.protocol))}
+    changed = {k: ab for k, ab in changed.items() if ab[0] != ab[1]}
+    refused = [k for k in changed if k not in allow]
+    if refused:
+        detail = "; ".join(f"{k}: baseline {changed[k][0]!r}, current {changed[k][1]!r}" for k in refused)
+        raise EvalkitError(f"protocol mismatch on field(s) {', '.join(refused)} ({detail}); "
+                           f"pass --allow-protocol-change FIELD to compare anyway")
+    return [f"{k}: {a!r} -> {b!r}" for k, (a, b) in changed.items()]
+
+def final_rows(base: Results, cur: Results) -> pd.DataFrame:
+    """Both final systems' per-query rows as one table with system = baseline | current; same queries or raise."""
+    if base.final_system != cur.final_system:
+        raise EvalkitError(f"final systems differ: baseline {base.final_system!r}, current {cur.final_system!r}")
+    parts = []
+    for label, res in (("baseline", base), ("current", cur)):
+        rows = res.table[res.table["system"] == res.final_system][["lang", "qid", "metric", "value"]]
+        parts.append(rows.assign(system=label))
+    for metric in sorted(set(parts[0]["metric"]) | set(parts[1]["metric"])):
+        keys = [set(zip(*p[p["metric"] == metric][["lang", "qid"]].to_numpy().T)) for p in parts]
+        if keys[0] != keys[1]:
+            only_b, only_c = sorted(keys[0] - keys[1]), sorted(keys[1] - keys[0])
+            raise EvalkitError(f"different query sets for {metric}: {len(only_b)} (lang, qid) only in the baseline "
+                               f"{only_b[:3]}, {len(only_c)} only in the current run {only_c[:3]}")
+    return pd.concat(parts, ignore_index=True)
+
+
+def decide(row, gate: Gate) -> str:
+    drop = -row["diff"]
+    if drop > gate.hard_limit:
+        return FAIL_HARD
+    if drop > gate.tolerance:
+        return FAIL_SIG if row["significant"] else "drop (n.s.)"
+    if -drop > gate.tolerance and row["significant"]:
+        return "improved"
+    return "ok"
+
+
+def compare(table: pd.DataFrame, gate: Gate) -> pd.DataFrame:
+    """One row per metric x language (plus lang 'avg', the macro average) with the gate's verdict."""
+    from evalkit.metrics.significance import compare_systems
+
+    frames = []
+    for metric in dict.fromkeys(table["metric"]):
+        result = compare_systems(table, "baseline", metric, by="lang", test=gate.test, alpha=gate.alpha,
+                                 n_resamples=gate.n_resamples, seed=gate.seed)
+        frames.append(result.assign(metric=metric).rename(columns={"group": "lang"}))
+    out = pd.concat(frames, ignore_index=True)
+    out["lang"] = out["lang"].replace({"all": "avg"})
+    out["status"] = [decide(row, gate) for _, row in out.iterrows()]
+    return out[["metric", "lang", "n", "mean_baseline", "mean_system", "diff", "ci_lo", "ci_hi", "p", "p_holm",
+                "status", "test"]]
+
+
+def query_changes(table: pd.DataFrame, eps: float) -> pd.DataFrame:
+    wide = table.pivot_table(index=["lang", "metric", "qid"], columns="system", values="value").reset_index()
+    wide["delta"] = wide["current"] - wide["baseline"]
+    moved = wide[wide["delta"].abs() > eps]
+    return moved.reindex(moved["delta"].abs().sort_values(ascending=False, kind="stable").index)
+
+
+def score_changes(base: Results, cur: Results, eps: float) -> pd.DataFrame:
+    """Per (lang, qid, docid) score moves of the final system's run files; a document in one run only is a move."""
+    from evalkit.data.trec import read_run
+
+    dirs = base.runs_dir(), cur.runs_dir()
+    if None in dirs:
+        which = "baseline" if dirs[0] is None else "current run"
+        raise EvalkitError(f"--max-score-change needs the final system's run files; the {which} has none "
+                           f"(bless baselines with --with-runs)")
+    rows = []
+    for file in sorted(dirs[0].glob(f"{base.final_system}.*.trec")):
+        lang = file.name.split(".")[1]
+        a, b = read_run(file), read_run(dirs[1] / file.name) if (dirs[1] / file.name).is_file() else {}
+        for qid in sorted(set(a) | set(b)):
+            da, db = a.get(qid, {}), b.get(qid, {})
+            for docid in sorted(set(da) | set(db)):
+                x, y = da.get(docid), db.get(docid)
+                if x is None or y is None or abs(x - y) > eps:
+                    rows.append((lang, qid, docid, x, y, None if x is None or y is None else y - x))
+    moved = pd.DataFrame(rows, columns=["lang", "qid", "docid", "baseline", "current", "delta"])
+    return moved.reindex(moved["delta"].abs().fillna(float("inf")).sort_values(ascending=False, kind="stable").index)
+
+
+def gate_runs(base: Results, cur: Results, gate: Gate) -> dict:
+    """Everything the summary and the exit code need."""
+    allowed = check_protocol(base, cur, gate.allow)
+    table = final_rows(base, cur)
+    result = {"verdicts": compare(table, gate), "allowed": allowed, "query_changes": None, "score_changes": None}
+    if gate.max_query_change is not None:
+        result["query_changes"] = query_changes(table, gate.max_query_change)
+    if gate.max_score_change is not None:
+        result["score_changes"] = score_changes(base, cur, gate.max_score_change)
+    failed = result["verdicts"]["status"].str.startswith("FAIL").any()
+    failed |= any(c is not None and len(c) for c in (result["query_changes"], result["score_changes"]))
+    result["failed"] = bool(failed)
+    return result
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="evalkit regress", description=__doc__.splitlines()[0])
+    p.add_argument("--baseline", required=True, help="baseline name (results/baselines/<name>) or a directory")
+    p.add_argument("--current", required=True, type=Path, help="run directory to gate")
+    p.add_argument("--root", type=Path, default=ROOT, help="baselines directory (default results/baselines)")
+    p.add_argument("--tolerance", type=float, default=0.01, help="absolute drop that may count as a regression")
+    p.add_argument("--hard-limit", type=float, default=0.05, help="absolute drop that fails without any test")
+    p.add_argument("--alpha", type=float, default=0.05)
+    p.add_argument("--test", choices=["randomization", "t"], default="randomization")
+    p.add_argument("--n-resamples", type=int, default=10_000)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--allow-protocol-change", action="append", default=[], metavar="FIELD")
+    p.add_argument("--max-query-change", type=float, help="fail if any per-query metric value moves by more")
+    p.add_argument("--max-score-change", type=float, help="fail if any run score moves by more (needs run files)")
+    p.add_argument("--summary", type=Path, help="append the Markdown summary here (e.g. $GITHUB_STEP_SUMMARY)")
+    p.add_argument("--junit", type=Path, help="write JUnit XML here")
+    p.add_argument("--update", action="store_true", help="bless --current as baseline --baseline instead of gating")
+    p.add_argument("--message", default="", help="with --update: why this baseline is blessed")
+    p.add_argument("--with-runs", action="store_true", help="with --update: keep the final system's run files")
+    return p
+
+
+def _emit(args, markdown: str, junit: str) -> None:
+    sys.stdout.write(markdown)
+    if args.summary:
+        with open(args.summary, "a", encoding="utf-8") as f:
+            f.write(markdown)
+    if args.junit:
+        args.junit.write_text(junit, encoding="utf-8")
+
+
+def main(argv: list[str]) -> int:
+    args = _parser().parse_args(argv)
+    gate = Gate(args.tolerance, args.hard_limit, args.alpha, args.test, args.n_resamples, args.seed,
+                args.allow_protocol_change, args.max_query_change, args.max_score_change)
+    try:
+        if args.update:
+            out = bless(args.current, args.baseline, args.message, args.root, args.with_runs)
+            sys.stdout.write(f"blessed baseline {out}\n")
+            return PASS
+        base, cur = load_results(args.baseline, args.root), load_results(args.current, args.root)
+        result = gate_runs(base, cur, gate)
+    except EvalkitError as exc:
+        sys.stderr.write(f"evalkit regress: error: {exc}\n")
+        _emit(args, f"## evalkit regression gate: ERROR\n\n{exc}\n", junit_xml(None, gate, error=str(exc)))
+        return UNUSABLE
+    _emit(args, markdown_summary(base, cur, result, gate), junit_xml(result, gate))
+    return REGRESSION if result["failed"] else PASS

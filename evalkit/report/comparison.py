@@ -1,0 +1,165 @@
+"""Everything a comparison report shows, computed once from per-query tables; renderers only format it."""
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from evalkit.errors import EvalkitError
+from evalkit.metrics.aggregate import MACRO, per_language
+from evalkit.metrics.buckets import NO_RELEVANT, bucket_labels
+from evalkit.metrics.significance import compare_systems, mean_ci
+from evalkit.report.published import load_tables, rows_for
+
+LEVEL = 0.95
+PROTOCOL_LINE = ["benchmark", "split", "pool", "candidates", "depth", "reranker", "max_length", "no_relevant",
+                 "averaging", "ties"]
+
+
+@dataclass
+class System:
+    """One compared system: the per-query rows (lang, qid, bucket, metric, value) of its stage and its run's."""
+    name: str
+    final: pd.DataFrame
+    first: pd.DataFrame
+    ceiling: pd.DataFrame
+    protocol: dict
+    key: str                                   # benchmark/candidates[/reranker]: what report.reproduces maps
+    report: dict = field(default_factory=dict)  # the run's report config (published, reproduces)
+
+
+@dataclass
+class Comparison:
+    systems: list[str]
+    baseline: str
+    metrics: list[str]
+    languages: list[str]
+    buckets: list[str]
+    protocol: dict            # setting -> value, or "name=value, ..." where the systems differ
+    tidy: pd.DataFrame        # system, lang, qid, bucket, metric, value
+    cis: pd.DataFrame         # system, metric, lang (avg = macro), n, mean, lo, hi
+    stats: pd.DataFrame       # significance.compare_systems by language, with a metric column
+    bucket_means: pd.DataFrame
+    bucket_stats: pd.DataFrame
+    ceiling: pd.DataFrame     # system, metric, first_stage, achieved, ceiling (macro averages)
+    published: pd.DataFrame   # system, ref, status, metric, lang, ours, lo, hi, published, delta, inside, note
+    settings: dict            # test, seed, n_resamples, level
+
+
+def merged_protocol(systems: list[System]) -> dict:
+    keys = list(dict.fromkeys(k for s in systems for k in s.protocol))
+    out = {}
+    for key in keys:
+        values = {s.name: s.protocol.get(key) for s in systems}
+        unique = list(dict.fromkeys(map(str, values.values())))
+        out[key] = values[systems[0].name] if len(unique) == 1 else ", ".join(f"{n}={v}" for n, v in values.items())
+    return out
+
+
+def protocol_line(protocol: dict) -> str:
+    return " · ".join(f"{k}: {protocol[k]}" for k in PROTOCOL_LINE if k in protocol)
+
+
+def check_same_queries(systems: list[System], metrics: list[str]) -> None:
+    base = systems[0]
+    for metric in metrics:
+        ref = set(map(tuple, base.final.loc[base.final.metric == metric, ["lang", "qid"]].to_numpy()))
+        for s in systems[1:]:
+            got = set(map(tuple, s.final.loc[s.final.metric == metric, ["lang", "qid"]].to_numpy()))
+            if got != ref:
+                raise EvalkitError(f"cannot compare {s.name!r} with {base.name!r}: different query sets on {metric} "
+                                   f"({len(ref - got)} queries only in {base.name!r}, {len(got - ref)} only in "
+                                   f"{s.name!r}); compare runs of the same benchmark, split and languages")
+
+
+def _seed(seed: int, *parts: str) -> list[int]:
+    return [seed, *(zlib.crc32(p.encode()) for p in parts)]
+
+
+def _macro_ci(strata: list[np.ndarray], n_resamples: int, seed: list[int]) -> tuple[float, float, float]:
+    """Macro mean over languages and its stratified percentile-bootstrap CI (queries resampled per language)."""
+    rng = np.random.default_rng(seed)
+    boot = np.mean([x[rng.integers(0, x.size, (n_resamples, x.size))].mean(axis=1) for x in strata], axis=0)
+    lo, hi = np.quantile(boot, [(1 - LEVEL) / 2, (1 + LEVEL) / 2])
+    return float(np.mean([x.mean() for x in strata])), float(lo), float(hi)
+
+
+def system_cis(tidy: pd.DataFrame, n_resamples: int, seed: int) -> pd.DataFrame:
+    rows = []
+    for (system, metric), part in tidy.groupby(["system", "metric"], sort=False):
+        strata = {lang: g["value"].to_numpy() for lang, g in part.groupby("lang", sort=True)}
+        for lang, x in strata.items():
+            mean, lo, hi = mean_ci(x, level=LEVEL, n_resamples=n_resamples, seed=_seed(seed, system, metric, lang))
+            rows.append(dict(system=system, metric=metric, lang=lang, n=x.size, mean=mean, lo=lo, hi=hi))
+        mean, lo, hi = _macro_ci(list(strata.values()), n_resamples, _seed(seed, system, metric, MACRO))
+        rows.append(dict(system=system, metric=metric, lang=MACRO, n=len(part), mean=mean, lo=lo, hi=hi))
+    return pd.DataFrame(rows)
+
+
+def _ceiling(systems: list[System], metrics: list[str]) -> pd.DataFrame:
+    rows = []
+    for s in systems:
+        stages = pd.concat([s.first.assign(system="first_stage"), s.final.assign(system="achieved"),
+                            s.ceiling.assign(system="ceiling")])
+        means = per_language(stages[stages.metric.isin(metrics)])
+        macro = means[means.lang == MACRO].pivot(index="metric", columns="system", values="mean")
+        for metric in metrics:
+            rows.append(dict(system=s.name, metric=metric, **macro.loc[metric].to_dict()))
+    return pd.DataFrame(rows, columns=["system", "metric", "first_stage", "achieved", "ceiling"])
+
+
+def _published(systems: list[System], cis: pd.DataFrame, metrics: list[str]) -> pd.DataFrame:
+    tables, rows = None, []
+    for s in systems:
+        reproduces = s.report.get("reproduces") or {}
+        if s.key not in reproduces:
+            continue
+        tables = tables if tables is not None else load_tables()
+        ours = cis[cis.system == s.name].set_index(["metric", "lang"])
+        our_langs = sorted(set(s.final.lang))
+        for metric in metrics:
+            for row in rows_for(s.key, s.protocol.get("benchmark"), metric, s.report.get("published"), reproduces,
+                                tables):
+                for lang, value in row.scores.items():
+                    if (metric, lang) not in ours.index:
+                        continue
+                    mean, lo, hi = (100 * ours.loc[(metric, lang), c] for c in ("mean", "lo", "hi"))
+                    note = "" if lang != MACRO or sorted(row.languages) == our_langs else \
+                        f"ours over {len(our_langs)} languages, published over {len(row.languages) or '?'}"
+                    rows.append(dict(system=s.name, ref=row.ref, status=row.status, metric=metric, lang=lang,
+                                     ours=mean, lo=lo, hi=hi, published=value, delta=mean - value,
+                                     inside=bool(lo <= value <= hi), note=note))
+    return pd.DataFrame(rows, columns=["system", "ref", "status", "metric", "lang", "ours", "lo", "hi", "published",
+                                       "delta", "inside", "note"])
+
+
+def build_comparison(systems: list[System], baseline: str, metrics: list[str] | None = None, *,
+                     test: str = "randomization", seed: int = 0, n_resamples: int = 10_000) -> Comparison:
+    names = [s.name for s in systems]
+    if len(set(names)) != len(names):
+        raise EvalkitError(f"system names must be unique, got {names}")
+    if baseline not in names:
+        raise EvalkitError(f"--baseline {baseline!r} is not one of the systems {names}")
+    available = [m for m in systems[0].protocol.get("measures", []) if all((s.final.metric == m).any() for s in systems)]
+    metrics = list(metrics or available)
+    unknown = [m for m in metrics if m not in available]
+    if unknown or not metrics:
+        raise EvalkitError(f"--metric {unknown or metrics}: not measured by every run (common measures: {available})")
+    check_same_queries(systems, metrics)
+    tidy = pd.concat([s.final[s.final.metric.isin(metrics)].assign(system=s.name) for s in systems], ignore_index=True)
+    tidy = tidy[["system", "lang", "qid", "bucket", "metric", "value"]]
+    cis = system_cis(tidy, n_resamples, seed)
+    kwargs = dict(test=test, seed=seed, n_resamples=n_resamples, alpha=1 - LEVEL)
+    stats = pd.concat([compare_systems(tidy, baseline, m, by="lang", **kwargs).assign(metric=m) for m in metrics])
+    bucket_stats = pd.concat([compare_systems(tidy, baseline, m, by="bucket", **kwargs).assign(metric=m)
+                              for m in metrics])
+    order = bucket_labels(list(systems[0].protocol.get("bucket_edges") or [512])) + [NO_RELEVANT]
+    bucket_means = tidy.groupby(["system", "metric", "bucket"], sort=False)["value"].agg(["mean", "count"]).reset_index()
+    return Comparison(
+        systems=names, baseline=baseline, metrics=metrics, languages=sorted(set(tidy.lang)),
+        buckets=[b for b in order if b in set(tidy.bucket)], protocol=merged_protocol(systems), tidy=tidy,
+        cis=cis, stats=stats, bucket_means=bucket_means, bucket_stats=bucket_stats,
+        ceiling=_ceiling(systems, metrics), published=_published(systems, cis, metrics),
+        settings=dict(test=test, seed=seed, n_resamples=n_resamples, level=LEVEL))

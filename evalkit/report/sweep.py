@@ -1,0 +1,40 @@
+"""Hydra callback: after `evalkit --multirun ...`, one combined comparison report in the sweep directory.
+
+Runs of different benchmarks or splits cannot share a table (their queries differ), so a sweep over
+benchmarks gets one report per (benchmark, split): compare-<benchmark>-<split>.*; otherwise compare.*.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any, Optional
+
+from hydra.experimental.callback import Callback
+from omegaconf import DictConfig
+
+log = logging.getLogger(__name__)
+
+
+class CompareSweep(Callback):
+    def __init__(self, baseline: Optional[str] = None, test: str = "randomization", n_resamples: int = 10_000):
+        self.baseline, self.test, self.n_resamples = baseline, test, n_resamples
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        from evalkit.report.compare import compare_dirs, expand_run_dirs
+        from evalkit.report.outputs import write_outputs
+
+        sweep_dir = Path(config.hydra.sweep.dir)
+        runs = expand_run_dirs([sweep_dir])
+        groups: dict[tuple[str, str], list[Path]] = {}
+        for run in runs:
+            protocol = json.loads((run / "metrics.json").read_text(encoding="utf-8"))["protocol"]
+            groups.setdefault((str(protocol.get("benchmark")), str(protocol.get("split"))), []).append(run)
+        formats = list(config.report.formats)
+        for (benchmark, split), dirs in groups.items():
+            comparison = compare_dirs(dirs, self.baseline, test=self.test, seed=int(config.run.seed),
+                                      n_resamples=self.n_resamples)
+            stem = "compare" if len(groups) == 1 else f"compare-{benchmark}-{split}"
+            title = f"evalkit sweep {sweep_dir.name}: {benchmark} {split}"
+            for path in write_outputs(comparison, sweep_dir, formats, stem, title):
+                log.info("sweep report: %s", path)

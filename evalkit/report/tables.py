@@ -1,0 +1,121 @@
+"""The comparison's tables as formatted text cells (shared by the Markdown, LaTeX and HTML renderers)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from evalkit.metrics.aggregate import MACRO
+from evalkit.report.comparison import Comparison, protocol_line
+from evalkit.report.markdown import markdown_table, protocol_block
+
+MARK = "†"
+
+
+@dataclass
+class Section:
+    title: str
+    protocol: str            # one line of protocol, printed above the table
+    note: str
+    header: list[str]
+    rows: list[list[str]]
+
+
+def pct(value: float) -> str:
+    return f"{100 * value:.2f}"
+
+
+def settings_line(c: Comparison) -> str:
+    s = c.settings
+    return (f"{int(s['level'] * 100)}% CIs: percentile bootstrap over queries ({s['n_resamples']} resamples; the "
+            f"`avg` CI resamples within each language). Test vs `{c.baseline}`: paired {s['test']} test "
+            f"({s['n_resamples']} resamples), Holm-corrected across languages; {MARK} = p_holm < "
+            f"{1 - s['level']:.2f}. Seed: {s['seed']}. Scores ×100; `avg` = macro average over languages.")
+
+
+def _marks(stats: pd.DataFrame, metric: str) -> dict[tuple[str, str], str]:
+    part = stats[stats.metric == metric]
+    return {(r.system, str(r.group)): MARK if r.significant else "" for r in part.itertuples()}
+
+
+def _headers(c: Comparison) -> list[str]:
+    return [f"{s} (baseline)" if s == c.baseline else s for s in c.systems]
+
+
+def language_sections(c: Comparison) -> list[Section]:
+    out = []
+    for metric in c.metrics:
+        cis = c.cis[c.cis.metric == metric].set_index(["system", "lang"])
+        marks = _marks(c.stats, metric)
+        rows = []
+        for lang in [*c.languages, MACRO]:
+            n = int(cis.loc[(c.systems[0], lang), "n"])
+            cells = []
+            for s in c.systems:
+                r = cis.loc[(s, lang)]
+                mark = marks.get((s, "all" if lang == MACRO else lang), "")
+                cells.append(f"{pct(r['mean'])}{mark} ({pct(r['lo'])}–{pct(r['hi'])})")
+            rows.append([lang, str(n), *cells])
+        out.append(Section(f"{metric} per language", protocol_line(c.protocol),
+                           "mean (95% CI); n = queries (avg: all queries)", ["lang", "n", *_headers(c)], rows))
+        diffs = c.stats[c.stats.metric == metric]
+        if len(diffs):
+            rows = [[r.system, "avg" if r.group == "all" else str(r.group), str(r.n), f"{100 * r.diff:+.2f}",
+                     f"{100 * r.ci_lo:+.2f} – {100 * r.ci_hi:+.2f}", f"{r.p:.4f}", f"{r.p_holm:.4f}",
+                     MARK if r.significant else ""] for r in diffs.itertuples()]
+            out.append(Section(f"{metric}: difference vs {c.baseline}", protocol_line(c.protocol),
+                               f"Δ = system − baseline; {c.settings['test']} test, seed {c.settings['seed']}",
+                               ["system", "lang", "n", "Δ", "95% CI of Δ", "p", "p_holm", "sig."], rows))
+    return out
+
+
+def bucket_sections(c: Comparison) -> list[Section]:
+    out = []
+    for metric in c.metrics:
+        means = c.bucket_means[c.bucket_means.metric == metric].set_index(["system", "bucket"])
+        marks = _marks(c.bucket_stats, metric)
+        rows = [[b, str(int(means.loc[(c.systems[0], b), "count"])),
+                 *(f"{pct(means.loc[(s, b), 'mean'])}{marks.get((s, b), '')}" for s in c.systems)]
+                for b in c.buckets]
+        out.append(Section(f"{metric} per document-length bucket", protocol_line(c.protocol),
+                           "bucket = token length of the query's longest relevant document; languages pooled; "
+                           f"{MARK}: Holm across buckets", ["bucket", "n", *_headers(c)], rows))
+    return out
+
+
+def ceiling_section(c: Comparison) -> Section:
+    rows = []
+    for r in c.ceiling.itertuples():
+        room = r.ceiling - r.first_stage
+        share = f"{100 * (r.achieved - r.first_stage) / room:.1f}%" if room > 0 else "–"
+        rows.append([r.system, r.metric, pct(r.first_stage), pct(r.achieved), pct(r.ceiling), share])
+    return Section("First-stage ceiling vs achieved", protocol_line(c.protocol),
+                   "ceiling = the run's candidates ordered by their judgments (a perfect reranker); "
+                   "captured = (achieved − first stage) / (ceiling − first stage); macro averages",
+                   ["system", "metric", "first stage", "achieved", "ceiling", "captured"], rows)
+
+
+def published_section(c: Comparison) -> Section | None:
+    if c.published.empty:
+        return None
+    rows = [[r.system, r.ref, r.status, r.metric, r.lang, f"{r.ours:.2f}", f"{r.lo:.2f}–{r.hi:.2f}",
+             f"{r.published:.2f}", f"{r.delta:+.2f}", "yes" if r.inside else "no", r.note]
+            for r in c.published.itertuples()]
+    return Section("vs published", protocol_line(c.protocol),
+                   "published numbers are ×100 as printed (results/published); inside = published value within our "
+                   "95% CI; secondary = read in third-party summaries only",
+                   ["system", "published row", "status", "metric", "lang", "ours", "95% CI", "published", "Δ",
+                    "inside", "note"], rows)
+
+
+def sections(c: Comparison) -> list[Section]:
+    found = [*language_sections(c), *bucket_sections(c), ceiling_section(c), published_section(c)]
+    return [s for s in found if s is not None]
+
+
+def render_markdown(c: Comparison, title: str) -> str:
+    parts = [f"# {title}", "", settings_line(c), "", "## Protocol", "", protocol_block(c.protocol), ""]
+    for s in sections(c):
+        parts += [f"## {s.title}", "", f"*Protocol:* {s.protocol}", "", f"*{s.note}*", "",
+                  markdown_table(s.header, s.rows), ""]
+    return "\n".join(parts)

@@ -17,6 +17,7 @@ SUBCOMMANDS: dict[str, str] = {   # name -> "module:function" taking argv, retur
     "compare": "evalkit.report.compare:main",
     "regress": "evalkit.regress:main",
     "subset": "evalkit.subset:main",
+    "merge": "evalkit.merge:main",
 }
 log = logging.getLogger("evalkit")
 

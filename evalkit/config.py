@@ -81,7 +81,7 @@ class RerankerConfig:
     query_template: str = "{query}"
     doc_template: str = "{doc}"
     score_transform: str = "logit"           # logit | sigmoid
-    dtype: str = "auto"                      # auto (fp32 on CPU, bf16 on GPU) | fp32 | bf16 | fp16
+    dtype: str = "auto"                      # auto (fp32 on CPU, fp16 on GPU) | fp32 | bf16 | fp16
     device: str = "auto"                     # auto | cpu | cuda | cuda:N
     attn_implementation: str = "sdpa"        # sdpa | eager | flash_attention_2
     batch_tokens: int = 16384                # padded tokens per batch

@@ -19,6 +19,7 @@ from evalkit.metrics.buckets import query_buckets
 from evalkit.metrics.evaluate import POLICY, evaluate_runs
 from evalkit.data.tokenizer import load_tokenizer
 from evalkit.provenance import manifest
+from evalkit.shard import parse_shard, select_shard, write_shard_info
 from evalkit.report.outputs import check_formats, write_reports
 
 log = logging.getLogger(__name__)
@@ -59,6 +60,8 @@ def rerank(benchmark: Benchmark, runs: dict[str, Run], scorer) -> dict[str, Run]
 def run(cfg: DictConfig, out_dir: Path) -> RunResult:
     out_dir = Path(out_dir)
     check_formats(list(cfg.report.formats))   # fail before any work on a bad report.formats
+    if cfg.run.shard:
+        parse_shard(cfg.run.shard)                # ... or a bad run.shard
     (out_dir / "runs").mkdir(parents=True, exist_ok=True)
     timings: dict[str, float] = {}
     clock = time.perf_counter()
@@ -82,6 +85,9 @@ def run(cfg: DictConfig, out_dir: Path) -> RunResult:
         from evalkit.data.pool import restrict_to_judged
 
         candidates = restrict_to_judged(benchmark, candidates)
+    # run.shard=i/n: keep this shard's queries (after the first stage, so run files of all queries load);
+    # `evalkit merge` joins the shards' run dirs into the unsharded one
+    shard = select_shard(benchmark, candidates, cfg.run.shard) if cfg.run.shard else None
     if benchmark.answers is not None:  # answer-match benchmarks (MKQA): judge every candidate by has_answer
         from evalkit.metrics.answers import answer_qrels
 
@@ -92,10 +98,10 @@ def run(cfg: DictConfig, out_dir: Path) -> RunResult:
     systems = {FIRST: candidates, CEILING: oracle_run(benchmark, candidates)}
     scorer = None
     if cfg.reranker.name != "none":
-        from evalkit.rerank import build_scorer
+        from evalkit.executors import build_scorer
 
         clock = time.perf_counter()
-        scorer = build_scorer(cfg.reranker)
+        scorer = build_scorer(cfg.reranker, cfg.executor)   # executor=local | ray
         systems[RERANKED] = rerank(benchmark, candidates, scorer)
         timings["rerank"] = time.perf_counter() - clock
         _write_runs(out_dir, RERANKED, systems[RERANKED], benchmark, cfg.reranker.name)
@@ -115,6 +121,8 @@ def run(cfg: DictConfig, out_dir: Path) -> RunResult:
     write_reports(out_dir, table, metrics, cfg)   # report.md + report.formats
     (out_dir / "manifest.json").write_text(
         json.dumps(manifest(cfg, benchmark, scorer, timings), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    if shard is not None:
+        write_shard_info(out_dir, shard, benchmark)
     log.info("wrote %s", out_dir)
     return RunResult(out_dir, table, metrics, timings)
 

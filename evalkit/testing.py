@@ -26,10 +26,9 @@ ORIGINAL_AUTO_MAP = {
 
 @lru_cache(maxsize=1)
 def _xlmr_tokenizer() -> XLMRobertaTokenizerFast:
-    import semantra_multilingual   # test extra: ships the real XLM-R tokenizer.json (multilingual-e5-small)
+    from evalkit.data.tokenizer import bundled_tokenizer_file   # the real XLM-R tokenizer.json, shipped with evalkit
 
-    path = Path(semantra_multilingual.__file__).parent / "assets" / "multilingual-e5-small" / "tokenizer.json"
-    return XLMRobertaTokenizerFast(tokenizer_file=str(path), model_max_length=8192)
+    return XLMRobertaTokenizerFast(tokenizer_file=str(bundled_tokenizer_file()), model_max_length=8192)
 
 
 def make_tokenizer_dir(path: str | Path) -> Path:

@@ -28,8 +28,23 @@ def test_packing_respects_budget_and_covers_every_index_once(seed):
 
 def test_packing_hand_worked():
     # lengths 5,3,5,2 -> order 0,2,1,3; budget 10: [0,2] (2x5), then [1,3] (2x3 = 6 <= 10, a third would not exist)
-    batches = token_budget_batches(np.array([5, 3, 5, 2]), budget=10)
+    batches = token_budget_batches(np.array([5, 3, 5, 2]), budget=10, min_fill=0.0)
     assert [b.tolist() for b in batches] == [[0, 2], [1, 3]]
+
+
+def test_packing_closes_batches_before_padding_passes_3_percent():
+    # order 0..4; with budget 1000 all five fit, but real/padded falls to 347/400 at the 4th item: close after 3
+    batches = token_budget_batches(np.array([100, 99, 98, 50, 49]), budget=1000)
+    assert [b.tolist() for b in batches] == [[0, 1, 2], [3, 4]]
+
+
+def test_padding_efficiency_holds_on_a_wide_length_mix():
+    lengths = np.random.default_rng(0).integers(50, 401, size=2000)
+    batches = token_budget_batches(lengths, budget=65536)
+    for b in batches:
+        assert len(b) == 1 or lengths[b].sum() >= 0.97 * len(b) * lengths[b].max()
+    padded = sum(len(b) * lengths[b].max() for b in batches)
+    assert lengths.sum() / padded >= 0.97
     # an item longer than the budget gets a batch of its own
     assert [b.tolist() for b in token_budget_batches(np.array([50, 4, 4]), budget=8)] == [[0], [1, 2]]
 

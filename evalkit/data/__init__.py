@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 import importlib
+from typing import TYPE_CHECKING
 
-from evalkit.config import BenchmarkConfig
 from evalkit.contracts import Benchmark
 from evalkit.errors import EvalkitError
+
+if TYPE_CHECKING:
+    from evalkit.config import BenchmarkConfig
 
 LOADERS = {                                     # name -> "module:function" (imported on use)
     "sample": "evalkit.data.miracl:load_sample",

@@ -13,6 +13,7 @@ import dataclasses
 import logging
 import sys
 import time
+import warnings
 from typing import Any, Sequence
 
 import numpy as np
@@ -139,8 +140,11 @@ class RayScorer:
                           "doc": [raw[i][1] for i in order]})
         blocks = [table.slice(k, ex.block_pairs) for k in range(0, len(table), ex.block_pairs)]
         log.info("executor=ray: %d pairs in %d blocks on %d actor(s)", len(order), len(blocks), ex.num_actors)
-        return ray.data.from_arrow(blocks).map_batches(
-            self.actor_class, fn_constructor_kwargs={"reranker": self.actor_config, "cpus": ex.cpus_per_actor},
-            batch_size=ex.block_pairs, batch_format="numpy", compute=ray.data.ActorPoolStrategy(size=ex.num_actors),
-            num_cpus=ex.cpus_per_actor, num_gpus=ex.gpus_per_actor,
-            max_restarts=ex.max_retries, max_task_retries=ex.max_retries)
+        with warnings.catch_warnings():   # Ray Data has no named parameter for bounded actor retries yet
+            warnings.filterwarnings("ignore", message="`ray_remote_args` is deprecated")
+            return ray.data.from_arrow(blocks).map_batches(
+                self.actor_class, fn_constructor_kwargs={"reranker": self.actor_config, "cpus": ex.cpus_per_actor},
+                batch_size=ex.block_pairs, batch_format="numpy",
+                compute=ray.data.ActorPoolStrategy(size=ex.num_actors),
+                num_cpus=ex.cpus_per_actor, num_gpus=ex.gpus_per_actor,
+                max_restarts=ex.max_retries, max_task_retries=ex.max_retries)

@@ -1,7 +1,10 @@
 """Cross-encoder rerankers: `build_scorer(cfg.reranker)` returns a Scorer (see evalkit.contracts)."""
 from __future__ import annotations
 
-from evalkit.config import RerankerConfig
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from evalkit.config import RerankerConfig
 
 
 def build_scorer(cfg: RerankerConfig):

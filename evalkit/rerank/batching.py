@@ -20,21 +20,26 @@ log = logging.getLogger(__name__)
 Forward = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]   # (input_ids, attention_mask) -> outputs
 
 
-def token_budget_batches(lengths: np.ndarray, budget: int, max_batch: int | None = None) -> list[np.ndarray]:
+def token_budget_batches(lengths: np.ndarray, budget: int, max_batch: int | None = None,
+                         min_fill: float = 0.97) -> list[np.ndarray]:
     """Index batches, longest items first (ties by index), each with len(batch) * max length <= budget.
 
+    A batch also closes before its real tokens would fall under `min_fill` of its padded tokens, so padding
+    stays under 3% whatever the length mix (a wide budget alone would pad short items up to long ones).
     An item longer than the budget gets a batch of its own: every index appears exactly once.
     """
     lengths = np.asarray(lengths, dtype=np.int64)
     if budget < 1:
         raise ValueError(f"token budget must be >= 1, got {budget}")
     order = np.argsort(-lengths, kind="stable")
+    cap = max_batch or len(order) or 1
     batches, start = [], 0
     while start < len(order):
         longest = max(int(lengths[order[start]]), 1)
-        size = max(budget // longest, 1)
-        if max_batch is not None:
-            size = min(size, max_batch)
+        size = min(max(budget // longest, 1), cap)
+        window = lengths[order[start:start + size]]
+        fill = np.cumsum(np.maximum(window, 1)) / (longest * np.arange(1, len(window) + 1))
+        size = max(int(np.argmin(fill >= min_fill)) if (fill < min_fill).any() else len(window), 1)
         batches.append(order[start:start + size])
         start += size
     return batches

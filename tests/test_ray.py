@@ -1,0 +1,109 @@
+"""executor=ray on a local Ray instance (2 CPUs, started and stopped here) with a tiny random GTE reranker.
+
+Bitwise comparisons use reranker.batch_tokens=1: one pair per forward pass, no padding, so a pair's score
+cannot depend on which pairs share its batch. With real token-budget batches the engine is batch-invariant
+only within float32 rounding (about 1e-6 on these scores), and Ray's blocks batch pairs differently from one
+local call, so those runs are compared within the engine's documented 1e-5.
+"""
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import ray
+from hydra import compose, initialize_config_dir
+
+from evalkit.cli import CONFIG_DIR
+from evalkit.config import ExecutorConfig, RerankerConfig, register
+from evalkit.executors.ray_exec import RayScorer, ScoreActor
+from evalkit.rerank.cache import PairCache
+from evalkit.rerank.engine import build_cross_encoder
+from evalkit.testing import make_tiny_gte
+
+WORDS = "water boiling point altitude chapel ceiling painter 北京 首都 长城 quick sort python وادي नदी".split()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def local_ray():
+    ray.init(num_cpus=2, include_dashboard=False, logging_level=logging.WARNING)
+    yield
+    ray.shutdown()
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory) -> Path:
+    return make_tiny_gte(tmp_path_factory.mktemp("tiny") / "gte", seed=3)
+
+
+@pytest.fixture(scope="module")
+def pairs() -> list[tuple[str, str]]:
+    rng = np.random.default_rng(7)
+    unique = [(" ".join(rng.choice(WORDS, 3)), " ".join(rng.choice(WORDS, int(rng.integers(1, 90)))))
+              for _ in range(36)]
+    return unique + unique[:6][::-1]          # repeated pairs are scored once and returned at every position
+
+
+def local_scores(model: Path, pairs, batch_tokens: int) -> np.ndarray:
+    cfg = RerankerConfig(name="gte", model=str(model), cache=False, batch_tokens=batch_tokens)
+    return build_cross_encoder(cfg, progress=False).score(pairs)
+
+
+def test_ray_scores_are_the_local_scores_and_fill_the_shared_cache(model, pairs, tmp_path):
+    cache_path = tmp_path / "pairs.sqlite"
+    reranker = RerankerConfig(name="gte", model=str(model), batch_tokens=1, cache_path=str(cache_path))
+    scorer = RayScorer(reranker, ExecutorConfig(name="ray", num_actors=2, block_pairs=5))
+    scores = scorer.score(pairs)
+    expected = local_scores(model, pairs, batch_tokens=1)
+    assert scores.dtype == np.float32 and np.array_equal(scores, expected)
+    assert len(set(expected.tolist())) == 36                  # the check has teeth: 36 distinct scores
+    assert (scorer.stats.scored, scorer.stats.batches, scorer.stats.pairs_requested) == (36, 36, 42)
+    # the driver wrote every pair into the cache under the local engine's fingerprint: a local engine on the
+    # same cache computes nothing, and a second Ray call sends nothing to the actors
+    local = build_cross_encoder(dataclasses.replace(reranker, device="cpu"), progress=False)
+    assert local.fingerprint == scorer.fingerprint
+    assert np.array_equal(local.score(pairs), expected) and local.stats.cache_hits == 36 and local.stats.scored == 0
+    assert np.array_equal(scorer.score(pairs[::-1]), expected[::-1]) and scorer.stats.scored == 36
+    with PairCache(cache_path) as cache:
+        assert cache.stats()["rows"] == 36
+
+
+def test_a_killed_actor_is_restarted_and_its_block_retried(model, pairs, tmp_path):
+    marker = tmp_path / "crashed"
+
+    class CrashOnce(ScoreActor):   # defined here so Ray ships it by value; dies on its first block, once
+        def __call__(self, block):
+            if not marker.exists():
+                marker.write_text(str(os.getpid()))
+                os._exit(1)
+            return super().__call__(block)
+
+    cache_path = tmp_path / "pairs.sqlite"
+    reranker = RerankerConfig(name="gte", model=str(model), batch_tokens=512, cache_path=str(cache_path))
+    scorer = RayScorer(reranker, ExecutorConfig(name="ray", num_actors=2, block_pairs=8, max_retries=2),
+                       actor_class=CrashOnce)
+    scores = scorer.score(pairs)
+    assert marker.exists()                                     # an actor did die mid-run
+    assert scorer.stats.scored == 36
+    with PairCache(cache_path) as cache:                       # each pair written once, none missing
+        assert cache.stats()["rows"] == 36
+    np.testing.assert_allclose(scores, local_scores(model, pairs, batch_tokens=512), rtol=0, atol=1e-5)
+    assert np.array_equal(scores[36:], scores[:6][::-1])
+
+
+def test_pipeline_with_executor_ray_equals_executor_local(model, mini_miracl, tmp_path):
+    from evalkit.pipeline import run
+
+    register()
+    common = [f"benchmark.source={mini_miracl}", "reranker=gte", f"reranker.model={model}", "reranker.batch_tokens=1",
+              "reranker.cache=false", "metrics.no_relevant=zero"]
+    outs = {}
+    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
+        for name, extra in [("local", []), ("ray", ["executor=ray", "executor.num_actors=2", "executor.block_pairs=3"])]:
+            outs[name] = run(compose(config_name="config", overrides=common + extra), tmp_path / name).out_dir
+    for name in ["metrics.json", "per_query.parquet", "report.md", "runs/reranked.en.trec", "runs/reranked.zh.trec"]:
+        assert (outs["local"] / name).read_bytes() == (outs["ray"] / name).read_bytes(), name
+    assert "reranked" in (outs["ray"] / "metrics.json").read_text()

@@ -33,12 +33,8 @@ def main(cfg: DictConfig) -> None:
 
     try:
         result = run(cfg, Path(HydraConfig.get().runtime.output_dir))
-    except (EvalkitError, FileNotFoundError) as exc:
+    except (EvalkitError, FileNotFoundError) as exc:   # bad input, missing model or data: one line, exit 2
         _fail(exc)
-    except RuntimeError as exc:  # model loading errors carry a one-line message
-        if exc.__class__.__name__ in {"ModelUnavailableError", "RemoteCodeRequiredError", "CheckpointError"}:
-            _fail(exc)
-        raise
     log.info("report: %s", result.out_dir / "report.md")
 
 

@@ -24,14 +24,26 @@ with open(sys.argv[1], "w", encoding="utf-8") as f:
 
 BUILD = """
 import json, resource, sys
+def _reset_peak():   # ru_maxrss survives fork+exec, so it would report pytest's own peak: reset VmHWM instead
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
+def _peak_mb():
+    return [int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM:")][0] / 1024
+_reset_peak()
 from pathlib import Path
 from evalkit.data.docstore import open_jsonl_store
 store = open_jsonl_store([Path(sys.argv[1])], Path(sys.argv[2]))
-print(json.dumps({"rows": len(store), "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+print(json.dumps({"rows": len(store), "rss_mb": _peak_mb()}))
 """
 
 LOOKUP = """
 import json, random, resource, sys, tracemalloc
+def _reset_peak():   # ru_maxrss survives fork+exec, so it would report pytest's own peak: reset VmHWM instead
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
+def _peak_mb():
+    return [int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM:")][0] / 1024
+_reset_peak()
 from pathlib import Path
 import pyarrow as pa
 from evalkit.data.docstore import open_jsonl_store
@@ -42,7 +54,7 @@ ids = [f"doc{rng.randrange(int(sys.argv[3]))}#0" for _ in range(1000)]
 docs = store.get(ids)
 ok = all(d.docid == i and d.text.startswith(f"passage {i[3:-2]} ") and d.title == "t" + i[3:-2] for d, i in zip(docs, ids))
 anon = [int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("RssAnon:")]
-print(json.dumps({"ok": ok, "n": len(docs), "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+print(json.dumps({"ok": ok, "n": len(docs), "rss_mb": _peak_mb(),
                   "arrow_peak_mb": pa.default_memory_pool().max_memory() / 2**20,
                   "python_peak_mb": tracemalloc.get_traced_memory()[1] / 2**20,
                   "anon_mb": anon[0] / 1024 if anon else 0.0}))

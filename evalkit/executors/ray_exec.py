@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 import sys
 import time
 import warnings
@@ -26,6 +27,26 @@ from evalkit.rerank.engine import EngineStats, build_cross_encoder, resolve_devi
 
 log = logging.getLogger(__name__)
 COUNTERS = ("batches", "tokens", "padded_tokens")   # per-block engine counters, summed on the driver
+
+
+@dataclasses.dataclass
+class RemoteStats:
+    """Where the remote time went (clock times of the driver and actors: exact on one machine)."""
+    blocks: int = 0
+    startup_seconds: float = 0.0     # until an actor starts its first block: pool start-up, model load
+    actor_seconds: float = 0.0       # actors scoring, summed over blocks
+    idle_seconds: float = 0.0        # actors waiting between two of their blocks (the per-block overhead)
+    remote_seconds: float = 0.0      # start to last block back
+
+    def add(self, clock: float, blocks: list[tuple[int, float, float]], end: float) -> None:
+        """`blocks`: (actor pid, started, finished) of each block; `clock`, `end`: the driver's start and end."""
+        self.blocks += len(blocks)
+        self.startup_seconds += min(b[1] for b in blocks) - clock
+        self.actor_seconds += sum(b[2] - b[1] for b in blocks)
+        for pid in {b[0] for b in blocks}:
+            mine = sorted(b[1:] for b in blocks if b[0] == pid)
+            self.idle_seconds += sum(max(nxt[0] - cur[1], 0.0) for cur, nxt in zip(mine, mine[1:]))
+        self.remote_seconds += end - clock
 
 
 def plain_config(cfg: Any, kind: type) -> Any:
@@ -48,9 +69,11 @@ class ScoreActor:
         self.encoder = build_cross_encoder(reranker, progress=False)
 
     def __call__(self, block: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        encoder, before = self.encoder, dataclasses.asdict(self.encoder.stats)
+        encoder, before, started = self.encoder, dataclasses.asdict(self.encoder.stats), time.time()
         scores = encoder.score(list(zip(block["query"].tolist(), block["doc"].tolist())))
-        out = {"row": block["row"], "score": scores, "fingerprint": np.full(len(scores), encoder.fingerprint)}
+        out = {"row": block["row"], "score": scores, "fingerprint": np.full(len(scores), encoder.fingerprint),
+               "block": np.zeros((len(scores), 3))}
+        out["block"][0] = (os.getpid(), started, time.time())   # (actor, started, finished), once per block
         for name in COUNTERS:   # the block's total in its first row: any re-chunking keeps the column sum
             out[name] = np.zeros(len(scores), dtype=np.int64)
             out[name][0] = getattr(encoder.stats, name) - before[name]
@@ -72,7 +95,7 @@ class RayScorer:
         probe = build_cross_encoder(dataclasses.replace(reranker, device="cpu", dtype=dtype), cache_dir, False)
         self.fingerprint, self.info, self.cache = probe.fingerprint, probe.info, probe.cache
         self.settings = dataclasses.replace(probe.settings, device=device)
-        self.actor_class, self.stats = actor_class, EngineStats()
+        self.actor_class, self.stats, self.remote = actor_class, EngineStats(), RemoteStats()
         del probe
 
     def score(self, pairs: Sequence[tuple[str, str]]) -> np.ndarray:
@@ -108,9 +131,10 @@ class RayScorer:
         if started:
             ray.init(address=self.executor.address, include_dashboard=False, logging_level=logging.WARNING)
         try:
-            seen = np.zeros(len(keys), dtype=bool)
+            seen, clock, blocks = np.zeros(len(keys), dtype=bool), time.time(), []
             for out in self._dataset(missing, raw).iter_batches(batch_size=None, batch_format="numpy"):
                 rows = out["row"]
+                blocks += [(int(b[0]), b[1], b[2]) for b in out["block"] if b[0] > 0]
                 stray = set(out["fingerprint"].tolist()) - {self.fingerprint}
                 if stray:
                     raise EvalkitError(f"executor=ray: an actor's model differs from the driver's (fingerprint "
@@ -123,6 +147,7 @@ class RayScorer:
                     self.cache.put_many(self.fingerprint, ((keys[i], v) for i, v in zip(rows, out["score"])))
                 for name in COUNTERS:
                     setattr(self.stats, name, getattr(self.stats, name) + int(out[name].sum()))
+            self.remote.add(clock, blocks, time.time())
             lost = len(missing) - int(seen[missing].sum())
             if lost:
                 raise EvalkitError(f"executor=ray: {lost} of {len(missing)} pairs came back without a score")

@@ -23,6 +23,8 @@ from transformers import (AutoTokenizer, GteConfig, GteForSequenceClassification
 from transformers.models.auto.configuration_auto import CONFIG_MAPPING
 from transformers.models.auto.modeling_auto import MODEL_FOR_SEQUENCE_CLASSIFICATION_MAPPING, MODEL_MAPPING
 
+from evalkit.errors import EvalkitError
+
 logger = logging.getLogger(__name__)
 
 HUB_FILES = ["*.json", "*.safetensors", "*.model", "tokenizer*"]   # configs, weights, sentencepiece/tokenizer files
@@ -35,11 +37,11 @@ ORIGINAL_ONLY_KEYS = ("rope_scaling", "rope_theta", "auto_map", "pack_qkv", "unp
                       "layer_norm_type", "position_embedding_type")
 
 
-class ModelUnavailableError(RuntimeError):
+class ModelUnavailableError(EvalkitError, RuntimeError):
     """The model is neither a local directory nor resolvable through the HF cache / hub."""
 
 
-class CheckpointError(ValueError):
+class CheckpointError(EvalkitError, ValueError):
     """The checkpoint cannot be loaded faithfully (remote code, pickle weights, tensors that do not match)."""
 
 

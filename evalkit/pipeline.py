@@ -74,34 +74,22 @@ def run(cfg: DictConfig, out_dir: Path) -> RunResult:
     benchmark.protocol["doc_sep"] = cfg.benchmark.doc_sep
     timings["benchmark"] = time.perf_counter() - clock
 
-    clock = time.perf_counter()
-    if cfg.benchmark.subset:  # a frozen CI subset carries its first-stage pools (no corpus index needed)
-        from evalkit.subset import subset_pools
-
-        candidates = subset_pools(cfg.benchmark, cfg.candidates, benchmark)
-    else:
-        candidates = first_stage(benchmark, cfg.candidates)
-    if cfg.benchmark.pool == "judged":  # each query keeps exactly its judged passages (marked in every report)
-        from evalkit.data.pool import restrict_to_judged
-
-        candidates = restrict_to_judged(benchmark, candidates)
-    # run.shard=i/n: keep this shard's queries (after the first stage, so run files of all queries load);
-    # `evalkit merge` joins the shards' run dirs into the unsharded one
-    shard = select_shard(benchmark, candidates, cfg.run.shard) if cfg.run.shard else None
-    if benchmark.answers is not None:  # answer-match benchmarks (MKQA): judge every candidate by has_answer
-        from evalkit.metrics.answers import answer_qrels
-
-        benchmark.qrels = answer_qrels(benchmark, {FIRST: candidates})
-    timings["candidates"] = time.perf_counter() - clock
-    _write_runs(out_dir, FIRST, candidates, benchmark, cfg.candidates.name)
-
-    systems = {FIRST: candidates, CEILING: oracle_run(benchmark, candidates)}
     scorer = None
-    if cfg.reranker.name != "none":
+    if cfg.reranker.name != "none":  # loaded before the first stage: a missing model fails before any work
         from evalkit.executors import build_scorer
 
         clock = time.perf_counter()
         scorer = build_scorer(cfg.reranker, cfg.executor)   # executor=local | ray
+        timings["load_reranker"] = time.perf_counter() - clock
+
+    clock = time.perf_counter()
+    candidates, shard = candidates_for(benchmark, cfg)
+    timings["candidates"] = time.perf_counter() - clock
+    _write_runs(out_dir, FIRST, candidates, benchmark, cfg.candidates.name)
+
+    systems = {FIRST: candidates, CEILING: oracle_run(benchmark, candidates)}
+    if scorer is not None:
+        clock = time.perf_counter()
         systems[RERANKED] = rerank(benchmark, candidates, scorer)
         timings["rerank"] = time.perf_counter() - clock
         _write_runs(out_dir, RERANKED, systems[RERANKED], benchmark, cfg.reranker.name)
@@ -125,6 +113,28 @@ def run(cfg: DictConfig, out_dir: Path) -> RunResult:
         write_shard_info(out_dir, shard, benchmark)
     log.info("wrote %s", out_dir)
     return RunResult(out_dir, table, metrics, timings)
+
+
+def candidates_for(benchmark: Benchmark, cfg: DictConfig) -> tuple[dict[str, Run], dict | None]:
+    """First-stage runs per language, after the protocol's restrictions (subset pools, judged pool, shard)."""
+    if cfg.benchmark.subset:  # a frozen CI subset carries its first-stage pools (no corpus index needed)
+        from evalkit.subset import subset_pools
+
+        candidates = subset_pools(cfg.benchmark, cfg.candidates, benchmark)
+    else:
+        candidates = first_stage(benchmark, cfg.candidates)
+    if cfg.benchmark.pool == "judged":  # each query keeps exactly its judged passages (marked in every report)
+        from evalkit.data.pool import restrict_to_judged
+
+        candidates = restrict_to_judged(benchmark, candidates)
+    # run.shard=i/n: keep this shard's queries (after the first stage, so run files of all queries load);
+    # `evalkit merge` joins the shards' run dirs into the unsharded one
+    shard = select_shard(benchmark, candidates, cfg.run.shard) if cfg.run.shard else None
+    if benchmark.answers is not None:  # answer-match benchmarks (MKQA): judge every candidate by has_answer
+        from evalkit.metrics.answers import answer_qrels
+
+        benchmark.qrels = answer_qrels(benchmark, {FIRST: candidates})
+    return candidates, shard
 
 
 def measures(benchmark: Benchmark, cfg: DictConfig) -> list[str]:

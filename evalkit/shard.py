@@ -67,7 +67,7 @@ def select_shard(benchmark: Benchmark, candidates: dict[str, Run], spec: str) ->
 def write_shard_info(out_dir: Path, info: dict, benchmark: Benchmark) -> None:
     """shard.json: the shard, the unsharded query order, and this shard's queries with a relevant judgment
     (the per-query table lists those first, sorted, then the others: the merge needs both to restore it)."""
-    relevant = {lang: sorted(q for q, docs in benchmark.qrels.get(lang, {}).items() if any(g > 0 for g in docs.values()))
-                for lang in benchmark.queries}
+    relevant = {lang: sorted(q for q, docs in benchmark.qrels.get(lang, {}).items()
+                             if any(g > 0 for g in docs.values())) for lang in benchmark.queries}
     data = {**info, "mine": {lang: list(qids) for lang, qids in benchmark.queries.items()}, "relevant": relevant}
     (Path(out_dir) / SHARD_FILE).write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")

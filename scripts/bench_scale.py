@@ -76,7 +76,8 @@ def main() -> None:
             walls[f"ray, {actors} actor(s)"], remote[actors] = time_ray(cfg, pairs, actors, args.block_pairs)
     finally:
         ray.shutdown()
-    rows = [f"| {mode} | {wall:.2f} | {args.pairs / wall:.1f} | | | |" for mode, wall in walls.items() if "local" in mode]
+    rows = [f"| {mode} | {wall:.2f} | {args.pairs / wall:.1f} | | | |"
+            for mode, wall in walls.items() if "local" in mode]
     busy = {}
     for actors, scorer in remote.items():
         r, mode = scorer.remote, f"ray, {actors} actor(s)"

@@ -102,7 +102,8 @@ def test_pipeline_with_executor_ray_equals_executor_local(model, mini_miracl, tm
               "reranker.cache=false", "metrics.no_relevant=zero"]
     outs = {}
     with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
-        for name, extra in [("local", []), ("ray", ["executor=ray", "executor.num_actors=2", "executor.block_pairs=3"])]:
+        ray_executor = ["executor=ray", "executor.num_actors=2", "executor.block_pairs=3"]
+        for name, extra in [("local", []), ("ray", ray_executor)]:
             outs[name] = run(compose(config_name="config", overrides=common + extra), tmp_path / name).out_dir
     for name in ["metrics.json", "per_query.parquet", "report.md", "runs/reranked.en.trec", "runs/reranked.zh.trec"]:
         assert (outs["local"] / name).read_bytes() == (outs["ray"] / name).read_bytes(), name

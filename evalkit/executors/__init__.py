@@ -17,6 +17,6 @@ def build_scorer(reranker: Any, executor: Any):
         from evalkit.executors.ray_exec import RayScorer   # imports ray only when asked for
 
         return RayScorer(reranker, executor)
-    from evalkit.rerank import build_scorer as build_local
+    from evalkit.rerank.engine import build_cross_encoder
 
-    return build_local(reranker)
+    return build_cross_encoder(reranker)

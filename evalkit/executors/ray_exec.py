@@ -138,7 +138,8 @@ class RayScorer:
                 stray = set(out["fingerprint"].tolist()) - {self.fingerprint}
                 if stray:
                     raise EvalkitError(f"executor=ray: an actor's model differs from the driver's (fingerprint "
-                                       f"{sorted(stray)[0][:12]} != {self.fingerprint[:12]}): same weights on every node?")
+                                       f"{sorted(stray)[0][:12]} != {self.fingerprint[:12]}): "
+                                       "same weights on every node?")
                 if seen[rows].any() or len(np.unique(rows)) != len(rows):
                     raise EvalkitError("executor=ray: a pair came back twice")
                 seen[rows] = True
@@ -147,7 +148,8 @@ class RayScorer:
                     self.cache.put_many(self.fingerprint, ((keys[i], v) for i, v in zip(rows, out["score"])))
                 for name in COUNTERS:
                     setattr(self.stats, name, getattr(self.stats, name) + int(out[name].sum()))
-            self.remote.add(clock, blocks, time.time())
+            if blocks:
+                self.remote.add(clock, blocks, time.time())
             lost = len(missing) - int(seen[missing].sum())
             if lost:
                 raise EvalkitError(f"executor=ray: {lost} of {len(missing)} pairs came back without a score")

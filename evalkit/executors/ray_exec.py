@@ -22,8 +22,7 @@ import pyarrow as pa
 
 from evalkit.config import ExecutorConfig, RerankerConfig
 from evalkit.errors import EvalkitError
-from evalkit.rerank.cache import pair_key
-from evalkit.rerank.engine import EngineStats, build_cross_encoder, resolve_device_dtype
+from evalkit.rerank.engine import EngineStats, build_cross_encoder, cached_scores, resolve_device_dtype
 
 log = logging.getLogger(__name__)
 COUNTERS = ("batches", "tokens", "padded_tokens")   # per-block engine counters, summed on the driver
@@ -99,40 +98,20 @@ class RayScorer:
         del probe
 
     def score(self, pairs: Sequence[tuple[str, str]]) -> np.ndarray:
-        start, s = time.perf_counter(), self.settings
-        unique: dict[tuple[str, str], int] = {}
-        raw: list[tuple[str, str]] = []           # the untemplated pair of each unique one (actors template again)
-        where = np.empty(len(pairs), dtype=np.int64)
-        for i, (q, d) in enumerate(pairs):
-            key = (s.query_template.format(query=q), s.doc_template.format(doc=d))
-            if key not in unique:
-                unique[key] = len(raw)
-                raw.append((q, d))
-            where[i] = unique[key]
-        keys = [pair_key(q, d) for q, d in unique]
-        cached = self.cache.get_many(self.fingerprint, keys) if self.cache is not None else {}
-        scores = np.array([cached.get(k, np.nan) for k in keys], dtype=np.float32)
-        missing = [i for i, k in enumerate(keys) if k not in cached]
-        if missing:
-            self._score_remote(missing, raw, keys, scores)
-        st = self.stats
-        st.pairs_requested += len(pairs)
-        st.unique_pairs += len(keys)
-        st.cache_hits += len(keys) - len(missing)
-        st.scored += len(missing)
-        st.wall_seconds += time.perf_counter() - start
-        return scores[where]
+        return cached_scores(pairs, self.settings, self.cache, self.fingerprint, self.stats,
+                             lambda raw, templated, keys: self._score_remote(raw, keys))
 
-    def _score_remote(self, missing: list[int], raw: list[tuple[str, str]], keys: list[bytes],
-                      scores: np.ndarray) -> None:
+    def _score_remote(self, raw: list[tuple[str, str]], keys: list[bytes]) -> np.ndarray:
+        """Scores of `raw` (untemplated: actors apply the templates) from the actor pool, cached as they arrive."""
         import ray
 
         started = not ray.is_initialized()
         if started:
             ray.init(address=self.executor.address, include_dashboard=False, logging_level=logging.WARNING)
+        scores = np.full(len(raw), np.nan, dtype=np.float32)
         try:
-            seen, clock, blocks = np.zeros(len(keys), dtype=bool), time.time(), []
-            for out in self._dataset(missing, raw).iter_batches(batch_size=None, batch_format="numpy"):
+            seen, clock, blocks = np.zeros(len(raw), dtype=bool), time.time(), []
+            for out in self._dataset(list(range(len(raw))), raw).iter_batches(batch_size=None, batch_format="numpy"):
                 rows = out["row"]
                 blocks += [(int(b[0]), b[1], b[2]) for b in out["block"] if b[0] > 0]
                 stray = set(out["fingerprint"].tolist()) - {self.fingerprint}
@@ -150,12 +129,13 @@ class RayScorer:
                     setattr(self.stats, name, getattr(self.stats, name) + int(out[name].sum()))
             if blocks:
                 self.remote.add(clock, blocks, time.time())
-            lost = len(missing) - int(seen[missing].sum())
+            lost = len(raw) - int(seen.sum())
             if lost:
-                raise EvalkitError(f"executor=ray: {lost} of {len(missing)} pairs came back without a score")
+                raise EvalkitError(f"executor=ray: {lost} of {len(raw)} pairs came back without a score")
         finally:
             if started:
                 ray.shutdown()
+        return scores
 
     def _dataset(self, missing: list[int], raw: list[tuple[str, str]]):
         import ray.data

@@ -10,7 +10,7 @@ import json
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import torch
@@ -75,6 +75,39 @@ def _check(settings: EngineSettings, model: torch.nn.Module, n_special: int) -> 
         raise EvalkitError(f"reranker.model: a cross-encoder needs 1 output, this head has {model.config.num_labels}")
 
 
+ScoreMissing = Callable[[list[tuple[str, str]], list[tuple[str, str]], list[bytes]], np.ndarray]
+
+
+def cached_scores(pairs: Sequence[tuple[str, str]], settings: EngineSettings, cache: PairCache | None,
+                  fingerprint: str, stats: EngineStats, score_missing: ScoreMissing) -> np.ndarray:
+    """Scores in input order: templates applied, identical pairs deduped, what the cache holds taken from it,
+    the rest from `score_missing(raw pairs, templated pairs, cache keys)`. Shared by every executor."""
+    start = time.perf_counter()
+    unique: dict[tuple[str, str], int] = {}
+    raw: list[tuple[str, str]] = []            # the untemplated pair of each unique one
+    where = np.empty(len(pairs), dtype=np.int64)
+    for i, (q, d) in enumerate(pairs):
+        key = (settings.query_template.format(query=q), settings.doc_template.format(doc=d))
+        if key not in unique:
+            unique[key] = len(raw)
+            raw.append((q, d))
+        where[i] = unique[key]
+    templated = list(unique)
+    keys = [pair_key(q, d) for q, d in templated]
+    cached = cache.get_many(fingerprint, keys) if cache is not None else {}
+    scores = np.array([cached.get(k, np.nan) for k in keys], dtype=np.float32)
+    missing = [i for i, k in enumerate(keys) if k not in cached]
+    if missing:
+        scores[missing] = score_missing([raw[i] for i in missing], [templated[i] for i in missing],
+                                        [keys[i] for i in missing])
+    stats.pairs_requested += len(pairs)
+    stats.unique_pairs += len(keys)
+    stats.cache_hits += len(keys) - len(missing)
+    stats.scored += len(missing)
+    stats.wall_seconds += time.perf_counter() - start
+    return scores[where]
+
+
 class CrossEncoder:
     """A `Scorer`: score(pairs) -> float32 scores in input order."""
 
@@ -102,24 +135,8 @@ class CrossEncoder:
         return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
 
     def score(self, pairs: Sequence[tuple[str, str]]) -> np.ndarray:
-        start = time.perf_counter()
-        texts = self._templated(pairs)
-        unique: dict[tuple[str, str], int] = {}
-        where = np.fromiter((unique.setdefault(t, len(unique)) for t in texts), dtype=np.int64, count=len(texts))
-        uniq = list(unique)
-        keys = [pair_key(q, d) for q, d in uniq]
-        cached = self.cache.get_many(self.fingerprint, keys) if self.cache is not None else {}
-        scores = np.array([cached.get(k, np.nan) for k in keys], dtype=np.float32)
-        missing = [i for i, k in enumerate(keys) if k not in cached]
-        if missing:
-            scores[missing] = self._score_unique([uniq[i] for i in missing], [keys[i] for i in missing])
-        st = self.stats
-        st.pairs_requested += len(pairs)
-        st.unique_pairs += len(uniq)
-        st.cache_hits += len(uniq) - len(missing)
-        st.scored += len(missing)
-        st.wall_seconds += time.perf_counter() - start
-        return scores[where]
+        return cached_scores(pairs, self.settings, self.cache, self.fingerprint, self.stats,
+                             lambda raw, templated, keys: self._score_unique(templated, keys))
 
     def _score_unique(self, pairs: list[tuple[str, str]], keys: list[bytes]) -> np.ndarray:
         seqs = self._token_ids(pairs)

@@ -114,7 +114,7 @@ class ExecutorConfig:
     num_actors: int = 1                      # ray: model replicas (actors), each scoring whole blocks of pairs
     gpus_per_actor: float = 0.0              # ray: > 0 puts each actor on a GPU (device cuda)
     cpus_per_actor: float = 1.0              # ray: also the torch thread count of a CPU actor
-    block_pairs: int = 4096                  # ray: pairs per actor call; the actor sorts and packs them itself
+    block_pairs: int = 4096                  # ray: pairs (or texts to embed) per actor call; the actor packs them
     max_retries: int = 3                     # ray: restarts of a dead actor and retries of its unfinished block
 
 

@@ -122,7 +122,7 @@ def candidates_for(benchmark: Benchmark, cfg: DictConfig) -> tuple[dict[str, Run
 
         candidates = subset_pools(cfg.benchmark, cfg.candidates, benchmark)
     else:
-        candidates = first_stage(benchmark, cfg.candidates)
+        candidates = first_stage(benchmark, cfg.candidates, cfg.executor)   # executor: dense encoding
     if cfg.benchmark.pool == "judged":  # each query keeps exactly its judged passages (marked in every report)
         from evalkit.data.pool import restrict_to_judged
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import ray
+import torch
 from hydra import compose, initialize_config_dir
 
 from evalkit.cli import CONFIG_DIR
@@ -108,3 +109,45 @@ def test_pipeline_with_executor_ray_equals_executor_local(model, mini_miracl, tm
     for name in ["metrics.json", "per_query.parquet", "report.md", "runs/reranked.en.trec", "runs/reranked.zh.trec"]:
         assert (outs["local"] / name).read_bytes() == (outs["ray"] / name).read_bytes(), name
     assert "reranked" in (outs["ray"] / "metrics.json").read_text()
+
+
+def test_dense_candidates_on_ray_equal_local_and_share_the_embedding_cache(mini_miracl, tmp_path):
+    from test_candidates_dense import dense_cfg, shard_files, tiny_gte_encoder
+
+    from evalkit.candidates.dense import dense_candidates
+    from evalkit.config import BenchmarkConfig
+    from evalkit.data.miracl import load_sample
+    from evalkit.executors.ray_exec import RayEncoder
+
+    bench = load_sample(BenchmarkConfig(name="sample", source=str(mini_miracl)))
+    cfg = dense_cfg(tiny_gte_encoder(tmp_path / "encoder", "native"), depth=3, batch_tokens=1, shard_docs=100,
+                    doc_prefix="passage: ", query_prefix="query: ")
+    executor = ExecutorConfig(name="ray", num_actors=2, block_pairs=3)   # CPU actors run 1 torch thread:
+    threads = torch.get_num_threads()                                      # so does the local run, for bitwise
+    torch.set_num_threads(1)                                               # equality (thread count changes
+    try:                                                                   # float summation order)
+        local = dense_candidates(bench, cfg, tmp_path / "local")
+    finally:
+        torch.set_num_threads(threads)
+    remote = dense_candidates(bench, cfg, tmp_path / "ray", executor=executor)
+    assert remote == local and sum(len(run) for run in local.values()) > 0
+    assert len({s for run in local.values() for hits in run.values() for s in hits.values()}) > 3   # teeth
+    assert shard_files(tmp_path / "ray") == shard_files(tmp_path / "local")   # same cache key, same bytes
+    assert RayEncoder(cfg, executor).fingerprint("passage: ") == build_encoder_fingerprint(cfg, "passage: ")
+
+
+def build_encoder_fingerprint(cfg, prefix: str) -> str:
+    from evalkit.candidates.dense import build_encoder
+
+    return build_encoder(cfg, progress=False).fingerprint(prefix)
+
+
+def test_ray_encoder_rejects_a_device_the_actors_do_not_have(mini_miracl, tmp_path):
+    from test_candidates_dense import dense_cfg, tiny_gte_encoder
+
+    from evalkit.errors import EvalkitError
+    from evalkit.executors.ray_exec import RayEncoder
+
+    cfg = dense_cfg(tiny_gte_encoder(tmp_path / "encoder", "native"), device="cuda")
+    with pytest.raises(EvalkitError, match="candidates.dense.device=cuda conflicts with executor.gpus_per_actor"):
+        RayEncoder(cfg, ExecutorConfig(name="ray"))

@@ -24,6 +24,7 @@ from evalkit.data.docstore import default_cache_dir
 from evalkit.errors import EvalkitError
 
 log = logging.getLogger(__name__)
+logging.getLogger("bm25s").setLevel(logging.WARNING)   # bm25s logs every index build at DEBUG
 Tokenizer = Callable[[str], list[str]]
 MODES = ("language", "anserini", "xlmr")
 PYSERINI_WHITESPACE = {"sw", "yo"}   # MIRACL languages Pyserini indexes with whitespace tokens (no Lucene analyzer)

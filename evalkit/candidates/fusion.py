@@ -59,7 +59,7 @@ def _with_depth(cfg: CandidatesConfig | DictConfig, depth: int):
     return copy
 
 
-def hybrid_candidates(benchmark: Benchmark, cfg: CandidatesConfig) -> dict[str, Run]:
+def hybrid_candidates(benchmark: Benchmark, cfg: CandidatesConfig, executor=None) -> dict[str, Run]:
     from evalkit.candidates import STAGES
 
     systems = list(cfg.hybrid.systems)
@@ -67,7 +67,7 @@ def hybrid_candidates(benchmark: Benchmark, cfg: CandidatesConfig) -> dict[str, 
     if unknown or len(systems) < 2:
         raise EvalkitError(f"candidates.hybrid.systems={systems}: name two or more of bm25, dense, runfile")
     sub = _with_depth(cfg, cfg.hybrid.depth)
-    per_system = [STAGES[name](benchmark, sub) for name in systems]
+    per_system = [STAGES[name](benchmark, sub, executor) for name in systems]
     weights = list(cfg.hybrid.weights) if cfg.hybrid.weights is not None else None
     return {lang: cut(fuse_runs([runs.get(lang, {}) for runs in per_system], cfg.hybrid.method, weights,
                                 cfg.hybrid.norm, cfg.hybrid.rrf_k), cfg.depth)

@@ -1,4 +1,4 @@
-"""executor=ray: cross-encoder scoring on a Ray Data actor pool, with the scores executor=local gives.
+"""executor=ray: cross-encoder scoring and dense encoding on a Ray Data actor pool, with executor=local's results.
 
 The driver dedupes pairs and reads the pair cache exactly as `CrossEncoder.score` does; only the pairs still
 missing travel, longest first, as blocks of `block_pairs` rows to `num_actors` actors. Each actor holds one
@@ -6,9 +6,12 @@ model (its own cache off) and runs the engine's length-sorted token-budget batch
 carries its position, so results are put back by position whatever order blocks finish in; the driver writes
 them into the pair cache as they stream back and checks that each missing pair came back exactly once, from a
 model with the driver's fingerprint. A dead actor is restarted and its block retried (`max_retries`).
+`RayEncoder` does the same for texts -> embeddings (corpus shards and queries of candidates=dense); the
+embedding shards are written by the driver, so a killed run resumes from the last complete shard as locally.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import os
@@ -20,7 +23,7 @@ from typing import Any, Sequence
 import numpy as np
 import pyarrow as pa
 
-from evalkit.config import ExecutorConfig, RerankerConfig
+from evalkit.config import CandidatesConfig, ExecutorConfig, RerankerConfig
 from evalkit.errors import EvalkitError
 from evalkit.rerank.engine import EngineStats, build_cross_encoder, cached_scores, resolve_device_dtype
 
@@ -54,17 +57,73 @@ def plain_config(cfg: Any, kind: type) -> Any:
         return cfg
     from omegaconf import OmegaConf
 
-    return kind(**OmegaConf.to_container(cfg, resolve=True))
+    return OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(kind), cfg))   # nested dataclasses too
+
+
+@contextlib.contextmanager
+def ray_session(address: str | None):
+    """Ray started (and stopped after) unless it is already running: one start-up for many calls."""
+    import ray
+
+    started = not ray.is_initialized()
+    if started:
+        ray.init(address=address, include_dashboard=False, logging_level=logging.WARNING)
+    try:
+        yield
+    finally:
+        if started:
+            ray.shutdown()
+
+
+def map_on_actor_pool(table: pa.Table, actor_class: type, actor_kwargs: dict, ex: ExecutorConfig):
+    """`table` in blocks of `ex.block_pairs` rows through `num_actors` instances of `actor_class` (a Ray Dataset)."""
+    import ray.data
+
+    ray.data.DataContext.get_current().enable_progress_bars = sys.stderr.isatty()
+    blocks = [table.slice(k, ex.block_pairs) for k in range(0, len(table), ex.block_pairs)]
+    log.info("executor=ray: %d rows in %d blocks on %d actor(s)", len(table), len(blocks), ex.num_actors)
+    with warnings.catch_warnings():   # Ray Data has no named parameter for bounded actor retries yet
+        warnings.filterwarnings("ignore", message="`ray_remote_args` is deprecated")
+        return ray.data.from_arrow(blocks).map_batches(
+            actor_class, fn_constructor_kwargs=actor_kwargs, batch_size=ex.block_pairs, batch_format="numpy",
+            compute=ray.data.ActorPoolStrategy(size=ex.num_actors), num_cpus=ex.cpus_per_actor,
+            num_gpus=ex.gpus_per_actor, max_restarts=ex.max_retries, max_task_retries=ex.max_retries)
+
+
+def _check_block(out: dict[str, np.ndarray], seen: np.ndarray, fingerprint: str) -> np.ndarray:
+    """The block's row positions, after checking its model fingerprint and that no row came back twice."""
+    stray = set(out["fingerprint"].tolist()) - {fingerprint}
+    if stray:
+        raise EvalkitError(f"executor=ray: an actor's model differs from the driver's (fingerprint "
+                           f"{sorted(stray)[0][:12]} != {fingerprint[:12]}): same weights on every node?")
+    rows = out["row"]
+    if seen[rows].any() or len(np.unique(rows)) != len(rows):
+        raise EvalkitError("executor=ray: a row came back twice")
+    seen[rows] = True
+    return rows
+
+
+def _device_dtype(executor: ExecutorConfig, device: str, dtype: str, key: str) -> tuple[str, str]:
+    """The actors' device (cuda when they hold GPUs) and resolved dtype; `key` names the config group."""
+    actors = "cuda" if executor.gpus_per_actor > 0 else "cpu"
+    if device not in ("auto", actors):
+        raise EvalkitError(f"{key}.device={device} conflicts with executor.gpus_per_actor="
+                           f"{executor.gpus_per_actor} (executor=ray picks the actors' device)")
+    return actors, resolve_device_dtype(actors, dtype)[1]
+
+
+def _set_threads(device: str, cpus: float) -> None:
+    if device == "cpu":
+        import torch
+
+        torch.set_num_threads(max(int(cpus), 1))
 
 
 class ScoreActor:
     """One model per actor: scores a block of pairs with the engine's own sorting and token-budget batching."""
 
     def __init__(self, reranker: RerankerConfig, cpus: float):
-        if reranker.device == "cpu":
-            import torch
-
-            torch.set_num_threads(max(int(cpus), 1))
+        _set_threads(reranker.device, cpus)
         self.encoder = build_cross_encoder(reranker, progress=False)
 
     def __call__(self, block: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -84,11 +143,7 @@ class RayScorer:
 
     def __init__(self, reranker: Any, executor: Any, cache_dir: str | None = None, actor_class: type = ScoreActor):
         reranker, self.executor = plain_config(reranker, RerankerConfig), plain_config(executor, ExecutorConfig)
-        device = "cuda" if self.executor.gpus_per_actor > 0 else "cpu"
-        if reranker.device not in ("auto", device):
-            raise EvalkitError(f"reranker.device={reranker.device} conflicts with executor.gpus_per_actor="
-                               f"{self.executor.gpus_per_actor} (executor=ray picks the actors' device)")
-        dtype = resolve_device_dtype(device, reranker.dtype)[1]
+        device, dtype = _device_dtype(self.executor, reranker.device, reranker.dtype, "reranker")
         self.actor_config = dataclasses.replace(reranker, device=device, dtype=dtype, cache=False)
         # the driver loads the model once on CPU, in the actors' dtype: fingerprint, settings, info and cache
         probe = build_cross_encoder(dataclasses.replace(reranker, device="cpu", dtype=dtype), cache_dir, False)
@@ -103,25 +158,17 @@ class RayScorer:
 
     def _score_remote(self, raw: list[tuple[str, str]], keys: list[bytes]) -> np.ndarray:
         """Scores of `raw` (untemplated: actors apply the templates) from the actor pool, cached as they arrive."""
-        import ray
-
-        started = not ray.is_initialized()
-        if started:
-            ray.init(address=self.executor.address, include_dashboard=False, logging_level=logging.WARNING)
         scores = np.full(len(raw), np.nan, dtype=np.float32)
-        try:
+        order = sorted(range(len(raw)), key=lambda i: -(len(raw[i][0]) + len(raw[i][1])))   # blocks of like lengths
+        table = pa.table({"row": np.asarray(order, dtype=np.int64), "query": [raw[i][0] for i in order],
+                          "doc": [raw[i][1] for i in order]})
+        kwargs = {"reranker": self.actor_config, "cpus": self.executor.cpus_per_actor}
+        with ray_session(self.executor.address):
             seen, clock, blocks = np.zeros(len(raw), dtype=bool), time.time(), []
-            for out in self._dataset(list(range(len(raw))), raw).iter_batches(batch_size=None, batch_format="numpy"):
-                rows = out["row"]
+            for out in map_on_actor_pool(table, self.actor_class, kwargs, self.executor).iter_batches(
+                    batch_size=None, batch_format="numpy"):
+                rows = _check_block(out, seen, self.fingerprint)
                 blocks += [(int(b[0]), b[1], b[2]) for b in out["block"] if b[0] > 0]
-                stray = set(out["fingerprint"].tolist()) - {self.fingerprint}
-                if stray:
-                    raise EvalkitError(f"executor=ray: an actor's model differs from the driver's (fingerprint "
-                                       f"{sorted(stray)[0][:12]} != {self.fingerprint[:12]}): "
-                                       "same weights on every node?")
-                if seen[rows].any() or len(np.unique(rows)) != len(rows):
-                    raise EvalkitError("executor=ray: a pair came back twice")
-                seen[rows] = True
                 scores[rows] = out["score"]
                 if self.cache is not None:
                     self.cache.put_many(self.fingerprint, ((keys[i], v) for i, v in zip(rows, out["score"])))
@@ -129,29 +176,65 @@ class RayScorer:
                     setattr(self.stats, name, getattr(self.stats, name) + int(out[name].sum()))
             if blocks:
                 self.remote.add(clock, blocks, time.time())
-            lost = len(raw) - int(seen.sum())
-            if lost:
-                raise EvalkitError(f"executor=ray: {lost} of {len(raw)} pairs came back without a score")
-        finally:
-            if started:
-                ray.shutdown()
+        lost = len(raw) - int(seen.sum())
+        if lost:
+            raise EvalkitError(f"executor=ray: {lost} of {len(raw)} pairs came back without a score")
         return scores
 
-    def _dataset(self, missing: list[int], raw: list[tuple[str, str]]):
-        import ray.data
 
-        ex = self.executor
-        ray.data.DataContext.get_current().enable_progress_bars = sys.stderr.isatty()
-        order = sorted(missing, key=lambda i: -(len(raw[i][0]) + len(raw[i][1])))   # blocks of like lengths
-        table = pa.table({"row": np.asarray(order, dtype=np.int64), "query": [raw[i][0] for i in order],
-                          "doc": [raw[i][1] for i in order]})
-        blocks = [table.slice(k, ex.block_pairs) for k in range(0, len(table), ex.block_pairs)]
-        log.info("executor=ray: %d pairs in %d blocks on %d actor(s)", len(order), len(blocks), ex.num_actors)
-        with warnings.catch_warnings():   # Ray Data has no named parameter for bounded actor retries yet
-            warnings.filterwarnings("ignore", message="`ray_remote_args` is deprecated")
-            return ray.data.from_arrow(blocks).map_batches(
-                self.actor_class, fn_constructor_kwargs={"reranker": self.actor_config, "cpus": ex.cpus_per_actor},
-                batch_size=ex.block_pairs, batch_format="numpy",
-                compute=ray.data.ActorPoolStrategy(size=ex.num_actors),
-                num_cpus=ex.cpus_per_actor, num_gpus=ex.gpus_per_actor,
-                max_restarts=ex.max_retries, max_task_retries=ex.max_retries)
+class EncodeActor:
+    """One bi-encoder per actor: embeds a block of texts (prefixes already applied by the driver)."""
+
+    def __init__(self, candidates: CandidatesConfig, cpus: float):
+        from evalkit.candidates.dense import build_encoder
+
+        _set_threads(candidates.dense.device, cpus)
+        self.encoder = build_encoder(candidates, progress=False)
+
+    def __call__(self, block: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        vectors = self.encoder.encode(block["text"].tolist())
+        return {"row": block["row"], "vector": vectors,
+                "fingerprint": np.full(len(vectors), self.encoder.fingerprint(""))}
+
+
+class RayEncoder:
+    """An `Encoder` (evalkit.candidates.encoder) whose model runs in Ray actors: same fingerprint, same vectors."""
+
+    def __init__(self, candidates: Any, executor: Any, actor_class: type = EncodeActor):
+        from evalkit.candidates.dense import build_encoder
+
+        candidates, self.executor = plain_config(candidates, CandidatesConfig), plain_config(executor, ExecutorConfig)
+        dense = candidates.dense
+        device, dtype = _device_dtype(self.executor, dense.device, dense.dtype, "candidates.dense")
+        self.actor_config = dataclasses.replace(candidates, dense=dataclasses.replace(dense, device=device,
+                                                                                         dtype=dtype))
+        # the driver loads the model once on CPU, in the actors' dtype, for its fingerprint, info and settings
+        probe = build_encoder(dataclasses.replace(candidates, dense=dataclasses.replace(dense, device="cpu",
+                                                                                         dtype=dtype)), False)
+        self.info, self.settings = probe.info, dataclasses.replace(probe.settings, device=device)
+        self.actor_class = actor_class
+        del probe
+
+    def fingerprint(self, prefix: str) -> str:
+        from evalkit.candidates.encoder import Encoder
+
+        return Encoder.fingerprint(self, prefix)   # reads only info and settings, which are the actors'
+
+    def encode(self, texts: Sequence[str], prefix: str = "", desc: str = "encode") -> np.ndarray:
+        full = [prefix + t for t in texts]
+        order = sorted(range(len(full)), key=lambda i: -len(full[i]))   # blocks of like lengths
+        table = pa.table({"row": np.asarray(order, dtype=np.int64), "text": [full[i] for i in order]})
+        kwargs = {"candidates": self.actor_config, "cpus": self.executor.cpus_per_actor}
+        vectors: np.ndarray | None = None
+        seen, expected = np.zeros(len(full), dtype=bool), self.fingerprint("")
+        with ray_session(self.executor.address):
+            for out in map_on_actor_pool(table, self.actor_class, kwargs, self.executor).iter_batches(
+                    batch_size=None, batch_format="numpy"):
+                rows = _check_block(out, seen, expected)
+                if vectors is None:
+                    vectors = np.empty((len(full), out["vector"].shape[1]), dtype=np.float32)
+                vectors[rows] = out["vector"]
+        lost = len(full) - int(seen.sum())
+        if lost:
+            raise EvalkitError(f"executor=ray: {lost} of {len(full)} texts came back without an embedding ({desc})")
+        return vectors if vectors is not None else np.empty((0, 0), dtype=np.float32)

@@ -13,11 +13,17 @@ from typing import Callable, Sequence
 
 import numpy as np
 import torch
+from torch.nn.attention import SDPBackend, sdpa_kernel
 from tqdm.auto import tqdm
 
 log = logging.getLogger(__name__)
 
 Forward = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]   # (input_ids, attention_mask) -> outputs
+
+# Every SDPA backend but cuDNN's: it builds a plan per new (batch, width) shape, and length-sorted batches are
+# nearly all new shapes. On an H200, fp16 over fresh shapes ran 330-500 pairs/s with it and 1,080 without
+# (fp32 550; results/bench/rerank-gpu-h200-2026-11-27.md).
+SDPA_BACKENDS = [SDPBackend.FLASH_ATTENTION, SDPBackend.EFFICIENT_ATTENTION, SDPBackend.MATH]
 
 
 def token_budget_batches(lengths: np.ndarray, budget: int, max_batch: int | None = None,
@@ -79,7 +85,7 @@ class BudgetRunner:
         out: np.ndarray | None = None
         todo = np.arange(len(seqs))
         with tqdm(total=len(seqs), desc=desc, file=sys.stderr, disable=not self.progress) as bar, \
-                torch.inference_mode():
+                torch.inference_mode(), sdpa_kernel(SDPA_BACKENDS):
             while len(todo):
                 batches = [todo[b] for b in token_budget_batches(lengths[todo], self.budget, self.max_batch)]
                 for k, idx in enumerate(batches):

@@ -39,7 +39,7 @@ def test_hybrid_fuses_the_configured_systems_and_cuts_to_depth(tmp_path, monkeyp
     seen = []
 
     def fake(run):
-        def stage(benchmark, cfg):
+        def stage(benchmark, cfg, executor=None):
             seen.append(cfg.depth)
             return {"en": run}
         return stage

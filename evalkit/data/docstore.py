@@ -29,15 +29,31 @@ def default_cache_dir() -> Path:
     return Path(os.environ.get("EVALKIT_CACHE", Path.home() / ".cache" / "evalkit"))
 
 
-class ArrowDocStore:
+class ArrowTableDocs:
+    """What every Arrow-backed store shares: an Arrow table `_table` with docid, title and text columns."""
+
+    _table: pa.Table
+
+    def __len__(self) -> int:
+        return self._table.num_rows
+
+    def contains(self, docids: Sequence[str]) -> set[str]:
+        wanted = pa.array(list(set(docids)), type=pa.string())
+        present = pc.is_in(wanted, value_set=self._table["docid"])
+        return {d for d, ok in zip(wanted.to_pylist(), present.to_pylist()) if ok}
+
+    def iter_docs(self, batch_size: int = 10_000) -> Iterator[list[Doc]]:
+        for batch in self._table.to_batches(max_chunksize=batch_size):
+            cols = batch.to_pydict()
+            yield [Doc(d, t or "", x or "") for d, t, x in zip(cols["docid"], cols["title"], cols["text"])]
+
+
+class ArrowDocStore(ArrowTableDocs):
     def __init__(self, path: Path):
         self.path = Path(path)
         self._table = pa.ipc.open_file(pa.memory_map(str(self.path))).read_all()
         meta = json.loads(self.path.with_suffix(".json").read_text())
         self.fingerprint: str = meta["fingerprint"]
-
-    def __len__(self) -> int:
-        return self._table.num_rows
 
     def get(self, docids: Sequence[str]) -> list[Doc]:
         """Documents in the order asked; one vectorised scan of the docid column per call."""
@@ -52,16 +68,6 @@ class ArrowDocStore:
         if missing:
             raise KeyError(f"{len(missing)} docids not in corpus {self.path.name}, e.g. {missing[:3]}")
         return [by_id[d] for d in docids]
-
-    def contains(self, docids: Sequence[str]) -> set[str]:
-        wanted = pa.array(list(set(docids)), type=pa.string())
-        present = pc.is_in(wanted, value_set=self._table["docid"])
-        return {d for d, ok in zip(wanted.to_pylist(), present.to_pylist()) if ok}
-
-    def iter_docs(self, batch_size: int = 10_000) -> Iterator[list[Doc]]:
-        for batch in self._table.to_batches(max_chunksize=batch_size):
-            cols = batch.to_pydict()
-            yield [Doc(d, t or "", x or "") for d, t, x in zip(cols["docid"], cols["title"], cols["text"])]
 
 
 def open_jsonl_store(

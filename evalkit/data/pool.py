@@ -11,19 +11,19 @@ Ranking judged passages only inflates nDCG hugely (80.2 vs 61.7 on MIRACL zh), s
 from __future__ import annotations
 
 import hashlib
-from typing import Iterator, Sequence
+from typing import Sequence
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from evalkit.contracts import Benchmark, Doc, DocStore, Run
+from evalkit.data.docstore import ArrowTableDocs
 from evalkit.errors import EvalkitError
 
 WARNING = ("JUDGED POOL: each query ranks only its judged passages, not the full corpus; "
            "numbers are inflated and NOT comparable to published results")
 
 
-class JudgedStore:
+class JudgedStore(ArrowTableDocs):
     """The judged documents of one corpus, as a small in-memory Arrow table with its own fingerprint."""
 
     def __init__(self, store: DocStore, docids: Sequence[str]):
@@ -33,9 +33,6 @@ class JudgedStore:
         digest = hashlib.sha256("\n".join(wanted).encode()).hexdigest()[:16]
         self.fingerprint = f"{store.fingerprint}+judged-{digest}"
 
-    def __len__(self) -> int:
-        return self._table.num_rows
-
     def get(self, docids: Sequence[str]) -> list[Doc]:
         rows = dict(zip(self._table["docid"].to_pylist(), range(self._table.num_rows)))
         missing = [d for d in docids if d not in rows]
@@ -43,16 +40,6 @@ class JudgedStore:
             raise KeyError(f"{len(missing)} docids not in the judged pool, e.g. {missing[:3]}")
         picked = self._table.take(pa.array([rows[d] for d in docids], type=pa.int64())).to_pydict()
         return [Doc(d, t or "", x or "") for d, t, x in zip(picked["docid"], picked["title"], picked["text"])]
-
-    def contains(self, docids: Sequence[str]) -> set[str]:
-        wanted = pa.array(list(set(docids)), type=pa.string())
-        present = pc.is_in(wanted, value_set=self._table["docid"])
-        return {d for d, ok in zip(wanted.to_pylist(), present.to_pylist()) if ok}
-
-    def iter_docs(self, batch_size: int = 10_000) -> Iterator[list[Doc]]:
-        for batch in self._table.to_batches(max_chunksize=batch_size):
-            cols = batch.to_pydict()
-            yield [Doc(d, t or "", x or "") for d, t, x in zip(cols["docid"], cols["title"], cols["text"])]
 
 
 def apply_judged_pool(benchmark: Benchmark) -> Benchmark:

@@ -115,6 +115,8 @@ class ExecutorConfig:
     gpus_per_actor: float = 0.0              # ray: > 0 puts each actor on a GPU (device cuda)
     cpus_per_actor: float = 1.0              # ray: also the torch thread count of a CPU actor
     block_pairs: int = 4096                  # ray: pairs (or texts to embed) per actor call; the actor packs them
+    window_texts: int = 500_000              # ray: texts to embed per pass of the actor pool (one start-up per pass;
+                                             # the driver holds a window's texts and vectors)
     max_retries: int = 3                     # ray: restarts of a dead actor and retries of its unfinished block
 
 

@@ -111,29 +111,34 @@ def test_pipeline_with_executor_ray_equals_executor_local(model, mini_miracl, tm
     assert "reranked" in (outs["ray"] / "metrics.json").read_text()
 
 
-def test_dense_candidates_on_ray_equal_local_and_share_the_embedding_cache(mini_miracl, tmp_path):
+def test_dense_candidates_on_ray_equal_local_and_share_the_embedding_cache(mini_miracl, tmp_path, monkeypatch):
     from test_candidates_dense import dense_cfg, shard_files, tiny_gte_encoder
 
     from evalkit.candidates.dense import dense_candidates
     from evalkit.config import BenchmarkConfig
     from evalkit.data.miracl import load_sample
-    from evalkit.executors.ray_exec import RayEncoder
+    from evalkit.executors import ray_exec
 
-    bench = load_sample(BenchmarkConfig(name="sample", source=str(mini_miracl)))
-    cfg = dense_cfg(tiny_gte_encoder(tmp_path / "encoder", "native"), depth=3, batch_tokens=1, shard_docs=100,
+    bench = load_sample(BenchmarkConfig(name="sample", source=str(mini_miracl)))   # en 4 docs, zh 3; 3 + 2 queries
+    cfg = dense_cfg(tiny_gte_encoder(tmp_path / "encoder", "native"), depth=3, batch_tokens=1, shard_docs=2,
                     doc_prefix="passage: ", query_prefix="query: ")
-    executor = ExecutorConfig(name="ray", num_actors=2, block_pairs=3)   # CPU actors run 1 torch thread:
-    threads = torch.get_num_threads()                                      # so does the local run, for bitwise
-    torch.set_num_threads(1)                                               # equality (thread count changes
-    try:                                                                   # float summation order)
+    # 4 shards (2 + 2 + 2 + 1 texts) in windows of >= 5 texts: 2 passes; the 2 query groups (5 texts): 1 pass
+    executor = ExecutorConfig(name="ray", num_actors=2, block_pairs=3, window_texts=5)
+    passes, original = [], ray_exec.map_on_actor_pool
+    monkeypatch.setattr(ray_exec, "map_on_actor_pool", lambda table, *a: passes.append(len(table)) or original(table, *a))
+    threads = torch.get_num_threads()     # CPU actors run 1 torch thread: so does the local run, for bitwise
+    torch.set_num_threads(1)              # equality (thread count changes float summation order)
+    try:
         local = dense_candidates(bench, cfg, tmp_path / "local")
     finally:
         torch.set_num_threads(threads)
     remote = dense_candidates(bench, cfg, tmp_path / "ray", executor=executor)
+    assert passes == [6, 1, 5]
     assert remote == local and sum(len(run) for run in local.values()) > 0
     assert len({s for run in local.values() for hits in run.values() for s in hits.values()}) > 3   # teeth
+    assert len(shard_files(tmp_path / "ray")) == 8                                # 4 shards: .npy + .docids
     assert shard_files(tmp_path / "ray") == shard_files(tmp_path / "local")   # same cache key, same bytes
-    assert RayEncoder(cfg, executor).fingerprint("passage: ") == build_encoder_fingerprint(cfg, "passage: ")
+    assert ray_exec.RayEncoder(cfg, executor).fingerprint("passage: ") == build_encoder_fingerprint(cfg, "passage: ")
 
 
 def build_encoder_fingerprint(cfg, prefix: str) -> str:

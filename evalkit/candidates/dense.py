@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from evalkit.candidates.embeddings import EmbeddingShards, embed_corpus
+from evalkit.candidates.embeddings import EmbeddingShards, embed_corpora
 from evalkit.candidates.encoder import Encoder, EncoderSettings
 from evalkit.config import CandidatesConfig
 from evalkit.contracts import Benchmark, Run, canonical_order
@@ -109,14 +109,14 @@ def dense_candidates(benchmark: Benchmark, cfg: CandidatesConfig, cache_dir: Pat
 
 def _search_all(benchmark: Benchmark, cfg: CandidatesConfig, encoder, cache_dir: Path | None) -> dict[str, Run]:
     dense, doc_sep = cfg.dense, benchmark.protocol.get("doc_sep", " ")
-    shards: dict[int, EmbeddingShards] = {}
+    stores = list({id(benchmark.stores[lang]): benchmark.stores[lang] for lang in benchmark.queries}.values())
+    embedded = embed_corpora(stores, encoder, dense.doc_prefix, doc_sep, dense.shard_docs,
+                             cache_dir or default_cache_dir(), encoder.fingerprint(dense.doc_prefix))
+    shards = {id(store): e for store, e in zip(stores, embedded)}   # languages sharing a corpus share embeddings
+    qids = {lang: list(queries) for lang, queries in benchmark.queries.items()}
+    groups = [(f"queries {lang}", [benchmark.queries[lang][q] for q in qids[lang]]) for lang in qids]
     runs: dict[str, Run] = {}
-    for lang, queries in benchmark.queries.items():
-        store = benchmark.stores[lang]
-        if id(store) not in shards:   # languages sharing a corpus (MKQA) share its embeddings
-            shards[id(store)] = embed_corpus(store, encoder, dense.doc_prefix, doc_sep, dense.shard_docs,
-                                             cache_dir or default_cache_dir(), encoder.fingerprint(dense.doc_prefix))
-        qids = list(queries)
-        vectors = encoder.encode([queries[q] for q in qids], dense.query_prefix, desc=f"queries {lang}")
-        runs[lang] = dict(zip(qids, exact_search(vectors, shards[id(store)], cfg.depth))) if qids else {}
+    for lang, (_, vectors) in zip(qids, encoder.encode_groups(groups, dense.query_prefix)):
+        hits = exact_search(vectors, shards[id(benchmark.stores[lang])], cfg.depth) if qids[lang] else []
+        runs[lang] = dict(zip(qids[lang], hits))
     return runs

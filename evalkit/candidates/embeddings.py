@@ -11,6 +11,7 @@ import hashlib
 import json
 import logging
 import os
+from collections import deque
 from pathlib import Path
 from typing import Iterator
 
@@ -54,32 +55,55 @@ def _atomic_write(path: Path, write) -> None:
     os.replace(tmp, path)
 
 
-def embed_corpus(store: DocStore, encoder, prefix: str, doc_sep: str, shard_docs: int, cache_dir: Path,
-                 encoder_fingerprint: str) -> EmbeddingShards:
-    """Embeddings of every document of `store`, computed shard by shard, resuming or reusing what is on disk."""
+def _corpus_root(store: DocStore, doc_sep: str, shard_docs: int, cache_dir: Path, encoder_fingerprint: str) -> Path:
     key = hashlib.sha256(f"{encoder_fingerprint}|{store.fingerprint}|{doc_sep!r}|{shard_docs}".encode())
-    root = Path(cache_dir) / "embeddings" / key.hexdigest()[:24]
-    manifest_path = root / "manifest.json"
-    if manifest_path.exists() and json.loads(manifest_path.read_text()).get("complete"):
-        log.info("reusing corpus embeddings %s", root)
-        return EmbeddingShards(root)
-    root.mkdir(parents=True, exist_ok=True)
-    manifest = {"encoder": encoder_fingerprint, "model": encoder.info.get("model"),
-                "max_length": encoder.settings.max_length, "pooling": encoder.settings.pooling,
-                "normalize": encoder.settings.normalize, "prefix": prefix, "docstore": store.fingerprint,
-                "doc_sep": doc_sep, "shard_docs": shard_docs, "documents": len(store), "complete": False}
-    manifest_path.write_text(json.dumps(manifest, indent=1))
-    shards = 0
-    for k, docs in enumerate(store.iter_docs(batch_size=shard_docs)):
-        shards = k + 1
-        path = root / f"shard-{k:05d}.npy"
-        if path.exists():
-            continue
-        vectors = encoder.encode([d.full_text(doc_sep) for d in docs], prefix, desc=f"embed shard {k}")
-        ids = "\n".join(d.docid for d in docs).encode("utf-8")
+    return Path(cache_dir) / "embeddings" / key.hexdigest()[:24]
+
+
+def _complete(root: Path) -> bool:
+    manifest = root / "manifest.json"
+    return manifest.exists() and json.loads(manifest.read_text()).get("complete", False)
+
+
+def embed_corpora(stores: list[DocStore], encoder, prefix: str, doc_sep: str, shard_docs: int, cache_dir: Path,
+                  encoder_fingerprint: str) -> list[EmbeddingShards]:
+    """Embeddings of every document of each store, shard by shard, resuming or reusing what is on disk.
+
+    All missing shards of all stores go to `encoder.encode_groups` as one stream (one actor pool under
+    executor=ray); each shard is written as soon as its embeddings are back, in order.
+    """
+    roots = [_corpus_root(s, doc_sep, shard_docs, cache_dir, encoder_fingerprint) for s in stores]
+    todo = {root: store for store, root in zip(stores, roots) if not _complete(root)}   # a corpus once
+    manifests: dict[Path, dict] = {}
+    for root, store in todo.items():
+        root.mkdir(parents=True, exist_ok=True)
+        manifests[root] = {
+            "encoder": encoder_fingerprint, "model": encoder.info.get("model"),
+            "max_length": encoder.settings.max_length, "pooling": encoder.settings.pooling,
+            "normalize": encoder.settings.normalize, "prefix": prefix, "docstore": store.fingerprint,
+            "doc_sep": doc_sep, "shard_docs": shard_docs, "documents": len(store), "shards": 0, "complete": False}
+        (root / "manifest.json").write_text(json.dumps(manifests[root], indent=1))
+    pending: deque[tuple[Path, list[str]]] = deque()   # (shard path, docids) of each group handed out, in order
+
+    def missing_shards() -> Iterator[tuple[str, list[str]]]:
+        for root, store in todo.items():
+            for k, docs in enumerate(store.iter_docs(batch_size=shard_docs)):
+                manifests[root]["shards"] = k + 1
+                path = root / f"shard-{k:05d}.npy"
+                if not path.exists():
+                    pending.append((path, [d.docid for d in docs]))
+                    yield f"embed shard {k}", [d.full_text(doc_sep) for d in docs]
+
+    for _, vectors in encoder.encode_groups(missing_shards(), prefix):
+        path, docids = pending.popleft()
+        ids = "\n".join(docids).encode("utf-8")
         _atomic_write(path.with_suffix(".docids"), lambda fh: fh.write(ids))
         _atomic_write(path, lambda fh: np.save(fh, vectors.astype(np.float32)))
-        log.info("embedded shard %d (%d documents) into %s", k, len(docs), root)
-    manifest.update(shards=shards, complete=True)
-    _atomic_write(manifest_path, lambda fh: fh.write(json.dumps(manifest, indent=1).encode()))
-    return EmbeddingShards(root)
+        log.info("embedded %s (%d documents)", path, len(docids))
+    for root, manifest in manifests.items():
+        manifest["complete"] = True
+        _atomic_write(root / "manifest.json", lambda fh: fh.write(json.dumps(manifest, indent=1).encode()))
+    for root in roots:
+        if root not in manifests:
+            log.info("reusing corpus embeddings %s", root)
+    return [EmbeddingShards(root) for root in roots]

@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 import torch
@@ -55,6 +55,13 @@ class Encoder:
     def encode(self, texts: Sequence[str], prefix: str = "", desc: str = "encode") -> np.ndarray:
         ids = self.tokenizer([prefix + t for t in texts], truncation=True, max_length=self.settings.max_length)
         return self.runner.run(ids["input_ids"], self._forward, desc=desc)
+
+    def encode_groups(self, groups: Iterable[tuple[str, Sequence[str]]],
+                      prefix: str = "") -> Iterator[tuple[str, np.ndarray]]:
+        """(desc, texts) -> (desc, embeddings), one group at a time and in order; executor=ray sends many
+        groups through one actor pool instead (RayEncoder.encode_groups)."""
+        for desc, texts in groups:
+            yield desc, self.encode(texts, prefix, desc=desc)
 
     def _forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         device = self.settings.device

@@ -18,7 +18,7 @@ import os
 import sys
 import time
 import warnings
-from typing import Any, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 
 import numpy as np
 import pyarrow as pa
@@ -212,6 +212,7 @@ class RayEncoder:
         probe = build_encoder(dataclasses.replace(candidates, dense=dataclasses.replace(dense, device="cpu",
                                                                                          dtype=dtype)), False)
         self.info, self.settings = probe.info, dataclasses.replace(probe.settings, device=device)
+        self.dim = int(probe.encode(["dim"]).shape[1])
         self.actor_class = actor_class
         del probe
 
@@ -221,20 +222,49 @@ class RayEncoder:
         return Encoder.fingerprint(self, prefix)   # reads only info and settings, which are the actors'
 
     def encode(self, texts: Sequence[str], prefix: str = "", desc: str = "encode") -> np.ndarray:
-        full = [prefix + t for t in texts]
-        order = sorted(range(len(full)), key=lambda i: -len(full[i]))   # blocks of like lengths
-        table = pa.table({"row": np.asarray(order, dtype=np.int64), "text": [full[i] for i in order]})
-        kwargs = {"candidates": self.actor_config, "cpus": self.executor.cpus_per_actor}
-        vectors: np.ndarray | None = None
-        seen, expected = np.zeros(len(full), dtype=bool), self.fingerprint("")
+        return next(self.encode_groups([(desc, texts)], prefix))[1]
+
+    def encode_groups(self, groups: Iterable[tuple[str, Sequence[str]]],
+                      prefix: str = "") -> Iterator[tuple[str, np.ndarray]]:
+        """(desc, texts) -> (desc, embeddings) in order, as `Encoder.encode_groups`; groups are gathered into
+        windows of `executor.window_texts` texts, and each window is one pass of the actor pool (one start-up)."""
+        window: list[tuple[str, Sequence[str]]] = []
+        size = 0
         with ray_session(self.executor.address):
+            for desc, texts in groups:
+                window.append((desc, texts))
+                size += len(texts)
+                if size >= self.executor.window_texts:
+                    yield from self._encode_window(window, prefix)
+                    window, size = [], 0
+            if window:
+                yield from self._encode_window(window, prefix)
+
+    def _encode_window(self, window: list[tuple[str, Sequence[str]]], prefix: str):
+        sizes = np.array([len(texts) for _, texts in window], dtype=np.int64)
+        starts = np.concatenate([[0], np.cumsum(sizes)])
+        full = [prefix + t for _, texts in window for t in texts]
+        # each group longest first, groups in order: blocks hold like lengths, and groups finish roughly in order
+        order = [int(starts[g]) + i for g, (_, texts) in enumerate(window)
+                 for i in sorted(range(len(texts)), key=lambda i: -len(texts[i]))]
+        group_of_row = np.repeat(np.arange(len(window)), sizes)
+        remaining, done = sizes.copy(), 0
+        vectors = np.empty((len(full), self.dim), dtype=np.float32)
+        seen, expected = np.zeros(len(full), dtype=bool), self.fingerprint("")
+        if full:
+            table = pa.table({"row": np.asarray(order, dtype=np.int64), "text": [full[i] for i in order]})
+            kwargs = {"candidates": self.actor_config, "cpus": self.executor.cpus_per_actor}
             for out in map_on_actor_pool(table, self.actor_class, kwargs, self.executor).iter_batches(
                     batch_size=None, batch_format="numpy"):
                 rows = _check_block(out, seen, expected)
-                if vectors is None:
-                    vectors = np.empty((len(full), out["vector"].shape[1]), dtype=np.float32)
                 vectors[rows] = out["vector"]
-        lost = len(full) - int(seen.sum())
-        if lost:
-            raise EvalkitError(f"executor=ray: {lost} of {len(full)} texts came back without an embedding ({desc})")
-        return vectors if vectors is not None else np.empty((0, 0), dtype=np.float32)
+                remaining -= np.bincount(group_of_row[rows], minlength=len(window))
+                while done < len(window) and remaining[done] == 0:   # hand out finished groups in order
+                    yield window[done][0], vectors[starts[done]:starts[done + 1]].copy()
+                    done += 1
+        if remaining.any():
+            lost = int(np.flatnonzero(remaining)[0])
+            raise EvalkitError(f"executor=ray: {int(remaining.sum())} of {len(full)} texts came back without "
+                               f"an embedding (first in {window[lost][0]})")
+        for g in range(done, len(window)):   # empty groups at the end
+            yield window[g][0], vectors[starts[g]:starts[g + 1]].copy()

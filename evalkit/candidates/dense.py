@@ -6,7 +6,6 @@ are collected in a second pass, so that the cut follows the canonical order (sco
 """
 from __future__ import annotations
 
-from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -93,18 +92,10 @@ def build_encoder(cfg: CandidatesConfig, progress: bool | None = None) -> Encode
 def dense_candidates(benchmark: Benchmark, cfg: CandidatesConfig, cache_dir: Path | None = None,
                      executor: Any = None) -> dict[str, Run]:
     """`executor.name=ray`: corpus and queries are encoded by a Ray actor pool (evalkit.executors.ray_exec)."""
-    from evalkit.executors import EXECUTORS
+    from evalkit.executors import build_dense_encoder, executor_session
 
-    if executor is not None and executor.name not in EXECUTORS:
-        raise EvalkitError(f"executor.name={executor.name!r} is not one of {EXECUTORS}")
-    if executor is not None and executor.name == "ray":
-        from evalkit.executors.ray_exec import RayEncoder, ray_session
-
-        encoder, session = RayEncoder(cfg, executor), ray_session(executor.address)
-    else:
-        encoder, session = build_encoder(cfg), nullcontext()
-    with session:
-        return _search_all(benchmark, cfg, encoder, cache_dir)
+    with executor_session(executor):
+        return _search_all(benchmark, cfg, build_dense_encoder(cfg, executor), cache_dir)
 
 
 def _search_all(benchmark: Benchmark, cfg: CandidatesConfig, encoder, cache_dir: Path | None) -> dict[str, Run]:

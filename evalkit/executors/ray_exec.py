@@ -198,7 +198,8 @@ class EncodeActor:
 
 
 class RayEncoder:
-    """An `Encoder` (evalkit.candidates.encoder) whose model runs in Ray actors: same fingerprint, same vectors."""
+    """`Encoder.encode_groups` and `fingerprint` (evalkit.candidates.encoder) with the model in Ray actors: same
+    fingerprint, same vectors."""
 
     def __init__(self, candidates: Any, executor: Any, actor_class: type = EncodeActor):
         from evalkit.candidates.dense import build_encoder
@@ -212,7 +213,7 @@ class RayEncoder:
         probe = build_encoder(dataclasses.replace(candidates, dense=dataclasses.replace(dense, device="cpu",
                                                                                          dtype=dtype)), False)
         self.info, self.settings = probe.info, dataclasses.replace(probe.settings, device=device)
-        self.dim = int(probe.encode(["dim"]).shape[1])
+        self.dim = probe.model.config.hidden_size   # the pooled embedding's width (cls or mean of hidden states)
         self.actor_class = actor_class
         del probe
 
@@ -220,9 +221,6 @@ class RayEncoder:
         from evalkit.candidates.encoder import Encoder
 
         return Encoder.fingerprint(self, prefix)   # reads only info and settings, which are the actors'
-
-    def encode(self, texts: Sequence[str], prefix: str = "", desc: str = "encode") -> np.ndarray:
-        return next(self.encode_groups([(desc, texts)], prefix))[1]
 
     def encode_groups(self, groups: Iterable[tuple[str, Sequence[str]]],
                       prefix: str = "") -> Iterator[tuple[str, np.ndarray]]:

@@ -185,6 +185,32 @@ def test_bad_settings_fail_naming_the_key(loaded, settings, key):
         engine(loaded, **settings)
 
 
+def test_windows_cut_the_stream_and_scores_stay_within_1e5(loaded):
+    pairs = make_pairs(120, seed=11)
+    whole = engine(loaded)
+    cut = engine(loaded, window_tokens=400)
+    np.testing.assert_allclose(cut.score(pairs), whole.score(pairs), atol=1e-5, rtol=0)
+    assert whole.stats.windows == 1 and cut.stats.windows >= 5
+    assert cut.stats.scored == whole.stats.scored == whole.stats.unique_pairs
+
+
+def test_score_stream_gives_one_array_per_chunk_in_order(loaded):
+    pairs = make_pairs(40, seed=12)
+    chunks = [pairs[:7], [], pairs[7:30], pairs[30:]]
+    out = list(engine(loaded, window_tokens=300).score_stream(iter(chunks)))
+    assert [len(o) for o in out] == [7, 0, 23, 10]
+    np.testing.assert_allclose(np.concatenate(out), engine(loaded).score(pairs), atol=1e-5, rtol=0)
+
+
+def test_a_pair_repeated_in_a_following_window_is_not_scored_again(loaded):
+    pairs = make_pairs(30, seed=13)
+    enc = engine(loaded, window_tokens=200)     # cache off: the repeats come from the recent windows
+    chunks = [pairs[:10], pairs[10:20], pairs[:10], pairs[20:]]
+    out = list(enc.score_stream(chunks))
+    assert enc.stats.windows >= 3 and enc.stats.scored == 30 and enc.stats.cache_hits == 10
+    assert out[2].tobytes() == out[0].tobytes()
+
+
 CHILD = """
 import sys, time
 sys.path.insert(0, {tests!r})

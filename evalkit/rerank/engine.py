@@ -1,4 +1,6 @@
-"""The cross-encoder scoring engine: templates, dedupe, cache, one bulk tokenization, token-budget batches.
+"""The cross-encoder scoring engine: pairs stream through windows (evalkit.rerank.windows) prepared in a background
+thread (dedupe, pair cache, tokenization into flat int32 arrays) while the model scores the previous window in
+length-sorted token-budget batches; scores are written to the pair cache batch by batch.
 
 Scores are batch-invariant: a pair's fp32 score moves by < 1e-5 whatever batch (and padding) it lands in, so
 batch size and device are left out of the fingerprint; everything that changes what the model computes is in it.
@@ -8,9 +10,10 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from collections import deque
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 import torch
@@ -18,9 +21,15 @@ import torch
 from evalkit.errors import EvalkitError
 from evalkit.rerank.batching import BudgetRunner
 from evalkit.rerank.cache import PairCache, pair_key
+from evalkit.rerank.prefetch import prefetch
+from evalkit.rerank.tokens import TokenArrays
+from evalkit.rerank.windows import Window, WindowBuilder
 
 DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 TRANSFORMS = ("logit", "sigmoid")
+WINDOW_TOKENS = 1 << 21     # model tokens per scoring window (see README "Streaming"): ~8 MB of int32 ids
+SCORE_CHUNK = 256           # score(pairs) feeds its pairs to the windows in chunks of this many
+RECENT_WINDOWS = 2          # a pair scored in one of the last windows is not scored again (cache on or off)
 
 
 @dataclass(frozen=True)
@@ -33,6 +42,7 @@ class EngineSettings:
     batch_tokens: int = 16384
     dtype: str = "fp32"
     device: str = "cpu"
+    window_tokens: int = WINDOW_TOKENS
 
     @property
     def query_budget(self) -> int:
@@ -50,6 +60,7 @@ class EngineStats:
     batches: int = 0
     wall_seconds: float = 0.0
     budget_changes: int = 0
+    windows: int = 0
 
 
 def _check(settings: EngineSettings, model: torch.nn.Module, n_special: int) -> None:
@@ -65,6 +76,8 @@ def _check(settings: EngineSettings, model: torch.nn.Module, n_special: int) -> 
             ok = False
         if not ok:
             raise EvalkitError(f"reranker.{key}: {template!r} must contain '{{{field}}}' and no other field")
+    if s.window_tokens < 1:
+        raise EvalkitError(f"reranker.window_tokens: {s.window_tokens} must be >= 1")
     if not 0 < s.query_budget < s.max_length - n_special:
         raise EvalkitError(f"reranker.query_max_length: {s.query_budget} leaves no room for a document "
                            f"within reranker.max_length {s.max_length}")
@@ -113,11 +126,12 @@ class CrossEncoder:
 
     def __init__(self, model: torch.nn.Module, tokenizer: Any, info: dict[str, Any], settings: EngineSettings,
                  cache: PairCache | None = None, progress: bool | None = None):
-        self._prefix, self._middle, self._suffix = _pair_layout(tokenizer)
-        _check(settings, model, len(self._prefix) + len(self._middle) + len(self._suffix))
+        self._layout = _pair_layout(tokenizer)
+        _check(settings, model, sum(len(part) for part in self._layout))
         self.model, self.tokenizer, self.info, self.settings, self.cache = model.eval(), tokenizer, info, settings, cache
         self.stats = EngineStats()
-        self._runner = BudgetRunner(settings.batch_tokens, tokenizer.pad_token_id, progress=progress)
+        self._runner = BudgetRunner(settings.batch_tokens, tokenizer.pad_token_id, progress=progress,
+                                    device=settings.device)
         self.fingerprint = self._fingerprint()
 
     @property
@@ -135,46 +149,81 @@ class CrossEncoder:
         return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
 
     def score(self, pairs: Sequence[tuple[str, str]]) -> np.ndarray:
-        return cached_scores(pairs, self.settings, self.cache, self.fingerprint, self.stats,
-                             lambda raw, templated, keys: self._score_unique(templated, keys))
+        """float32 scores of `pairs` in input order (the `Scorer` contract)."""
+        chunks = (pairs[k:k + SCORE_CHUNK] for k in range(0, len(pairs), SCORE_CHUNK))
+        parts = list(self.score_stream(chunks))
+        return np.concatenate(parts) if parts else np.empty(0, dtype=np.float32)
 
-    def _score_unique(self, pairs: list[tuple[str, str]], keys: list[bytes]) -> np.ndarray:
-        seqs = self._token_ids(pairs)
-        before = asdict(self._runner.stats)
+    def score_stream(self, chunks: Iterable[Sequence[tuple[str, str]]]) -> Iterator[np.ndarray]:
+        """One float32 score array per chunk of (query, doc) pairs, in order. Chunks are read (and tokenized) in a
+        background thread one window ahead of the model; memory is bounded by `settings.window_tokens`."""
+        recent: deque[dict[bytes, float]] = deque(maxlen=RECENT_WINDOWS)
+        for window in prefetch(self._windows(chunks), depth=1, name="evalkit-rerank-windows"):
+            scores = self._score_window(window, recent)[window.where]
+            start = 0
+            for size in window.chunk_sizes:
+                yield scores[start:start + size]
+                start += size
 
-        def save(idx: np.ndarray, out: np.ndarray) -> None:
-            if self.cache is not None:
-                self.cache.put_many(self.fingerprint, ((keys[i], v) for i, v in zip(idx, out)))
-
-        out = self._runner.run(seqs, self._forward, on_batch=save, desc="rerank")
-        for name, value in asdict(self._runner.stats).items():
-            setattr(self.stats, name, getattr(self.stats, name) + value - before[name])
-        return out
-
-    def _templated(self, pairs: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+    def _windows(self, chunks: Iterable[Sequence[tuple[str, str]]]) -> Iterator[Window]:
+        """Runs in the prefetch thread, with its own pair-cache connection (SQLite's are per thread)."""
         s = self.settings
-        return [(s.query_template.format(query=q), s.doc_template.format(doc=d)) for q, d in pairs]
+        reader = PairCache(self.cache.path) if self.cache is not None else None
+        try:
+            lookup = (lambda keys: reader.get_many(self.fingerprint, keys)) if reader is not None else None
+            builder = WindowBuilder(self.tokenizer, self._layout, s.max_length, s.query_budget, s.query_template,
+                                    s.doc_template, s.window_tokens, lookup)
+            yield from builder.windows(chunks)
+        finally:
+            if reader is not None:
+                reader.close()
+
+    def _score_window(self, window: Window, recent: deque[dict[bytes, float]]) -> np.ndarray:
+        """The window's unique-pair scores: cached ones as read, repeats of recent windows' pairs from them, the
+        rest from the model (each batch written to the cache as soon as it is scored)."""
+        start = time.perf_counter()
+        scores, keys, missing = window.scores, window.keys, window.missing
+        repeated = np.array([any(keys[k] in r for r in recent) for k in missing.tolist()], dtype=bool)
+        for j in np.flatnonzero(repeated):
+            scores[missing[j]] = next(r[keys[missing[j]]] for r in recent if keys[missing[j]] in r)
+        rows = np.flatnonzero(~repeated)
+        todo = missing[rows]
+        if len(todo):
+            tokens = window.tokens if len(rows) == len(missing) else window.tokens.take(rows)
+            before = asdict(self._runner.stats)
+
+            def save(idx: np.ndarray, out: np.ndarray) -> None:
+                if self.cache is not None:
+                    self.cache.put_many(self.fingerprint, ((keys[todo[i]], v) for i, v in zip(idx, out)))
+
+            scores[todo] = self._runner.run(tokens, self._forward, on_batch=save, desc="rerank")
+            for name, value in asdict(self._runner.stats).items():
+                setattr(self.stats, name, getattr(self.stats, name) + value - before[name])
+        recent.append({keys[k]: float(scores[k]) for k in todo.tolist()})
+        st = self.stats
+        st.pairs_requested += len(window.where)
+        st.unique_pairs += len(keys)
+        st.cache_hits += window.cache_hits + int(repeated.sum())
+        st.scored += len(todo)
+        st.windows += 1
+        st.wall_seconds += time.perf_counter() - start
+        return scores
 
     def encode(self, pairs: Sequence[tuple[str, str]]) -> list[list[int]]:
         """The token ids the model reads for each pair (templates applied, special tokens added)."""
-        return self._token_ids(self._templated(pairs))
+        return self.encode_arrays(pairs).tolist()
 
-    def _token_ids(self, pairs: list[tuple[str, str]]) -> list[list[int]]:
-        """Unique queries and docs tokenized once each; the doc is cut to fit max_length, the query only
-        beyond its own budget."""
-        s, tok = self.settings, self.tokenizer
-        queries, docs = list(dict.fromkeys(q for q, _ in pairs)), list(dict.fromkeys(d for _, d in pairs))
-        q_ids = dict(zip(queries, tok(queries, add_special_tokens=False, truncation=True,
-                                      max_length=s.query_budget)["input_ids"]))
-        d_ids = dict(zip(docs, tok(docs, add_special_tokens=False, truncation=True,
-                                   max_length=s.max_length)["input_ids"]))
-        specials = len(self._prefix) + len(self._middle) + len(self._suffix)
-        seqs = []
-        for q, d in pairs:
-            q_part = q_ids[q]
-            room = s.max_length - specials - len(q_part)
-            seqs.append(self._prefix + q_part + self._middle + d_ids[d][:room] + self._suffix)
-        return seqs
+    def encode_arrays(self, pairs: Sequence[tuple[str, str]]) -> TokenArrays:
+        """`encode` as flat int32 arrays: row i is pair i (duplicates included)."""
+        s = self.settings
+        builder = WindowBuilder(self.tokenizer, self._layout, s.max_length, s.query_budget, s.query_template,
+                                s.doc_template, window_tokens=1 << 62)
+        window = next(builder.windows([pairs]), None)
+        if window is None:
+            return TokenArrays.concat([])
+        row_of = np.empty(len(window.keys), dtype=np.int64)
+        row_of[window.missing] = np.arange(len(window.missing))
+        return window.tokens.take(row_of[window.where])
 
     def _forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         input_ids = input_ids.to(self.settings.device)
@@ -224,5 +273,5 @@ def build_cross_encoder(cfg: Any, cache_dir: str | Path | None = None, progress:
     settings = EngineSettings(max_length=max_length, query_max_length=cfg.query_max_length,
                               query_template=cfg.query_template, doc_template=cfg.doc_template,
                               score_transform=cfg.score_transform, batch_tokens=cfg.batch_tokens,
-                              dtype=dtype, device=device)
+                              dtype=dtype, device=device, window_tokens=cfg.window_tokens)
     return CrossEncoder(loaded.model, loaded.tokenizer, loaded.info, settings, cache=cache, progress=progress)

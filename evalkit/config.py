@@ -86,6 +86,7 @@ class RerankerConfig:
     attn_implementation: str = "sdpa"        # sdpa | eager | flash_attention_2
     batch_tokens: int = 16384                # padded tokens per batch
     window_tokens: int = 2097152             # model tokens prepared (deduped, cached, tokenized) per scoring window
+    packed: str = "auto"                     # padding-free batches: auto (CUDA fp16/bf16, GTE/XLM-R) | true | false
     cache: bool = True                       # the on-disk pair-score cache
     cache_path: Optional[str] = None         # default ~/.cache/evalkit/pair_scores.sqlite
 

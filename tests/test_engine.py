@@ -186,7 +186,7 @@ def test_bad_settings_fail_naming_the_key(loaded, settings, key):
 
 
 def test_windows_cut_the_stream_and_scores_stay_within_1e5(loaded):
-    pairs = make_pairs(120, seed=11)
+    pairs = make_pairs(200, seed=11)
     whole = engine(loaded)
     cut = engine(loaded, window_tokens=400)
     np.testing.assert_allclose(cut.score(pairs), whole.score(pairs), atol=1e-5, rtol=0)

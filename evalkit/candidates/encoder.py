@@ -62,7 +62,11 @@ class Encoder:
         return TokenArrays.from_lists(ids)
 
     def encode(self, texts: Sequence[str], prefix: str = "", desc: str = "encode") -> np.ndarray:
-        return self.runner.run(self.tokenize(texts, prefix), self._forward, desc=desc)
+        return self.encode_tokens(self.tokenize(texts, prefix), desc)
+
+    def encode_tokens(self, tokens: TokenArrays, desc: str = "encode") -> np.ndarray:
+        """Embeddings of already tokenized texts (rows of `tokens`), in order."""
+        return self.runner.run(tokens, self._forward, desc=desc)
 
     def encode_groups(self, groups: Iterable[tuple[str, Sequence[str]]],
                       prefix: str = "") -> Iterator[tuple[str, np.ndarray]]:
@@ -71,7 +75,7 @@ class Encoder:
         actor pool instead (RayEncoder.encode_groups)."""
         tokenized = ((desc, self.tokenize(texts, prefix)) for desc, texts in groups)
         for desc, tokens in prefetch(tokenized, depth=1, name="evalkit-encode-groups"):
-            yield desc, self.runner.run(tokens, self._forward, desc=desc)
+            yield desc, self.encode_tokens(tokens, desc)
 
     def _forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         device = self.settings.device

@@ -21,6 +21,7 @@ from evalkit.rerank.tokens import TokenArrays, ragged_positions
 log = logging.getLogger(__name__)
 
 Forward = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]   # (input_ids, attention_mask) -> outputs
+PackedForward = Callable[["TokenArrays", np.ndarray], torch.Tensor]   # (tokens, rows) -> outputs, no padding
 
 # Every SDPA backend but cuDNN's: it builds a plan per new (batch, width) shape, and length-sorted batches are
 # nearly all new shapes. On an H200, fp16 over fresh shapes ran 330-500 pairs/s with it and 1,080 without
@@ -50,6 +51,23 @@ def token_budget_batches(lengths: np.ndarray, budget: int, max_batch: int | None
         size = max(int(np.argmin(fill >= min_fill)) if (fill < min_fill).any() else len(window), 1)
         batches.append(order[start:start + size])
         start += size
+    return batches
+
+
+def packed_batches(lengths: np.ndarray, budget: int) -> list[np.ndarray]:
+    """Index batches for packed (padding-free) forward passes: longest first (ties by index), each holding at
+    most `budget` real tokens; an item longer than the budget gets a batch of its own."""
+    lengths = np.asarray(lengths, dtype=np.int64)
+    if budget < 1:
+        raise ValueError(f"token budget must be >= 1, got {budget}")
+    order = np.argsort(-lengths, kind="stable")
+    ends = np.cumsum(lengths[order])
+    batches, start = [], 0
+    while start < len(order):
+        before = int(ends[start - 1]) if start else 0
+        stop = max(int(np.searchsorted(ends, before + budget, side="right")), start + 1)
+        batches.append(order[start:stop])
+        start = stop
     return batches
 
 
@@ -93,9 +111,11 @@ class BudgetRunner:
         self.progress = sys.stderr.isatty() if progress is None else progress
         self.stats = BatchStats()
 
-    def run(self, seqs: TokenArrays | Sequence[Sequence[int]], forward: Forward,
-            on_batch: Callable[[np.ndarray, np.ndarray], None] | None = None, desc: str = "batches") -> np.ndarray:
-        """float32 outputs of shape (len(seqs), ...) in input order; `on_batch(indices, outputs)` after each batch."""
+    def run(self, seqs: TokenArrays | Sequence[Sequence[int]], forward: Forward | PackedForward,
+            on_batch: Callable[[np.ndarray, np.ndarray], None] | None = None, desc: str = "batches",
+            packed: bool = False) -> np.ndarray:
+        """float32 outputs of shape (len(seqs), ...) in input order; `on_batch(indices, outputs)` after each batch.
+        `packed`: `forward(tokens, rows)` runs a batch without padding, and batches hold `budget` real tokens."""
         tokens = seqs if isinstance(seqs, TokenArrays) else TokenArrays.from_lists(seqs)
         lengths = tokens.lengths
         on_device = self.device.startswith("cuda")
@@ -105,13 +125,15 @@ class BudgetRunner:
         with tqdm(total=len(tokens), desc=desc, file=sys.stderr, disable=not self.progress) as bar, \
                 torch.inference_mode(), sdpa_kernel(SDPA_BACKENDS):
             while len(todo):
-                batches = [todo[b] for b in token_budget_batches(lengths[todo], self.budget, self.max_batch)]
+                cut = (packed_batches(lengths[todo], self.budget) if packed else
+                       token_budget_batches(lengths[todo], self.budget, self.max_batch))
+                batches = [todo[b] for b in cut]
                 for k, idx in enumerate(batches):
-                    result = self._try(forward, tokens, idx)
+                    result = self._try(forward, tokens, idx, packed)
                     if result is None:                        # out of memory: shrink and re-pack the rest
                         todo = np.concatenate(batches[k:])
                         break
-                    self._count(lengths[idx])
+                    self._count(lengths[idx], packed)
                     bar.update(len(idx))
                     if on_device:
                         done.append((idx, result))
@@ -141,15 +163,15 @@ class BudgetRunner:
             ids, mask = (t.pin_memory().to(self.device, non_blocking=True) for t in (ids, mask))
         return ids, mask
 
-    def _try(self, forward: Forward, tokens: TokenArrays, idx: np.ndarray) -> torch.Tensor | None:
-        ids, mask = self._inputs(tokens, idx)
+    def _try(self, forward, tokens: TokenArrays, idx: np.ndarray, packed: bool) -> torch.Tensor | None:
+        inputs = (tokens, idx) if packed else self._inputs(tokens, idx)
         try:
-            return forward(ids, mask).float()
+            return forward(*inputs).float()
         except torch.OutOfMemoryError:
             if len(idx) == 1:
                 raise
         # outside the except block, so the failed batch's tensors can be freed before retrying
-        del ids, mask
+        del inputs
         if torch.cuda.is_available():
             torch.cuda.empty_cache()
         self.budget = max(self.budget // 2, 1)
@@ -158,7 +180,7 @@ class BudgetRunner:
                     len(idx), int(tokens.lengths[idx].max()), self.budget)
         return None
 
-    def _count(self, lengths: np.ndarray) -> None:
+    def _count(self, lengths: np.ndarray, packed: bool = False) -> None:
         self.stats.batches += 1
         self.stats.tokens += int(lengths.sum())
-        self.stats.padded_tokens += len(lengths) * int(lengths.max())
+        self.stats.padded_tokens += int(lengths.sum()) if packed else len(lengths) * int(lengths.max())

@@ -28,7 +28,7 @@ from evalkit.rerank.windows import Window, WindowBuilder
 DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 TRANSFORMS = ("logit", "sigmoid")
 WINDOW_TOKENS = 1 << 21     # model tokens per scoring window (see README "Streaming"): ~8 MB of int32 ids
-SCORE_CHUNK = 256           # score(pairs) feeds its pairs to the windows in chunks of this many
+SCORE_CHUNK = 64            # score(pairs) feeds its pairs to the windows in chunks of this many
 RECENT_WINDOWS = 2          # a pair scored in one of the last windows is not scored again (cache on or off)
 
 
@@ -43,6 +43,7 @@ class EngineSettings:
     dtype: str = "fp32"
     device: str = "cpu"
     window_tokens: int = WINDOW_TOKENS
+    packed: bool = False      # padding-free forward passes (evalkit.rerank.packed); batch_tokens = real tokens
 
     @property
     def query_budget(self) -> int:
@@ -76,6 +77,12 @@ def _check(settings: EngineSettings, model: torch.nn.Module, n_special: int) -> 
             ok = False
         if not ok:
             raise EvalkitError(f"reranker.{key}: {template!r} must contain '{{{field}}}' and no other field")
+    if s.packed:
+        from evalkit.rerank.packed import supports
+
+        if not supports(model):
+            raise EvalkitError(f"reranker.packed: {type(model).__name__} has no packed forward pass "
+                               "(GTE and XLM-R cross-encoders have one); set reranker.packed=false")
     if s.window_tokens < 1:
         raise EvalkitError(f"reranker.window_tokens: {s.window_tokens} must be >= 1")
     if not 0 < s.query_budget < s.max_length - n_special:
@@ -196,7 +203,8 @@ class CrossEncoder:
                 if self.cache is not None:
                     self.cache.put_many(self.fingerprint, ((keys[todo[i]], v) for i, v in zip(idx, out)))
 
-            scores[todo] = self._runner.run(tokens, self._forward, on_batch=save, desc="rerank")
+            forward = self._packed_forward if self.settings.packed else self._forward
+            scores[todo] = self._runner.run(tokens, forward, on_batch=save, desc="rerank", packed=self.settings.packed)
             for name, value in asdict(self._runner.stats).items():
                 setattr(self.stats, name, getattr(self.stats, name) + value - before[name])
         recent.append({keys[k]: float(scores[k]) for k in todo.tolist()})
@@ -224,6 +232,12 @@ class CrossEncoder:
         row_of = np.empty(len(window.keys), dtype=np.int64)
         row_of[window.missing] = np.arange(len(window.missing))
         return window.tokens.take(row_of[window.where])
+
+    def _packed_forward(self, tokens: TokenArrays, rows: np.ndarray) -> torch.Tensor:
+        from evalkit.rerank.packed import packed_logits
+
+        logits = packed_logits(self.model, tokens, rows, self.settings.device)[:, 0].float()
+        return torch.sigmoid(logits) if self.settings.score_transform == "sigmoid" else logits
 
     def _forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         input_ids = input_ids.to(self.settings.device)
@@ -255,6 +269,19 @@ def resolve_device_dtype(device: str, dtype: str) -> tuple[str, str]:
     return device, dtype
 
 
+def resolve_packed(packed: Any, device: str, dtype: str, model: torch.nn.Module) -> bool:
+    """'auto': packed on CUDA in fp16/bf16 for GTE and XLM-R (FlashAttention varlen), padded elsewhere (on CPU
+    padded batches are as fast, and varlen kernels need half precision)."""
+    from evalkit.rerank.packed import supports
+
+    choice = str(packed).lower()   # Hydra hands a str field `true` over as "True"
+    if choice in ("true", "false"):
+        return choice == "true"
+    if choice != "auto":
+        raise EvalkitError(f"reranker.packed: {packed!r} is not one of auto, true, false")
+    return device.startswith("cuda") and dtype in ("fp16", "bf16") and supports(model)
+
+
 def build_cross_encoder(cfg: Any, cache_dir: str | Path | None = None, progress: bool | None = None) -> CrossEncoder:
     """A CrossEncoder from an evalkit.config.RerankerConfig; `max_length: null` becomes the model's own limit."""
     from evalkit.rerank import loading   # imported here: loading pulls in model code this module does not need
@@ -270,8 +297,9 @@ def build_cross_encoder(cfg: Any, cache_dir: str | Path | None = None, progress:
     if cfg.cache:
         root = Path(cache_dir) if cache_dir is not None else Path.home() / ".cache" / "evalkit"
         cache = PairCache(cfg.cache_path or root / "pair_scores.sqlite")
+    packed = resolve_packed(cfg.packed, device, dtype, loaded.model)
     settings = EngineSettings(max_length=max_length, query_max_length=cfg.query_max_length,
                               query_template=cfg.query_template, doc_template=cfg.doc_template,
                               score_transform=cfg.score_transform, batch_tokens=cfg.batch_tokens,
-                              dtype=dtype, device=device, window_tokens=cfg.window_tokens)
+                              dtype=dtype, device=device, window_tokens=cfg.window_tokens, packed=packed)
     return CrossEncoder(loaded.model, loaded.tokenizer, loaded.info, settings, cache=cache, progress=progress)

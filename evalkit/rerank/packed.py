@@ -30,7 +30,7 @@ def packed_attention(module, query, key, value, attention_mask, scaling=None, dr
     Returns (1, tokens, heads, head_dim) as every transformers attention function does."""
     if cu_seq_lens_q is None:
         raise EvalkitError("packed attention called without cu_seq_lens_q (use evalkit.rerank.packed.packed_logits)")
-    if query.is_cuda:
+    if query.is_cuda and query.dtype in (torch.float16, torch.bfloat16):   # the varlen kernels are half precision
         from torch.nn.attention.varlen import varlen_attn
 
         q, k, v = (t[0].transpose(0, 1).contiguous() for t in (query, key, value))   # (tokens, heads, head_dim)
@@ -99,7 +99,8 @@ def packed_logits(model: torch.nn.Module, tokens: TokenArrays, rows: np.ndarray,
     xlmr = kind.startswith("XLMRoberta")
     first = model.config.pad_token_id + 1 if xlmr else 0   # XLM-R positions start after the padding index
     ids, positions, cu, longest = packed_inputs(tokens, rows, first)
-    ids, positions, cu = ids.to(device), positions.to(device), cu.to(device)
+    if device.startswith("cuda"):
+        ids, positions, cu = (t.pin_memory().to(device, non_blocking=True) for t in (ids, positions, cu))
     backbone = model.roberta if xlmr else model.gte
     with _attention(model, NAME):
         hidden = backbone(input_ids=ids, position_ids=positions, token_type_ids=torch.zeros_like(ids),

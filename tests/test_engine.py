@@ -190,7 +190,7 @@ def test_windows_cut_the_stream_and_scores_stay_within_1e5(loaded):
     whole = engine(loaded)
     cut = engine(loaded, window_tokens=400)
     np.testing.assert_allclose(cut.score(pairs), whole.score(pairs), atol=1e-5, rtol=0)
-    assert whole.stats.windows == 1 and cut.stats.windows >= 5
+    assert whole.stats.windows == 1 and cut.stats.windows == 4     # a window closes after a chunk of 64 pairs
     assert cut.stats.scored == whole.stats.scored == whole.stats.unique_pairs
 
 

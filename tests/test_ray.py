@@ -136,7 +136,7 @@ def test_dense_candidates_on_ray_equal_local_and_share_the_embedding_cache(mini_
     assert passes == [6, 1, 5]
     assert remote == local and sum(len(run) for run in local.values()) > 0
     assert len({s for run in local.values() for hits in run.values() for s in hits.values()}) > 3   # teeth
-    assert len(shard_files(tmp_path / "ray")) == 8                                # 4 shards: .npy + .docids
+    assert len(shard_files(tmp_path / "ray")) == 12                          # 4 shards: .npy + .docids + .json
     assert shard_files(tmp_path / "ray") == shard_files(tmp_path / "local")   # same cache key, same bytes
     assert ray_exec.RayEncoder(cfg, executor).fingerprint("passage: ") == build_encoder_fingerprint(cfg, "passage: ")
 

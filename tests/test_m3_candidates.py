@@ -14,7 +14,7 @@ from evalkit.data import load_benchmark
 from evalkit.config import BenchmarkConfig
 from evalkit.m3 import M3Encoder, SparseWeights, load_m3
 from evalkit.m3.encoder import M3Reps, M3Settings
-from evalkit.m3.index import SparseShards, _write_shard, index_corpora
+from evalkit.m3.index import SparseShards, index_corpora, write_index_shard
 from evalkit.m3.sparse_search import sparse_search
 from evalkit.testing import make_tiny_m3
 from tests.conftest import write_miracl_layout
@@ -38,8 +38,8 @@ def _fake_index(root, docs: SparseWeights, shard: int, vocab: int) -> SparseShar
     k = 0
     for k, start in enumerate(range(0, len(docs), shard)):
         part = SparseWeights.from_rows([docs.row(i) for i in range(start, min(start + shard, len(docs)))])
-        _write_shard(root / f"shard-{k:05d}.npy", [f"d{i:04d}" for i in range(start, start + len(part))],
-                     M3Reps(np.zeros((len(part), 2), np.float32), part, None))
+        write_index_shard(root, k, [f"d{i:04d}" for i in range(start, start + len(part))],
+                          M3Reps(np.zeros((len(part), 2), np.float32), part, None))
     (root / "manifest.json").write_text(json.dumps({"shards": k + 1, "vocab_size": vocab, "complete": True}))
     return SparseShards(root)
 
@@ -147,7 +147,7 @@ def test_index_resumes_from_the_last_complete_shard(tmp_path, encoder, bench, mo
     manifest = json.loads((first.root / "manifest.json").read_text())
     assert manifest["shards"] == 3 and manifest["complete"] and manifest["documents"] == 7
     # a run killed while writing shard 1: its dense file never landed, the manifest is not complete
-    (first.root / "shard-00001.npy").unlink()
+    (first.root / "shard-00001.json").unlink()
     (first.root / "shard-00001.sp_ids.npy").write_bytes(b"partial")
     (first.root / "manifest.json").write_text(json.dumps({**manifest, "complete": False}))
     calls = []
@@ -161,3 +161,7 @@ def test_index_resumes_from_the_last_complete_shard(tmp_path, encoder, bench, mo
     calls.clear()
     index_corpora([store], encoder, " ", 3, tmp_path)                # complete: reused, nothing encoded
     assert calls == []
+    # a lexical file damaged after the fact: found on the next run, that shard alone encoded again
+    (first.root / "shard-00002.sp_weights.npy").write_bytes(b"x" * 10)
+    index_corpora([store], encoder, " ", 3, tmp_path)
+    assert calls == [1]

@@ -67,7 +67,7 @@ def run(cfg: DictConfig, out_dir: Path) -> RunResult:
     timings: dict[str, float] = {}
     clock = time.perf_counter()
 
-    benchmark = load_benchmark(cfg.benchmark)
+    benchmark = load_benchmark(cfg.benchmark, subset_reader(cfg.benchmark))
     if benchmark.answers is not None:  # fail before any work when an answer-match benchmark has qrel metrics
         from evalkit.metrics.answers import check_answer_measures
 
@@ -116,6 +116,15 @@ def run(cfg: DictConfig, out_dir: Path) -> RunResult:
     return RunResult(out_dir, table, metrics, timings)
 
 
+def subset_reader(bcfg: DictConfig):
+    """`benchmark.subset=NAME`: the frozen CI subset's reader (its own queries, qrels and pool texts), else None."""
+    if not bcfg.subset:
+        return None
+    from evalkit.gate.subset import load_subset
+
+    return load_subset
+
+
 def candidates_for(benchmark: Benchmark, cfg: DictConfig) -> tuple[dict[str, Run], dict | None]:
     """First-stage runs per language, after the protocol's restrictions (subset pools, judged pool, shard)."""
     if cfg.benchmark.subset:  # a frozen CI subset carries its first-stage pools (no corpus index needed)
@@ -123,7 +132,9 @@ def candidates_for(benchmark: Benchmark, cfg: DictConfig) -> tuple[dict[str, Run
 
         candidates = subset_pools(cfg.benchmark, cfg.candidates, benchmark)
     else:
-        candidates = first_stage(benchmark, cfg.candidates, cfg.executor)   # executor: dense encoding
+        from evalkit.executors import Executor
+
+        candidates = first_stage(benchmark, cfg.candidates, Executor(cfg.executor))   # executor: dense encoding
     if cfg.benchmark.pool == "judged":  # each query keeps exactly its judged passages (marked in every report)
         from evalkit.data.pool import restrict_to_judged
 

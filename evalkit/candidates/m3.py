@@ -49,8 +49,9 @@ def _check(cfg: CandidatesConfig, executor: Any) -> None:
     if m3.mode not in MODES:
         raise EvalkitError(f"candidates.m3.mode={m3.mode!r} is not one of {MODES}")
     check_weights(list(m3.weights))
-    if executor is not None and executor.name != "local":
-        raise EvalkitError(f"candidates.name=m3 runs on executor=local only (executor.name={executor.name!r})")
+    name = getattr(getattr(executor, "cfg", None), "name", "local")
+    if name != "local":
+        raise EvalkitError(f"candidates.name=m3 runs on executor=local only (executor.name={name!r})")
     for key in ("fusion_depth", "rerank_depth"):
         if getattr(m3, key) < cfg.depth:
             raise EvalkitError(f"candidates.m3.{key}={getattr(m3, key)} is below candidates.depth={cfg.depth}")
@@ -65,6 +66,9 @@ def m3_candidates(benchmark: Benchmark, cfg: CandidatesConfig, executor: Any = N
     _check(cfg, executor)
     m3, mode, doc_sep = cfg.m3, cfg.m3.mode, benchmark.protocol.get("doc_sep", " ")
     encoder = encoder or build_m3_encoder(m3)
+    info = encoder.info
+    benchmark.protocol["m3_model"] = (f"{info['model']} (commit {info.get('commit')}, weights {info['weights_hash'][:12]}, "
+                                      f"heads {info['heads_hash'][:12]}, {info['dtype']})")
     stores = list({id(benchmark.stores[lang]): benchmark.stores[lang] for lang in benchmark.queries}.values())
     indexes = dict(zip(map(id, stores), index_corpora(stores, encoder, doc_sep, m3.shard_docs,
                                                       cache_dir or default_cache_dir())))

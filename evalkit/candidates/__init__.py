@@ -17,6 +17,12 @@ def _bm25(benchmark: Benchmark, cfg: CandidatesConfig, executor: Any = None) -> 
     return bm25_candidates(benchmark, cfg)
 
 
+def _lucene(benchmark: Benchmark, cfg: CandidatesConfig, executor: Any = None) -> dict[str, Run]:
+    from evalkit.candidates.pyserini_lucene import lucene_candidates   # starts a JVM (Java + Pyserini)
+
+    return lucene_candidates(benchmark, cfg)
+
+
 def _runfile(benchmark: Benchmark, cfg: CandidatesConfig, executor: Any = None) -> dict[str, Run]:
     from evalkit.candidates.runfile import runfile_candidates
 
@@ -36,7 +42,7 @@ def _hybrid(benchmark: Benchmark, cfg: CandidatesConfig, executor: Any = None) -
 
 
 STAGES: dict[str, Callable[[Benchmark, CandidatesConfig, Any], dict[str, Run]]] = {
-    "bm25": _bm25, "runfile": _runfile, "dense": _dense, "hybrid": _hybrid}
+    "bm25": _bm25, "lucene": _lucene, "runfile": _runfile, "dense": _dense, "hybrid": _hybrid}
 
 
 def first_stage(benchmark: Benchmark, cfg: CandidatesConfig, executor: Any = None) -> dict[str, Run]:

@@ -14,7 +14,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from benchmark_fixtures import run_cli
 from conftest import write_miracl_layout
 from evalkit.candidates.lucene import LuceneBm25, java_whitespace_tokens
 from evalkit.candidates.lucene_analyzers import analyzer_for, index_args
@@ -208,22 +207,33 @@ def test_parallel_runs_build_the_index_once(lucene, tmp_path):
     outs = [p.communicate(timeout=300)[0] for p in procs]
     assert [p.returncode for p in procs] == [0, 0]
     assert sum(o.count("building Lucene index") for o in outs) == 1
+    assert not any("SimpleIndexer" in o for o in outs)          # Anserini's INFO logging never reaches stdout
     runs = [o.split("RUN ", 1)[1] for o in outs]
     assert runs[0] == runs[1]
 
 
 def test_pyserini_preset_uses_lucene_for_every_language_and_states_the_analyzers(lucene, tmp_path):
+    from hydra import compose, initialize_config_dir
+
+    from evalkit.cli import CONFIG_DIR
+    from evalkit.config import register
+    from evalkit.pipeline import run
+
     data = {**SW_YO, **RU, "en": {"topics": {"1": "running cats"}, "qrels": [("1", "e1", 1)],
                                   "docs": [("e1", "Cats", "A cat runs."), ("e2", "Dogs", "Dogs bark.")]}}
     root = write_miracl_layout(tmp_path / "miracl", data)
-    out = run_cli(["experiment=pyserini_bm25_miracl", f"benchmark.source={root}",
-                   "benchmark.languages=[en,ru,sw,yo]", "candidates.lucene.threads=2"], tmp_path)
-    assert out.returncode == 0, out.stderr[-2000:]
-    assert "SimpleIndexer" not in out.stdout + out.stderr    # Anserini's INFO logging is off (and never on stdout)
-    metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())
+    register()
+    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
+        cfg = compose(config_name="config", overrides=[
+            "experiment=pyserini_bm25_miracl", f"benchmark.source={root}", "benchmark.languages=[en,ru,sw,yo]"])
+    out = run(cfg, tmp_path / "out").out_dir
+    metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["protocol"]["candidates"] == "lucene"
     assert metrics["protocol"]["lucene_analyzers"] == {"en": "DefaultEnglishAnalyzer", "ru": "RussianAnalyzer",
                                                        "sw": "WhitespaceAnalyzer", "yo": "WhitespaceAnalyzer"}
-    assert "RussianAnalyzer" in (tmp_path / "out" / "report.md").read_text()
-    trec = (tmp_path / "out" / "runs" / "first_stage.en.trec").read_text().split()
+    assert "RussianAnalyzer" in (out / "report.md").read_text()
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["protocol"]["candidates.lucene.k1"] == 0.9 and manifest["protocol"]["candidates.lucene.hits"] == 1000
+    assert manifest["environment"]["versions"]["pyserini"] == "0.22.1"
+    trec = (out / "runs" / "first_stage.en.trec").read_text().split()
     assert trec[:3] == ["1", "Q0", "e1"]        # Porter: running -> run, cats -> cat

@@ -25,7 +25,7 @@ class BenchmarkConfig:
     doc_sep: str = " "                       # joins title and text into the passage a model reads
     format: Optional[str] = None             # local benchmarks: beir | trec
     lang: Optional[str] = None               # local benchmarks: language of every query, if not per query
-    cache_dir: Optional[str] = None          # where Arrow document stores are built (default ~/.cache/evalkit)
+    cache_dir: Optional[str] = None          # where Arrow document stores are built (default $EVALKIT_CACHE)
 
 
 @dataclass
@@ -101,7 +101,7 @@ class RerankerConfig:
     attn_implementation: str = "sdpa"        # sdpa | eager | flash_attention_2
     batch_tokens: int = 16384                # padded tokens per batch
     cache: bool = True                       # the on-disk pair-score cache
-    cache_path: Optional[str] = None         # default ~/.cache/evalkit/pair_scores.sqlite
+    cache_path: Optional[str] = None         # default $EVALKIT_CACHE/pair_scores.sqlite
 
 
 @dataclass

@@ -1,6 +1,7 @@
-"""First stages: `first_stage(benchmark, cfg.candidates, cfg.executor)` returns one Run per language.
+"""First stages: `first_stage(benchmark, cfg.candidates, executor)` returns one Run per language.
 
-Each stage takes (benchmark, candidates config, executor config or None); only dense encoding uses the executor.
+Each stage takes (benchmark, candidates config, an `evalkit.executors.Executor` or None); only dense encoding
+uses the executor.
 """
 from __future__ import annotations
 

@@ -172,21 +172,22 @@ def test_russian_analyzer_stems_a_hand_checked_query(lucene, tmp_path):
 def test_index_is_built_once_reused_and_rebuilt_when_corrupt(lucene, tmp_path, caplog):
     bench = load_sample(BenchmarkConfig(name="sample", source=str(write_miracl_layout(tmp_path / "m", SW_YO))))
     cfg = CandidatesConfig(name="lucene", depth=3, lucene=LuceneConfig(threads=2))
-    with caplog.at_level(logging.INFO, logger="evalkit.candidates.pyserini_lucene"):
+    with caplog.at_level(logging.INFO):
         first = lucene.lucene_candidates(bench, cfg, tmp_path / "cache")
         assert sum("building Lucene index" in r.message for r in caplog.records) == 2     # sw and yo
         caplog.clear()
         assert lucene.lucene_candidates(bench, cfg, tmp_path / "cache") == first
         assert not any("building" in r.message for r in caplog.records)                   # reused
         path = lucene.index_dir(bench.stores["sw"], "whitespace", tmp_path / "cache")
-        meta = json.loads((path / "meta.json").read_text())
-        assert meta["documents"] == meta["indexed"] == 5 and meta["pyserini"] == "0.22.1"
+        manifest = json.loads((path / "MANIFEST.json").read_text())
+        assert manifest["counts"] == {"documents": 5, "indexed": 5} and manifest["meta"]["pyserini"] == "0.22.1"
         for segment_file in (path / "lucene").glob("segments_*"):
             segment_file.unlink()                                      # a damaged index is never used
         caplog.clear()
         assert lucene.lucene_candidates(bench, cfg, tmp_path / "cache") == first
         assert any("unusable" in r.message and r.levelno == logging.WARNING for r in caplog.records)
-    assert not list(path.parent.glob(".*"))                            # no temporary directory left behind
+        assert sum("building Lucene index" in r.message for r in caplog.records) == 1
+    assert not list(path.parent.glob(".*tmp*"))                        # no temporary directory left behind
     tied = first["sw"]["2"]               # 3#0 and 4#0 are the same passage: Pyserini lowers the larger docid 1e-6
     assert list(tied)[1:3] == ["3#0", "4#0"] and tied["3#0"] - tied["4#0"] == pytest.approx(1e-6, abs=1e-9)
 

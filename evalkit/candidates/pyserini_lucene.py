@@ -3,53 +3,29 @@
 Indexing streams the document store into Anserini's SimpleIndexer in batches (multi-threaded inside Java):
 each document is `{"id": docid, "contents": title + "\\n" + text}`, MrTyDiCollection's contents for MIRACL.
 The index lives on disk under $EVALKIT_CACHE/lucene-index/<key> (key: docstore fingerprint, analyzer, Pyserini
-version), built in a temporary directory under a lock and renamed into place, so parallel runs build it once and
-a killed build is never used. Search is SimpleSearcher.batch_search over threads with BM25(k1, b); scores are
+version), an evalkit.storage artefact: built once under a lock, published atomically, verified on every open. Search is SimpleSearcher.batch_search over threads with BM25(k1, b); scores are
 what Pyserini writes into its run file: Anserini's tie-adjusted scores (rounded to 4 decimals, tied ones lowered
 by 1e-6 steps) printed with 6 decimals. `lucene.hits` (Pyserini's --hits, 1000) are fetched, then the run is
 cut to `candidates.depth` in trec_eval's order, which is what trec_eval -M 100 does with Pyserini's run.
 """
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import logging
 import os
-import shutil
-import tempfile
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from evalkit.candidates.lucene_analyzers import ENGLISH, WHITESPACE, analyzer_for, index_args
 from evalkit.candidates.lucene_jvm import java_class, pyserini_version
 from evalkit.contracts import Benchmark, DocStore, Run, canonical_order
 from evalkit.data.docstore import default_cache_dir
-from evalkit.errors import EvalkitError
+from evalkit.storage import Artefact, Damaged, cached_artefact
 
 log = logging.getLogger(__name__)
-INDEX_FORMAT = 1          # bump when what is indexed changes
+INDEX_FORMAT = 1          # builder version of the lucene-index artefact: bump when what is indexed changes
 DOC_SEP = "\n"            # MIRACL / Mr. TyDi convention: title + "\n" + text
-
-
-@contextmanager
-def _exclusive(target: Path) -> Iterator[None]:
-    """An exclusive lock beside `target`: parallel runs build one artefact once."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with open(target.parent / f"{target.name}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        yield
-
-
-def _publish(target: Path, build) -> None:
-    """Build into a temporary directory next to `target`, then rename it into place (atomic on one filesystem)."""
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    try:
-        build(tmp)
-        os.rename(tmp, target)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _threads(n: int) -> int:
@@ -57,7 +33,8 @@ def _threads(n: int) -> int:
 
 
 def build_index(store: DocStore, analyzer: str, out: Path, lucene: Any) -> dict:
-    """Index every document of `store` into `out`/lucene; returns what meta.json records."""
+    """Index every document of `store` into `out`/lucene; returns the artefact's counts and meta."""
+    log.info("building Lucene index (%s analyzer) of %d documents in %s", analyzer, len(store), out)
     indexer = java_class("io.anserini.index.SimpleIndexer", lucene.heap)([
         "-input", "", "-collection", "JsonCollection", "-index", str(out / "lucene"),
         "-threads", str(_threads(lucene.threads)), "-memorybuffer", str(lucene.memory_buffer_mb),
@@ -72,54 +49,33 @@ def build_index(store: DocStore, analyzer: str, out: Path, lucene: Any) -> dict:
         indexer.close()
     if indexed != sent:   # Anserini skips documents whose contents are blank after trimming
         log.warning("Lucene indexed %d of %d documents (%d have no text)", indexed, sent, sent - indexed)
-    return {"documents": sent, "indexed": indexed, "analyzer": analyzer, "pyserini": pyserini_version(),
-            "docstore": store.fingerprint, "format": INDEX_FORMAT}
+    return {"counts": {"documents": sent, "indexed": indexed},
+            "meta": {"analyzer": analyzer, "pyserini": pyserini_version(), "docstore": store.fingerprint}}
 
 
 def index_dir(store: DocStore, analyzer: str, cache_dir: Path) -> Path:
-    key = f"{store.fingerprint}|{analyzer}|{DOC_SEP!r}|pyserini {pyserini_version()}|{INDEX_FORMAT}"
+    key = f"{store.fingerprint}|{analyzer}|{DOC_SEP!r}|pyserini {pyserini_version()}"
     return cache_dir / "lucene-index" / hashlib.sha256(key.encode()).hexdigest()[:24]
 
 
-def open_searcher(store: DocStore, analyzer: str, lucene: Any, cache_dir: Path) -> tuple[Any, dict]:
-    """SimpleSearcher over the cached index (built first if missing; rebuilt if it fails verification)."""
-    path = index_dir(store, analyzer, cache_dir)
-    problem, searcher, meta = _verify(path, store)
-    if problem is None:
-        return searcher, meta
-    with _exclusive(path):
-        problem, searcher, meta = _verify(path, store)     # another run may have built it meanwhile
-        if problem is None:
-            return searcher, meta
-        if path.exists():
-            log.warning("Lucene index %s is unusable (%s): rebuilding it", path, problem)
-            shutil.rmtree(path)
-        log.info("building Lucene index (%s analyzer) of %d documents in %s", analyzer, len(store), path)
+def open_searcher(store: DocStore, analyzer: str, lucene: Any, cache_dir: Path) -> tuple[Any, Artefact]:
+    """SimpleSearcher over the cached index: built when absent, rebuilt when damaged (evalkit.storage), and
+    checked on open: the index holds every document its manifest says was indexed, the corpus as many as sent."""
 
-        def build(tmp: Path) -> None:
-            meta = build_index(store, analyzer, tmp, lucene)
-            (tmp / "meta.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
+    def load(artefact: Artefact) -> tuple[Any, Artefact]:
+        try:
+            searcher = java_class("io.anserini.search.SimpleSearcher")(str(artefact.path / "lucene"))
+        except Exception as exc:   # jnius.JavaException: e.g. IndexNotFoundException, CorruptIndexException
+            raise Damaged(f"Lucene cannot open it ({str(exc).splitlines()[0][:200]})") from None
+        found, counts = int(searcher.get_total_num_docs()), artefact.counts
+        if found != counts["indexed"] or counts["documents"] != len(store):
+            searcher.close()
+            raise Damaged(f"{found} documents in the Lucene index, {counts['indexed']} indexed of "
+                          f"{counts['documents']} sent, {len(store)} in the corpus")
+        return searcher, artefact
 
-        _publish(path, build)
-        problem, searcher, meta = _verify(path, store)
-    if problem is not None:
-        raise EvalkitError(f"Lucene index {path} fails verification right after its build: {problem}")
-    return searcher, meta
-
-
-def _verify(path: Path, store: DocStore) -> tuple[str | None, Any, dict]:
-    """(problem or None, searcher, meta): the index must hold every document meta.json says was indexed."""
-    if not path.exists():
-        return "not built", None, {}
-    try:
-        meta = json.loads((path / "meta.json").read_text(encoding="utf-8"))
-        searcher = java_class("io.anserini.search.SimpleSearcher")(str(path / "lucene"))
-    except Exception as exc:   # missing meta.json, unreadable Lucene files
-        return f"{exc.__class__.__name__}: {exc}", None, {}
-    found = int(searcher.get_total_num_docs())
-    if meta.get("documents") != len(store) or found != meta.get("indexed"):
-        return f"{found} documents in the index, {meta.get('indexed')} recorded, {len(store)} in the corpus", None, meta
-    return None, searcher, meta
+    return cached_artefact(index_dir(store, analyzer, cache_dir), "lucene-index", INDEX_FORMAT,
+                           lambda tmp: build_index(store, analyzer, tmp, lucene), load)
 
 
 def set_query_analyzer(searcher: Any, analyzer: str) -> str:
@@ -160,7 +116,7 @@ def lucene_candidates(benchmark: Benchmark, cfg: Any, cache_dir: Path | None = N
         used[lang] = set_query_analyzer(searcher, analyzer)
         runs[lang] = search(searcher, queries, lucene, cfg.depth)
         searcher.close()
-        log.info("lucene %s: %s, %d documents, %d queries", lang, used[lang], meta["indexed"], len(queries))
+        log.info("lucene %s: %s, %d documents, %d queries", lang, used[lang], meta.counts["indexed"], len(queries))
     benchmark.protocol["lucene_analyzers"] = used
     benchmark.protocol["lucene_pyserini"] = pyserini_version()
     return runs

@@ -18,6 +18,12 @@ def _bm25(benchmark: Benchmark, cfg: CandidatesConfig, executor: Any = None) -> 
     return bm25_candidates(benchmark, cfg)
 
 
+def _lucene(benchmark: Benchmark, cfg: CandidatesConfig, executor: Any = None) -> dict[str, Run]:
+    from evalkit.candidates.pyserini_lucene import lucene_candidates   # starts a JVM (Java + Pyserini)
+
+    return lucene_candidates(benchmark, cfg)
+
+
 def _runfile(benchmark: Benchmark, cfg: CandidatesConfig, executor: Any = None) -> dict[str, Run]:
     from evalkit.candidates.runfile import runfile_candidates
 
@@ -43,7 +49,7 @@ def _m3(benchmark: Benchmark, cfg: CandidatesConfig, executor: Any = None) -> di
 
 
 STAGES: dict[str, Callable[[Benchmark, CandidatesConfig, Any], dict[str, Run]]] = {
-    "bm25": _bm25, "runfile": _runfile, "dense": _dense, "hybrid": _hybrid, "m3": _m3}
+    "bm25": _bm25, "lucene": _lucene, "runfile": _runfile, "dense": _dense, "hybrid": _hybrid, "m3": _m3}
 
 
 def first_stage(benchmark: Benchmark, cfg: CandidatesConfig, executor: Any = None) -> dict[str, Run]:

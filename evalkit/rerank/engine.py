@@ -24,6 +24,7 @@ from evalkit.rerank.cache import PairCache, pair_key
 from evalkit.rerank.prefetch import prefetch
 from evalkit.rerank.tokens import TokenArrays
 from evalkit.rerank.windows import Window, WindowBuilder
+from evalkit.storage import cache_root
 
 DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 TRANSFORMS = ("logit", "sigmoid")
@@ -295,7 +296,7 @@ def build_cross_encoder(cfg: Any, cache_dir: str | Path | None = None, progress:
         raise EvalkitError(f"reranker.max_length: {max_length} exceeds the model's limit of {limit} tokens")
     cache = None
     if cfg.cache:
-        root = Path(cache_dir) if cache_dir is not None else Path.home() / ".cache" / "evalkit"
+        root = Path(cache_dir) if cache_dir is not None else cache_root()   # EVALKIT_CACHE, like every cache
         cache = PairCache(cfg.cache_path or root / "pair_scores.sqlite")
     packed = resolve_packed(cfg.packed, device, dtype, loaded.model)
     settings = EngineSettings(max_length=max_length, query_max_length=cfg.query_max_length,

@@ -117,7 +117,8 @@ class RerankerConfig:
     dtype: str = "auto"                      # auto (fp32 on CPU, fp16 on GPU) | fp32 | bf16 | fp16
     device: str = "auto"                     # auto | cpu | cuda | cuda:N
     attn_implementation: str = "sdpa"        # sdpa | eager | flash_attention_2
-    batch_tokens: int = 16384                # padded tokens per batch
+    batch_tokens: int = 0                    # tokens per batch (padded; real when packed); 0 = auto (CPU 16384,
+                                             # CUDA from free memory)
     window_tokens: int = 2097152             # model tokens prepared (deduped, cached, tokenized) per scoring window
     packed: str = "auto"                     # padding-free batches: auto (CUDA fp16/bf16, GTE/XLM-R) | true | false
     cache: bool = True                       # the on-disk pair-score cache

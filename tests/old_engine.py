@@ -33,7 +33,7 @@ def old_layout(tok):
 
 
 def old_scores(model, tok, pairs: list[tuple[str, str]], max_length: int, batch_tokens: int = 16384,
-               query_budget: int | None = None) -> np.ndarray:
+               query_budget: int | None = None, device: str = "cpu") -> np.ndarray:
     query_budget = query_budget if query_budget is not None else max_length * 3 // 4
     unique: dict[tuple[str, str], int] = {}
     where = np.empty(len(pairs), dtype=np.int64)
@@ -61,6 +61,7 @@ def old_scores(model, tok, pairs: list[tuple[str, str]], max_length: int, batch_
             for row, seq in enumerate(batch):
                 ids[row, :len(seq)] = torch.as_tensor(seq, dtype=torch.long)
                 mask[row, :len(seq)] = 1
+            ids, mask = ids.to(device), mask.to(device)
             logits = model(input_ids=ids, attention_mask=mask, token_type_ids=torch.zeros_like(ids)).logits
-            out[idx] = logits[:, 0].float().numpy()
+            out[idx] = logits[:, 0].float().cpu().numpy()
     return out[where]

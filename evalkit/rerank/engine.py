@@ -270,6 +270,21 @@ def resolve_device_dtype(device: str, dtype: str) -> tuple[str, str]:
     return device, dtype
 
 
+CPU_BATCH_TOKENS = 16384
+CUDA_BYTES_PER_TOKEN = 64 * 1024   # activation memory a batch token may take (GTE-base fp16 peaks near 20 KiB)
+
+
+def resolve_batch_tokens(batch_tokens: int, device: str) -> int:
+    """`batch_tokens <= 0` (auto): 16,384 on CPU; on CUDA what a quarter of the free device memory holds at
+    CUDA_BYTES_PER_TOKEN, between 16,384 and 1,048,576 tokens (an out-of-memory error still halves it)."""
+    if batch_tokens > 0:
+        return batch_tokens
+    if not device.startswith("cuda"):
+        return CPU_BATCH_TOKENS
+    free, _ = torch.cuda.mem_get_info(torch.device(device))
+    return int(min(max(free // 4 // CUDA_BYTES_PER_TOKEN, CPU_BATCH_TOKENS), 1 << 20))
+
+
 def resolve_packed(packed: Any, device: str, dtype: str, model: torch.nn.Module) -> bool:
     """'auto': packed on CUDA in fp16/bf16 for GTE and XLM-R (FlashAttention varlen), padded elsewhere (on CPU
     padded batches are as fast, and varlen kernels need half precision)."""
@@ -301,6 +316,7 @@ def build_cross_encoder(cfg: Any, cache_dir: str | Path | None = None, progress:
     packed = resolve_packed(cfg.packed, device, dtype, loaded.model)
     settings = EngineSettings(max_length=max_length, query_max_length=cfg.query_max_length,
                               query_template=cfg.query_template, doc_template=cfg.doc_template,
-                              score_transform=cfg.score_transform, batch_tokens=cfg.batch_tokens,
+                              score_transform=cfg.score_transform,
+                              batch_tokens=resolve_batch_tokens(cfg.batch_tokens, device),
                               dtype=dtype, device=device, window_tokens=cfg.window_tokens, packed=packed)
     return CrossEncoder(loaded.model, loaded.tokenizer, loaded.info, settings, cache=cache, progress=progress)

@@ -256,10 +256,12 @@ def test_a_killed_run_keeps_finished_batches_and_a_rerun_scores_only_the_rest(lo
 
 
 def test_auto_batch_tokens_is_16384_on_cpu_and_an_explicit_budget_is_kept():
-    from evalkit.rerank.engine import resolve_batch_tokens
+    from evalkit.rerank.engine import resolve_batch_tokens, resolve_window_tokens
 
     assert resolve_batch_tokens(0, "cpu") == 16384 and resolve_batch_tokens(-1, "cpu") == 16384
     assert resolve_batch_tokens(777, "cpu") == 777 and resolve_batch_tokens(777, "cuda") == 777
+    assert resolve_window_tokens(0, 16384) == 1 << 21 and resolve_window_tokens(0, 1 << 20) == 8 << 20
+    assert resolve_window_tokens(5000, 1 << 20) == 5000
 
 
 def test_build_cross_encoder_resolves_auto_settings_and_the_models_limit(model_dir, tmp_path):

@@ -285,6 +285,12 @@ def resolve_batch_tokens(batch_tokens: int, device: str) -> int:
     return int(min(max(free // 4 // CUDA_BYTES_PER_TOKEN, CPU_BATCH_TOKENS), 1 << 20))
 
 
+def resolve_window_tokens(window_tokens: int, batch_tokens: int) -> int:
+    """`window_tokens <= 0` (auto): 2M tokens (~8 MB of ids; padding efficiency >= 0.99 at 16K-token batches),
+    or 8 batches when batches are larger, so a GPU's batches stay full (results/bench/window-padding-*.md)."""
+    return window_tokens if window_tokens > 0 else max(WINDOW_TOKENS, 8 * batch_tokens)
+
+
 def resolve_packed(packed: Any, device: str, dtype: str, model: torch.nn.Module) -> bool:
     """'auto': packed on CUDA in fp16/bf16 for GTE and XLM-R (FlashAttention varlen), padded elsewhere (on CPU
     padded batches are as fast, and varlen kernels need half precision)."""
@@ -314,9 +320,10 @@ def build_cross_encoder(cfg: Any, cache_dir: str | Path | None = None, progress:
         root = Path(cache_dir) if cache_dir is not None else cache_root()   # EVALKIT_CACHE, like every cache
         cache = PairCache(cfg.cache_path or root / "pair_scores.sqlite")
     packed = resolve_packed(cfg.packed, device, dtype, loaded.model)
+    batch_tokens = resolve_batch_tokens(cfg.batch_tokens, device)
     settings = EngineSettings(max_length=max_length, query_max_length=cfg.query_max_length,
                               query_template=cfg.query_template, doc_template=cfg.doc_template,
-                              score_transform=cfg.score_transform,
-                              batch_tokens=resolve_batch_tokens(cfg.batch_tokens, device),
-                              dtype=dtype, device=device, window_tokens=cfg.window_tokens, packed=packed)
+                              score_transform=cfg.score_transform, batch_tokens=batch_tokens, dtype=dtype,
+                              device=device, window_tokens=resolve_window_tokens(cfg.window_tokens, batch_tokens),
+                              packed=packed)
     return CrossEncoder(loaded.model, loaded.tokenizer, loaded.info, settings, cache=cache, progress=progress)

@@ -34,9 +34,9 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 MIXES = {   # languages, queries at full size, candidates per query, document token lognormal (mu, sigma), docs/lang
     "mldr": {"langs": "ar de en es fr hi it ja ko pt ru th zh".split(), "queries": 3600, "depth": 100,
-             "doc_mu": 7.9, "doc_sigma": 0.6, "docs_per_lang": 1500, "max_length": 8192},
+             "doc_mu": 7.9, "doc_sigma": 0.6, "docs_per_lang": 1500, "max_length": 8192},   # 15 queries' worth
     "miracl": {"langs": "ar bn de en es fa fi fr hi id ja ko ru sw te th yo zh".split(), "queries": 13500,
-               "depth": 100, "doc_mu": 4.85, "doc_sigma": 0.45, "docs_per_lang": 4000, "max_length": 8192},
+               "depth": 100, "doc_mu": 4.85, "doc_sigma": 0.45, "docs_per_lang": 15000, "max_length": 8192},
 }
 STUB = """
 import sys, torch
@@ -73,7 +73,9 @@ def make_data(root: Path, mix: str, fraction: float, seed: int = 0) -> dict:
     n_queries = max(int(round(spec["queries"] * fraction)), len(spec["langs"]))
     per_lang = np.full(len(spec["langs"]), n_queries // len(spec["langs"]))
     per_lang[: n_queries % len(spec["langs"])] += 1
-    docs_per_lang = min(spec["docs_per_lang"], max(spec["depth"] * 2, int(spec["docs_per_lang"] * fraction * 4)))
+    # a document comes back only after docs_per_lang / depth queries (more than a default window holds), so the
+    # engine's per-window dedupe of document texts saves nothing a real run (distinct candidates) would not have
+    docs_per_lang = int(min(spec["docs_per_lang"], max(per_lang.max() * spec["depth"], spec["depth"])))
     chars = 0
     for lang, nq in zip(spec["langs"], per_lang):
         base, corpus = root / f"miracl-v1.0-{lang}", root / f"miracl-corpus-v1.0-{lang}"
@@ -86,9 +88,10 @@ def make_data(root: Path, mix: str, fraction: float, seed: int = 0) -> dict:
                 chars += len(text)
                 fh.write(json.dumps({"docid": f"{lang}{k}#0", "title": "", "text": text}, ensure_ascii=False) + "\n")
         topics, qrels, run = [], [], []
+        rotation = rng.permutation(docs_per_lang)
         for q in range(nq):
             topics.append(f"{q}\t{' '.join(rng.choice(pool, int(rng.integers(4, 12))))}\n")
-            cands = rng.choice(docs_per_lang, spec["depth"], replace=False)
+            cands = rotation[(q * spec["depth"] + np.arange(spec["depth"])) % docs_per_lang]
             qrels.append(f"{q}\tQ0\t{lang}{cands[0]}#0\t1\n")
             run.extend(f"{q} Q0 {lang}{c}#0 {r + 1} {spec['depth'] - r} bm25\n" for r, c in enumerate(cands))
         (base / "topics" / f"topics.miracl-v1.0-{lang}-dev.tsv").write_text("".join(topics), encoding="utf-8")

@@ -194,6 +194,27 @@ def test_windows_cut_the_stream_and_scores_stay_within_1e5(loaded):
     assert cut.stats.scored == whole.stats.scored == whole.stats.unique_pairs
 
 
+def test_a_window_holds_its_budget_plus_at_most_one_chunk(loaded):
+    from evalkit.rerank.windows import WindowBuilder
+
+    enc = engine(loaded)
+    pairs = make_pairs(300, seed=14)
+    chunks = [pairs[k:k + 10] for k in range(0, 300, 10)]
+    chunk_tokens = max(int(enc.encode_arrays(c).lengths.sum()) for c in chunks)
+    s = enc.settings
+    builder = WindowBuilder(loaded.tokenizer, enc._layout, s.max_length, s.query_budget, s.query_template,
+                            s.doc_template, window_tokens=400)
+    windows = list(builder.windows(chunks))
+    assert len(windows) > 5 and sum(sum(w.chunk_sizes) for w in windows) == 300
+    done = 0
+    for w in windows:
+        mine = [p for c in chunks[done:done + len(w.chunk_sizes)] for p in c]
+        done += len(w.chunk_sizes)
+        assert w.tokens.ids.dtype == np.int32
+        assert int(w.tokens.lengths.sum()) < 400 + chunk_tokens
+        assert w.tokens.tolist() == enc.encode(list(dict.fromkeys(mine)))   # the window's unique pairs, in order
+
+
 def test_score_stream_gives_one_array_per_chunk_in_order(loaded):
     pairs = make_pairs(40, seed=12)
     chunks = [pairs[:7], [], pairs[7:30], pairs[30:]]

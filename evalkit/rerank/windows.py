@@ -93,8 +93,9 @@ class WindowBuilder:
     def _add(self, win: _Open, chunk: Sequence[Pair]) -> None:
         where = np.empty(len(chunk), dtype=np.int64)
         new: list[int] = []
+        plain = self.query_template == "{query}" and self.doc_template == "{doc}"
         for i, (q, d) in enumerate(chunk):
-            pair = (self.query_template.format(query=q), self.doc_template.format(doc=d))
+            pair = (q, d) if plain else (self.query_template.format(query=q), self.doc_template.format(doc=d))
             k = win.unique.get(pair)
             if k is None:
                 k = win.unique[pair] = len(win.keys)

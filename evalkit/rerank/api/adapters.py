@@ -105,6 +105,9 @@ class Cohere(Adapter):
 class Jina(Adapter):
     name, path, max_docs = "jina", "/v1/rerank", 1000
 
+    def truncation(self) -> dict[str, Any]:
+        return {"server": "undocumented (no request field)"}
+
     def extra(self, n: int) -> dict[str, Any]:
         return {"top_n": n, "return_documents": False}   # Jina echoes documents unless told not to
 
@@ -155,6 +158,9 @@ class VllmScore(Vllm):
 
 class Infinity(Adapter):
     name, path, info_path, max_docs = "infinity", "/rerank", "/models", 2048
+
+    def truncation(self) -> dict[str, Any]:
+        return {"server": "always truncates (longest_first) at the tokenizer's model_max_length"}
 
     def score_kind(self) -> str:
         return LOGIT if self.options.raw_scores else SIGMOID

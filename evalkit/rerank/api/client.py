@@ -59,7 +59,8 @@ class ApiStats:
 
 class ApiClient:
     def __init__(self, base_url: str, key: str | None, *, timeout_s: float, max_retries: int, backoff_base_s: float,
-                 backoff_max_s: float, requests_per_minute: float | None, stats: ApiStats, seed: int | None = None):
+                 backoff_max_s: float, requests_per_minute: float | None, stats: ApiStats, seed: int | None = None,
+                 transport: httpx.AsyncBaseTransport | None = None):
         self.base_url = base_url.rstrip("/")
         self._key = key
         self.timeout_s, self.max_retries = timeout_s, max_retries
@@ -67,6 +68,7 @@ class ApiClient:
         self.limiter = RateLimiter(requests_per_minute)
         self.stats = stats
         self._rng = random.Random(seed)
+        self._transport = transport   # tests: an httpx.MockTransport answering from the documented schemas
 
     def _headers(self) -> dict[str, str]:
         headers = {"content-type": "application/json", "accept": "application/json"}
@@ -80,7 +82,8 @@ class ApiClient:
 
     def http(self, max_connections: int) -> httpx.AsyncClient:
         limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
-        return httpx.AsyncClient(timeout=self.timeout_s, limits=limits, headers=self._headers())
+        return httpx.AsyncClient(timeout=self.timeout_s, limits=limits, headers=self._headers(),
+                                 transport=self._transport)
 
     async def post(self, http: httpx.AsyncClient, path: str, body: dict, stop: asyncio.Event) -> tuple[Any, Any]:
         """(JSON payload, headers) of a 2xx answer; retries what may pass; raises ApiFailure otherwise."""
@@ -133,7 +136,8 @@ class ApiClient:
         """GET a self-description endpoint once (payload, None) or (None, why not)."""
         url = self.base_url + path
         try:
-            response = httpx.get(url, headers=self._headers(), timeout=self.timeout_s)
+            with httpx.Client(transport=self._transport, timeout=self.timeout_s) as http:   # type: ignore[arg-type]
+                response = http.get(url, headers=self._headers())
         except httpx.HTTPError as exc:
             return None, f"GET {url}: {type(exc).__name__}"
         if response.status_code != 200:

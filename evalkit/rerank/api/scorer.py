@@ -62,7 +62,7 @@ class ApiScorer:
     """A `Scorer`: score(pairs) -> float32 scores in input order."""
 
     def __init__(self, api: Any, *, query_template: str = "{query}", doc_template: str = "{doc}",
-                 cache: PairCache | None = None, seed: int | None = None):
+                 cache: PairCache | None = None, seed: int | None = None, transport: Any = None):
         if not api.base_url:
             raise EvalkitError("reranker.api.base_url: required for reranker=api (e.g. http://127.0.0.1:7997)")
         if api.max_concurrency < 1:
@@ -88,7 +88,8 @@ class ApiScorer:
         self.stats = ApiStats()
         self.client = ApiClient(self.settings.base_url, key, timeout_s=api.timeout_s, max_retries=api.max_retries,
                                 backoff_base_s=api.backoff_base_s, backoff_max_s=api.backoff_max_s,
-                                requests_per_minute=api.requests_per_minute, stats=self.stats, seed=seed)
+                                requests_per_minute=api.requests_per_minute, stats=self.stats, seed=seed,
+                                transport=transport)
         self.cache = cache
         self.server = self._server_info()
         self.info = {"kind": "api", "format": api.format, "endpoint": self.settings.base_url + self.adapter.path,

@@ -21,8 +21,9 @@ from omegaconf import DictConfig, OmegaConf
 from evalkit.metrics.evaluate import POLICY
 
 PACKAGES = ["evalkit", "torch", "transformers", "tokenizers", "ranx", "bm25s", "datasets", "pyarrow", "pandas",
-            "numpy", "hydra-core", "huggingface_hub", "pytrec-eval-terrier", "scipy"]
-CANDIDATE_SUBCONFIGS = ("bm25", "dense", "hybrid")   # only the selected first stage's sub-config is protocol
+            "numpy", "hydra-core", "huggingface_hub", "pytrec-eval-terrier", "scipy",
+            "pyserini", "pyjnius"]
+CANDIDATE_SUBCONFIGS = ("bm25", "dense", "hybrid", "lucene", "m3")   # only the selected first stage's sub-config is protocol
 
 
 def config_hash(cfg: DictConfig) -> str:
@@ -30,7 +31,7 @@ def config_hash(cfg: DictConfig) -> str:
 
 
 def git_state() -> dict:
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     try:
         commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True)
         dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,

@@ -212,3 +212,28 @@ def test_killed_run_resumes_without_asking_for_a_scored_pair_again(server, tmp_p
     assert fresh.returncode == 0, fresh.stderr[-2000:]
     assert json.loads((tmp_path / "run" / "metrics.json").read_text())["systems"] == \
         json.loads((tmp_path / "fresh" / "metrics.json").read_text())["systems"]
+
+
+def test_probe_finds_the_server_truncation_within_one_step(server, tmp_path):
+    from evalkit.rerank.api.probe import QUERY
+    from evalkit.testing import _xlmr_tokenizer
+
+    step = 16
+    done = run_cli("probe", "--format", "infinity", "--base-url", server.url, "--key-env", KEY_ENV,
+                   "--local-model", str(server.model), "--local-max-length", "1024", "--max-offset", "768",
+                   "--step", str(step), "--out", str(tmp_path))
+    assert done.returncode == 0, done.stderr[-2000:]
+    probe = json.loads((tmp_path / "probe.json").read_text())
+    # Infinity cuts the pair at the tokenizer's model_max_length (longest_first: the short query stays whole):
+    # <s> query </s></s> document </s> leaves this many document tokens
+    window = SERVER_TRUNCATION - len(_xlmr_tokenizer()(QUERY, add_special_tokens=False)["input_ids"]) - 4
+    assert window <= probe["endpoint"]["stops_seeing_at"] < window + step
+    local_window = 1024 - len(_xlmr_tokenizer()(QUERY, add_special_tokens=False)["input_ids"]) - 4
+    assert probe["local"]["stops_seeing_at"] is None or probe["local"]["stops_seeing_at"] >= local_window
+    assert probe["endpoint"]["requests"] == 1            # every probe document in one request
+    # the report shows it beside the length buckets
+    run = run_cli(*cli_api(server.url, tmp_path / "run", tmp_path / "cache.sqlite",
+                           f"reranker.api.probe_file={tmp_path / 'probe.json'}"))
+    assert run.returncode == 0, run.stderr[-2000:]
+    report = (tmp_path / "run" / "report.md").read_text()
+    assert f"stops seeing the answer at document token {probe['endpoint']['stops_seeing_at']}" in report

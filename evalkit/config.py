@@ -76,14 +76,32 @@ class HybridConfig:
 
 
 @dataclass
+class M3Config:                              # candidates.name=m3: BGE-M3's five modes (evalkit/candidates/m3.py)
+    model: Optional[str] = "BAAI/bge-m3"
+    revision: Optional[str] = None
+    mode: str = "dense"                      # dense | sparse | multi_vec | dense_sparse | all
+    weights: list[float] = field(default_factory=lambda: [1.0, 0.3, 1.0])   # [dense, sparse, colbert]
+    max_length: int = 8192                   # documents
+    query_max_length: int = 512
+    fusion_depth: int = 1000                 # dense_sparse: depth of each fused list
+    rerank_depth: int = 200                  # multi_vec, all: dense candidates re-ranked
+    window_queries: int = 256                # multi_vec, all: queries whose candidates are encoded together
+    batch_tokens: int = 16384
+    dtype: str = "auto"
+    device: str = "auto"
+    shard_docs: int = 50_000                 # documents per index shard (the unit of resumption)
+
+
+@dataclass
 class CandidatesConfig:
-    name: str = MISSING                      # bm25 | lucene | runfile | dense | hybrid
+    name: str = MISSING                      # bm25 | lucene | runfile | dense | hybrid | m3
     depth: int = 100                         # candidates per query handed to the reranker
     path: Optional[str] = None               # runfile: a file, or a directory of run.{lang}.trec files
     bm25: Bm25Config = field(default_factory=Bm25Config)
     dense: DenseConfig = field(default_factory=DenseConfig)
     hybrid: HybridConfig = field(default_factory=HybridConfig)
     lucene: LuceneConfig = field(default_factory=LuceneConfig)
+    m3: M3Config = field(default_factory=M3Config)
 
 
 @dataclass

@@ -42,8 +42,14 @@ def _hybrid(benchmark: Benchmark, cfg: CandidatesConfig, executor: Any = None) -
     return hybrid_candidates(benchmark, cfg, executor)
 
 
+def _m3(benchmark: Benchmark, cfg: CandidatesConfig, executor: Any = None) -> dict[str, Run]:
+    from evalkit.candidates.m3 import m3_candidates   # BGE-M3's five modes
+
+    return m3_candidates(benchmark, cfg, executor)
+
+
 STAGES: dict[str, Callable[[Benchmark, CandidatesConfig, Any], dict[str, Run]]] = {
-    "bm25": _bm25, "lucene": _lucene, "runfile": _runfile, "dense": _dense, "hybrid": _hybrid}
+    "bm25": _bm25, "lucene": _lucene, "runfile": _runfile, "dense": _dense, "hybrid": _hybrid, "m3": _m3}
 
 
 def first_stage(benchmark: Benchmark, cfg: CandidatesConfig, executor: Any = None) -> dict[str, Run]:

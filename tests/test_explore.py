@@ -126,3 +126,8 @@ def test_report_format_explore_on_a_pipeline_run(mini_miracl, tmp_path):
         for qid, pairs in ranked.items():
             top = [d for _, d in sorted(pairs, reverse=True)[:10]]
             assert [r[0] for r in details[lang]["q"][qid]["rows"][0]] == top
+    done = subprocess.run([sys.executable, "-m", "evalkit", "compare", str(run), "--formats", "md,explore",
+                           "--out", str(tmp_path / "cmp")], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-3000:]
+    compared, _ = page_data(tmp_path / "cmp" / "compare_explore.html")
+    assert compared["systems"] == summary["systems"] and compared["q"] == summary["q"]

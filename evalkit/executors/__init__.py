@@ -19,7 +19,11 @@ def _name(executor: Any) -> str:
 
 
 def build_scorer(reranker: Any, executor: Any):
-    """The cross-encoder `Scorer` for `cfg.reranker`, run by `cfg.executor`."""
+    """The cross-encoder `Scorer` for `cfg.reranker`, run by `cfg.executor` (reranker=api: an HTTP endpoint)."""
+    if reranker.name == "api":
+        from evalkit.rerank.api.scorer import build_api_scorer
+
+        return build_api_scorer(reranker)
     if _name(executor) == "ray":
         from evalkit.executors.ray_exec import RayScorer   # imports ray only when asked for
 

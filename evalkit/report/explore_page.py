@@ -165,7 +165,7 @@ function render() {
     body.append(tr);
   });
   $("pageinfo").textContent = `page ${page + 1} / ${pages()}`;
-  $("count").textContent = `${view.length} queries`;
+  $("count").textContent = `${view.length} ${view.length === 1 ? "query" : "queries"}`;
   mark();
 }
 

@@ -16,8 +16,10 @@ from pathlib import Path
 import pandas as pd
 
 from evalkit.errors import EvalkitError
+from evalkit.storage.artefact import publish_dir, require_artefact
 
 ROOT = Path("results") / "baselines"
+KIND, VERSION = "baseline", 1
 ENVIRONMENT_KEYS = ("evalkit_git", "versions", "platform", "config_hash", "reranker", "data")
 COLUMNS = ["system", "lang", "qid", "bucket", "metric", "value"]
 
@@ -59,6 +61,7 @@ def resolve(spec: str | Path, root: Path = ROOT) -> Path:
 def load_results(spec: str | Path, root: Path = ROOT) -> Results:
     path = resolve(spec, root)
     if (path / "baseline.json").is_file():
+        require_artefact(path, KIND, VERSION)        # MANIFEST.json: sizes and sha256 of every file
         info = _json(path / "baseline.json")
         if not (path / "per_query.csv").is_file():
             raise EvalkitError(f"{path / 'per_query.csv'}: file not found")
@@ -85,17 +88,18 @@ def bless(current: str | Path, name: str, message: str, root: Path = ROOT, with_
     run = load_results(current, root)
     if run.blessed:
         raise EvalkitError(f"--current {current}: is a baseline, not a run directory")
-    out = root / name
-    if (out / "runs").exists():
-        shutil.rmtree(out / "runs")
-    out.mkdir(parents=True, exist_ok=True)
     table = run.table[COLUMNS].sort_values(["system", "lang", "metric", "qid"], kind="stable")
-    table.to_csv(out / "per_query.csv", index=False, lineterminator="\n")
-    shutil.copyfile(run.path / "metrics.json", out / "metrics.json")
-    if with_runs:
-        (out / "runs").mkdir()
-        for file in sorted((run.path / "runs").glob(f"{run.final_system}.*.trec")):
-            shutil.copyfile(file, out / "runs" / file.name)
+
+    def build(out: Path) -> dict:            # a temporary directory, renamed over the old baseline when complete
+        table.to_csv(out / "per_query.csv", index=False, lineterminator="\n")
+        shutil.copyfile(run.path / "metrics.json", out / "metrics.json")
+        if with_runs:
+            (out / "runs").mkdir()
+            for file in sorted((run.path / "runs").glob(f"{run.final_system}.*.trec")):
+                shutil.copyfile(file, out / "runs" / file.name)
+        (out / "baseline.json").write_text(json.dumps(info, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        return {"counts": {"rows": len(table)}}
+
     env = run.environment
     info = {
         "blessed": {"name": name, "message": message.strip(),
@@ -105,5 +109,4 @@ def bless(current: str | Path, name: str, message: str, root: Path = ROOT, with_
         "protocol": run.protocol,
         "environment": {k: env[k] for k in ENVIRONMENT_KEYS if k in env},
     }
-    (out / "baseline.json").write_text(json.dumps(info, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    return out
+    return publish_dir(root / name, KIND, VERSION, build, replace=True).path

@@ -35,6 +35,12 @@ def main(cfg: DictConfig) -> None:
         result = run(cfg, Path(HydraConfig.get().runtime.output_dir))
     except (EvalkitError, FileNotFoundError) as exc:   # bad input, missing model or data: one line, exit 2
         _fail(exc)
+    except OSError as exc:                              # disk full, size limit, read-only: one line, exit 2
+        from evalkit.storage.atomic import is_write_failure
+
+        if not is_write_failure(exc):
+            raise
+        _fail(EvalkitError(f"could not write: {exc}"))
     log.info("report: %s", result.out_dir / "report.md")
 
 
@@ -51,7 +57,8 @@ def preflight(overrides: list[str]) -> None:
         cause = exc.__cause__ if isinstance(exc.__cause__, OmegaConfBaseException) else exc
         key = getattr(cause, "full_key", None)
         first = str(cause).strip().splitlines()[0] if str(cause).strip() else cause.__class__.__name__
-        _fail(EvalkitError(f"bad configuration: {first}" + (f" (key: {key})" if key else "")))
+        where = f" (key: {key})" if key else (f" (override: {exc.override})" if getattr(exc, "override", None) else "")
+        _fail(EvalkitError(f"bad configuration: {first}{where}"))
 
 
 def entry() -> None:

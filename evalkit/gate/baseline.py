@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from evalkit.errors import EvalkitError
@@ -47,9 +48,30 @@ def _json(path: Path) -> dict:
     if not path.is_file():
         raise EvalkitError(f"{path}: file not found")
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        value = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         raise EvalkitError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from None
+    except (UnicodeDecodeError, RecursionError) as exc:
+        raise EvalkitError(f"{path}: not valid JSON ({exc.__class__.__name__})") from None
+    if not isinstance(value, dict):
+        raise EvalkitError(f"{path}: expected a JSON object, got {type(value).__name__}")
+    return value
+
+
+def _per_query_csv(path: Path) -> pd.DataFrame:
+    """A baseline's per_query.csv: exactly COLUMNS, every value a finite number (else file:line)."""
+    try:
+        table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise EvalkitError(f"{path}: not a per-query table ({str(exc).strip().splitlines()[0][:200]})") from None
+    if list(table.columns) != COLUMNS:
+        raise EvalkitError(f"{path}: columns {list(table.columns)}, expected {COLUMNS}")
+    values = pd.to_numeric(table["value"], errors="coerce")
+    bad = ~np.isfinite(values.to_numpy(dtype=float))
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise EvalkitError(f"{path}:{row + 2}: value {table['value'].iloc[row]!r} is not a finite number")
+    return table.assign(value=values.astype(float))
 
 
 def resolve(spec: str | Path, root: Path = ROOT) -> Path:
@@ -65,8 +87,7 @@ def load_results(spec: str | Path, root: Path = ROOT) -> Results:
         info = _json(path / "baseline.json")
         if not (path / "per_query.csv").is_file():
             raise EvalkitError(f"{path / 'per_query.csv'}: file not found")
-        table = pd.read_csv(path / "per_query.csv", dtype={"system": str, "lang": str, "qid": str, "bucket": str,
-                                                            "metric": str}, keep_default_na=False)
+        table = _per_query_csv(path / "per_query.csv")
         return Results(path, table, info.get("protocol", {}), _json(path / "metrics.json"), info.get("blessed", {}),
                        info.get("environment", {}))
     if (path / "per_query.parquet").is_file():

@@ -27,6 +27,7 @@ from evalkit.config import BenchmarkConfig, CandidatesConfig
 from evalkit.contracts import Benchmark, Run
 from evalkit.data.docstore import open_jsonl_store
 from evalkit.data.trec import cut, format_run, read_qrels, read_run, read_topics
+from evalkit.data.validate import field, iter_jsonl
 from evalkit.errors import EvalkitError
 from evalkit.storage.artefact import publish_dir, require_artefact
 from evalkit.gate.provenance import candidate_settings
@@ -46,7 +47,20 @@ def subset_dir(name: str, root: Path = ROOT) -> Path:
 
 
 def _meta(path: Path) -> dict:
-    return json.loads((path / META).read_text(encoding="utf-8"))
+    """subset.json, checked for the keys a load needs (a damaged one names the file and the key)."""
+    file = path / META
+    try:
+        meta = json.loads(file.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise EvalkitError(f"{file}: not valid JSON ({exc.__class__.__name__})") from None
+    needed = {"languages": list, "benchmark": dict, "candidates": dict}
+    for key, kind in needed.items():
+        if not isinstance(meta, dict) or not isinstance(meta.get(key), kind):
+            raise EvalkitError(f"{file}: key {key!r} missing or not a {kind.__name__}")
+    for key in ("name", "split", "pool", "protocol"):
+        if key not in meta["benchmark"]:
+            raise EvalkitError(f"{file}: key 'benchmark.{key}' missing")
+    return meta
 
 
 def load_subset(cfg: BenchmarkConfig) -> Benchmark:
@@ -68,8 +82,8 @@ def load_subset(cfg: BenchmarkConfig) -> Benchmark:
         stores[lang] = open_jsonl_store([path / lang / "docs.jsonl.gz"], Path(cfg.cache_dir) if cfg.cache_dir else None)
         fingerprints[f"subset/{lang}"] = stores[lang].fingerprint
         if (path / lang / "answers.jsonl").is_file():
-            lines = (path / lang / "answers.jsonl").read_text(encoding="utf-8").splitlines()
-            answers[lang] = {r["qid"]: r["answers"] for r in map(json.loads, lines)}
+            file = path / lang / "answers.jsonl"
+            answers[lang] = {str(field(r, "qid", file, n)): field(r, "answers", file, n) for n, r in iter_jsonl(file)}
     protocol = {**meta["benchmark"]["protocol"], "subset": meta["name"]}
     return Benchmark(name=cfg.name, queries=queries, qrels=qrels, stores=stores, answers=answers or None,
                      protocol=protocol, fingerprints=fingerprints)

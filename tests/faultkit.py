@@ -19,8 +19,9 @@ def context():
     global _ctx
     if _ctx is None:
         _ctx = multiprocessing.get_context("forkserver")
-        _ctx.set_forkserver_preload(["faultkit", "evalkit.pipeline", "evalkit.rerank.engine", "evalkit.candidates.dense",
-                                     "evalkit.candidates.bm25", "evalkit.candidates.fusion", "hydra"])
+        _ctx.set_forkserver_preload(["faultkit", "evalkit.cli", "evalkit.pipeline", "evalkit.rerank.engine",
+                                     "evalkit.rerank.loading", "evalkit.candidates.dense", "evalkit.candidates.bm25",
+                                     "evalkit.candidates.fusion", "evalkit.candidates.embeddings", "hydra"])
     return _ctx
 
 

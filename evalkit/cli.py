@@ -18,6 +18,8 @@ SUBCOMMANDS: dict[str, str] = {   # name -> "module:function" taking argv, retur
     "regress": "evalkit.gate.regress:main",
     "subset": "evalkit.gate.subset:main",
     "merge": "evalkit.executors.merge:main",
+    "explore": "evalkit.report.explore:main",
+    "probe": "evalkit.rerank.api.probe:main",
 }
 log = logging.getLogger("evalkit")
 

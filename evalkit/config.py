@@ -52,6 +52,20 @@ class DenseConfig:
 
 
 @dataclass
+class LuceneConfig:
+    """candidates=lucene: Lucene BM25 through Pyserini 0.22.1 (evalkit/candidates/pyserini_lucene.py)."""
+    k1: float = 0.9
+    b: float = 0.4
+    hits: int = 1000                         # Lucene hits per query before the depth cut (Pyserini's --hits)
+    analyzers: dict[str, str] = field(default_factory=dict)   # lang -> Lucene language code | en | whitespace
+    threads: int = 0                         # indexing and search threads (0: every core)
+    batch_docs: int = 10_000                 # documents handed to the indexer per call
+    batch_queries: int = 512                 # queries per batch_search call
+    heap: str = "4g"                         # JVM -Xmx (one JVM per process, fixed when it starts)
+    memory_buffer_mb: int = 1024             # Lucene IndexWriter RAM buffer
+
+
+@dataclass
 class HybridConfig:
     systems: list[str] = field(default_factory=lambda: ["bm25", "dense"])
     method: str = "rrf"                      # rrf | wsum
@@ -62,18 +76,58 @@ class HybridConfig:
 
 
 @dataclass
+class M3Config:                              # candidates.name=m3: BGE-M3's five modes (evalkit/candidates/m3.py)
+    model: Optional[str] = "BAAI/bge-m3"
+    revision: Optional[str] = None
+    mode: str = "dense"                      # dense | sparse | multi_vec | dense_sparse | all
+    weights: list[float] = field(default_factory=lambda: [1.0, 0.3, 1.0])   # [dense, sparse, colbert]
+    max_length: int = 8192                   # documents
+    query_max_length: int = 512
+    fusion_depth: int = 1000                 # dense_sparse: depth of each fused list
+    rerank_depth: int = 200                  # multi_vec, all: dense candidates re-ranked
+    window_queries: int = 256                # multi_vec, all: queries whose candidates are encoded together
+    batch_tokens: int = 16384
+    dtype: str = "auto"
+    device: str = "auto"
+    shard_docs: int = 50_000                 # documents per index shard (the unit of resumption)
+
+
+@dataclass
 class CandidatesConfig:
-    name: str = MISSING                      # bm25 | runfile | dense | hybrid
+    name: str = MISSING                      # bm25 | lucene | runfile | dense | hybrid | m3
     depth: int = 100                         # candidates per query handed to the reranker
     path: Optional[str] = None               # runfile: a file, or a directory of run.{lang}.trec files
     bm25: Bm25Config = field(default_factory=Bm25Config)
     dense: DenseConfig = field(default_factory=DenseConfig)
     hybrid: HybridConfig = field(default_factory=HybridConfig)
+    lucene: LuceneConfig = field(default_factory=LuceneConfig)
+    m3: M3Config = field(default_factory=M3Config)
+
+
+@dataclass
+class ApiConfig:
+    """reranker=api: a hosted or self-hosted rerank endpoint (see evalkit/rerank/api)."""
+    format: str = "cohere"                   # cohere | jina | voyage | tei | vllm | infinity
+    base_url: Optional[str] = None           # e.g. https://api.cohere.com or http://127.0.0.1:7997
+    model: Optional[str] = None              # the provider's model name (sent in the request body)
+    route: Optional[str] = None              # vllm: rerank (/v1/rerank, default) | score (/score)
+    key_env: Optional[str] = None            # NAME of the environment variable holding the key (never the key)
+    docs_per_request: Optional[int] = None   # None: the provider's documented cap
+    max_concurrency: int = 4                 # requests in flight
+    requests_per_minute: Optional[float] = None   # None: no limit; retries count too
+    timeout_s: float = 60.0                  # per request
+    max_retries: int = 6                     # on 429, 408, 409, 5xx, timeouts, dropped connections
+    backoff_base_s: float = 1.0              # full-jitter exponential backoff: U(0, min(max, base * 2^n))
+    backoff_max_s: float = 60.0              # also caps Retry-After / retry-after-ms / X-RateLimit-Reset waits
+    raw_scores: bool = True                  # ask for logits where offered (tei, infinity raw_scores; vllm)
+    truncate_tokens: Optional[int] = None    # cohere max_tokens_per_doc | vllm truncate_prompt_tokens
+    truncate: Optional[bool] = None          # voyage truncation | tei truncate (None: the provider's default)
+    probe_file: Optional[str] = None         # probe.json of `evalkit probe`, shown next to the length buckets
 
 
 @dataclass
 class RerankerConfig:
-    name: str = MISSING                      # gte | bge_m3 | hf | none
+    name: str = MISSING                      # gte | bge_m3 | hf | api | none
     model: Optional[str] = None              # hub id or local directory
     revision: Optional[str] = None
     max_length: Optional[int] = None         # None: the model's own limit (recorded in every report)
@@ -87,6 +141,7 @@ class RerankerConfig:
     batch_tokens: int = 16384                # padded tokens per batch
     cache: bool = True                       # the on-disk pair-score cache
     cache_path: Optional[str] = None         # default $EVALKIT_CACHE/pair_scores.sqlite
+    api: ApiConfig = field(default_factory=ApiConfig)   # reranker=api only
 
 
 @dataclass

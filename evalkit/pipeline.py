@@ -67,7 +67,7 @@ def run(cfg: DictConfig, out_dir: Path) -> RunResult:
     timings: dict[str, float] = {}
     clock = time.perf_counter()
 
-    benchmark = load_benchmark(cfg.benchmark)
+    benchmark = load_benchmark(cfg.benchmark, subset_reader(cfg.benchmark))
     if benchmark.answers is not None:  # fail before any work when an answer-match benchmark has qrel metrics
         from evalkit.metrics.answers import check_answer_measures
 
@@ -102,6 +102,16 @@ def run(cfg: DictConfig, out_dir: Path) -> RunResult:
 
         check_table(table, benchmark.qrels, systems, benchmark.queries, cfg.metrics.no_relevant)
     metrics = {"systems": summary(table), "protocol": protocol(benchmark, cfg, scorer)}
+    if scorer is not None:   # ties in the reranked scores that move a metric; an endpoint's cost and latency
+        from evalkit.metrics.ties import tie_effects
+
+        metrics |= tie_effects(benchmark, systems[RERANKED], measures(benchmark, cfg), cfg.metrics.no_relevant)
+        if hasattr(scorer, "report"):
+            metrics["reranker_api"] = scorer.report()
+            if cfg.reranker.api.probe_file:   # `evalkit probe` output, shown next to the length buckets
+                from evalkit.rerank.api.probe import load_probe
+
+                metrics["truncation_probe"] = load_probe(cfg.reranker.api.probe_file)
     timings["evaluate"] = time.perf_counter() - clock
 
     write_frame(table, out_dir / "per_query.parquet")      # every output published atomically (temp + rename)
@@ -116,6 +126,15 @@ def run(cfg: DictConfig, out_dir: Path) -> RunResult:
     return RunResult(out_dir, table, metrics, timings)
 
 
+def subset_reader(bcfg: DictConfig):
+    """`benchmark.subset=NAME`: the frozen CI subset's reader (its own queries, qrels and pool texts), else None."""
+    if not bcfg.subset:
+        return None
+    from evalkit.gate.subset import load_subset
+
+    return load_subset
+
+
 def candidates_for(benchmark: Benchmark, cfg: DictConfig) -> tuple[dict[str, Run], dict | None]:
     """First-stage runs per language, after the protocol's restrictions (subset pools, judged pool, shard)."""
     if cfg.benchmark.subset:  # a frozen CI subset carries its first-stage pools (no corpus index needed)
@@ -123,7 +142,9 @@ def candidates_for(benchmark: Benchmark, cfg: DictConfig) -> tuple[dict[str, Run
 
         candidates = subset_pools(cfg.benchmark, cfg.candidates, benchmark)
     else:
-        candidates = first_stage(benchmark, cfg.candidates, cfg.executor)   # executor: dense encoding
+        from evalkit.executors import Executor
+
+        candidates = first_stage(benchmark, cfg.candidates, Executor(cfg.executor))   # executor: dense encoding
     if cfg.benchmark.pool == "judged":  # each query keeps exactly its judged passages (marked in every report)
         from evalkit.data.pool import restrict_to_judged
 

@@ -177,6 +177,12 @@ def test_equivalence_gate(tmp_path, capsys):
                      "--equivalence", "0.02", "--tolerance", "0.1", "--hard-limit", "0.2")
     assert ttost_paired(far, a, -0.02, 0.02)[0] > 0.05
     assert code == 1 and "by language **not shown equivalent**" in out
+    junit = tmp_path / "junit.xml"
+    main(["--baseline", str(base), "--current", str(tmp_path / "f"), "--equivalence", "0.02", "--tolerance", "0.1",
+          "--hard-limit", "0.2", "--junit", str(junit)])
+    capsys.readouterr()
+    case = ET.parse(junit).getroot().find("testcase[@classname='evalkit.regress.equivalence']")
+    assert case is not None and case.find("failure") is not None
 
 
 def test_unusable_inputs_exit_2(tmp_path, capsys, baseline, data):

@@ -93,6 +93,12 @@ def junit_xml(result: dict | None, gate, error: str | None = None) -> str:
                 if len(result[key]):
                     ET.SubElement(case, "failure", message=f"{len(result[key])} {name} moved by more than {eps:g}")
                 cases.append(("failure" if len(result[key]) else "ok", case))
+        eq = result.get("equivalence")
+        if eq is not None:
+            case = ET.SubElement(suite, "testcase", classname="evalkit.regress.equivalence", name=eq["metric"])
+            if not eq["equivalent"]:
+                ET.SubElement(case, "failure", message=f"{eq['metric']}: {eq['verdict']} (±{eq['margin']:g})")
+            cases.append(("ok" if eq["equivalent"] else "failure", case))
     suite.set("tests", str(len(cases)))
     suite.set("failures", str(sum(k == "failure" for k, _ in cases)))
     suite.set("errors", str(sum(k == "error" for k, _ in cases)))

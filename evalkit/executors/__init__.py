@@ -64,5 +64,15 @@ class Executor:
     def dense_encoder(self, candidates: Any):
         return build_dense_encoder(candidates, self.cfg)
 
+    def m3_encoder(self, candidates: Any):
+        """BGE-M3 (`cfg.candidates.m3`): under ray, its corpus index is encoded by an actor pool."""
+        if _name(self.cfg) == "ray":
+            from evalkit.executors.ray_m3 import RayM3Encoder
+
+            return RayM3Encoder(candidates, self.cfg)
+        from evalkit.candidates.m3 import build_m3_encoder
+
+        return build_m3_encoder(candidates.m3)
+
     def session(self) -> AbstractContextManager:
         return executor_session(self.cfg)

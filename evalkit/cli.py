@@ -7,9 +7,9 @@ from pathlib import Path
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
-from evalkit.config import register
+from evalkit.config import check_targets, register
 from evalkit.errors import EvalkitError
 
 CONFIG_DIR = str(Path(__file__).resolve().parent.parent / "configs")
@@ -19,6 +19,7 @@ SUBCOMMANDS: dict[str, str] = {   # name -> "module:function" taking argv, retur
     "subset": "evalkit.gate.subset:main",
     "merge": "evalkit.executors.merge:main",
     "explore": "evalkit.report.explore:main",
+    "probe": "evalkit.rerank.api.probe:main",
 }
 log = logging.getLogger("evalkit")
 
@@ -36,6 +37,12 @@ def main(cfg: DictConfig) -> None:
         result = run(cfg, Path(HydraConfig.get().runtime.output_dir))
     except (EvalkitError, FileNotFoundError) as exc:   # bad input, missing model or data: one line, exit 2
         _fail(exc)
+    except OSError as exc:                              # disk full, size limit, read-only: one line, exit 2
+        from evalkit.storage.atomic import is_write_failure
+
+        if not is_write_failure(exc):
+            raise
+        _fail(EvalkitError(f"could not write: {exc}"))
     log.info("report: %s", result.out_dir / "report.md")
 
 
@@ -47,12 +54,17 @@ def preflight(overrides: list[str]) -> None:
 
     try:
         with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
-            compose(config_name="config", overrides=overrides)
+            composed = compose(config_name="config", overrides=overrides, return_hydra_config=True)
     except (HydraException, OmegaConfBaseException) as exc:
         cause = exc.__cause__ if isinstance(exc.__cause__, OmegaConfBaseException) else exc
         key = getattr(cause, "full_key", None)
         first = str(cause).strip().splitlines()[0] if str(cause).strip() else cause.__class__.__name__
-        _fail(EvalkitError(f"bad configuration: {first}" + (f" (key: {key})" if key else "")))
+        where = f" (key: {key})" if key else (f" (override: {exc.override})" if getattr(exc, "override", None) else "")
+        _fail(EvalkitError(f"bad configuration: {first}{where}"))
+    try:
+        check_targets(OmegaConf.to_container(composed, resolve=False))
+    except ValueError as exc:
+        _fail(EvalkitError(f"bad configuration: {exc}"))
 
 
 def entry() -> None:

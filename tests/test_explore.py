@@ -74,6 +74,14 @@ def test_top_ten_grades_moves_lengths_and_cut(page, tok):
                 assert [r[2] for r in rows[system]] == [base.index(doc) + 1 if doc in base else None for doc in top]
             for docid, (title, length) in details[lang]["docs"].items():
                 assert length == len(tok(texts[docid])["input_ids"]) and texts[docid].startswith(title)
+            relevant = {doc: g for q, doc, g in d["qrels"] if q == qid and g > 0}
+            for system, ranked in enumerate([FIRST, RERANKED_A, RERANKED_B]):
+                order = ranked[lang][qid]
+                outside = sorted(set(relevant) - set(order[:10]), key=lambda doc: (-relevant[doc], doc))
+                missed = details[lang]["q"][qid]["missed"][system]
+                assert [m[0] for m in missed] == outside
+                assert [m[2] for m in missed] == [order.index(doc) + 1 if doc in order else None for doc in outside]
+    assert details["en"]["q"]["1"]["missed"][0][0][:3] == ["100#0", 2, 12]
     q_tokens = len(tok(DATA["en"]["topics"]["1"], add_special_tokens=False)["input_ids"])
     assert details["en"]["q"]["1"]["cut"] == [None, 64 - 4 - q_tokens, 512 - 4 - q_tokens]
     prefix = "Old mill " + LONG_TEXT[:LONG_TEXT.index(ANSWER)]
@@ -126,3 +134,8 @@ def test_report_format_explore_on_a_pipeline_run(mini_miracl, tmp_path):
         for qid, pairs in ranked.items():
             top = [d for _, d in sorted(pairs, reverse=True)[:10]]
             assert [r[0] for r in details[lang]["q"][qid]["rows"][0]] == top
+    done = subprocess.run([sys.executable, "-m", "evalkit", "compare", str(run), "--formats", "md,explore",
+                           "--out", str(tmp_path / "cmp")], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-3000:]
+    compared, _ = page_data(tmp_path / "cmp" / "compare_explore.html")
+    assert compared["systems"] == summary["systems"] and compared["q"] == summary["q"]

@@ -85,7 +85,7 @@ def test_filter_open_and_rows_match_the_run_files(browser, runs, tmp_path):
     grades = {doc: g for q, doc, g in DATA["en"]["qrels"] if q == "1"}
     files = [run_a / "runs/first_stage.en.trec", run_a / "runs/reranked.en.trec", run_b / "runs/reranked.en.trec"]
     for j, trec in enumerate(files):
-        column = page.locator(f'.system[data-system="{j}"] tbody tr')
+        column = page.locator(f'.system[data-system="{j}"] tbody tr.top')
         shown = [column.nth(r).get_attribute("data-doc") for r in range(column.count())]
         assert shown == top10_from_trec(trec, "1"), j
         badges = [column.nth(r).locator(".grade").inner_text() for r in range(column.count())]
@@ -95,8 +95,13 @@ def test_filter_open_and_rows_match_the_run_files(browser, runs, tmp_path):
     bge_note = page.locator('.system[data-system="2"] tr[data-doc="100#0"] .cut').inner_text()
     assert "after the cut" in gte_note and gte_note.startswith("cut at token ")
     assert "cut at" not in bge_note and bge_note.startswith("answer at token ")
-    moves = page.locator('.system[data-system="1"] tbody tr').first.locator("td").nth(4).inner_text()
+    moves = page.locator('.system[data-system="1"] tbody tr.top').first.locator("td").nth(4).inner_text()
     assert moves == "▲11"   # 100#0 was 12th in the first stage, 1st after gte
+    # the first stage left the answer-bearing doc at rank 12: listed below its top 10, with the rank
+    missed = page.locator('.system[data-system="0"] tr.missed')
+    assert missed.count() == 1 and missed.get_attribute("data-doc") == "100#0"
+    assert missed.locator("td").first.inner_text() == "12" and missed.locator(".grade").inner_text() == "2"
+    assert page.locator('.system[data-system="1"] tr.missed').count() == 0
     shot = tmp_path / "explore.png"
     page.screenshot(path=str(shot))
     if os.environ.get("EVALKIT_SCREENSHOTS"):

@@ -121,7 +121,11 @@ class M3Encoder:
                consume: BatchConsumer | None = None, desc: str = "m3 encode") -> M3Reps:
         """All three representations; multi-vectors kept only with `colbert` and no `consume` (which receives
         each batch as it is done, so a caller can score and drop multi-vectors batch by batch)."""
-        seqs = self.token_ids(texts, max_length)
+        return self.encode_ids(self.token_ids(texts, max_length), colbert, consume, desc)
+
+    def encode_ids(self, seqs: Sequence[Sequence[int]], colbert: bool = False, consume: BatchConsumer | None = None,
+                   desc: str = "m3 encode") -> M3Reps:
+        """`encode` of texts already tokenized (special tokens included, truncated)."""
         pending: deque = deque()
         sparse_rows: list = [None] * len(seqs)
         multi: list | None = [None] * len(seqs) if colbert and consume is None else None
@@ -144,6 +148,12 @@ class M3Encoder:
         if not len(seqs):
             dense = np.zeros((0, self.model.config.hidden_size), dtype=np.float32)
         return M3Reps(dense, SparseWeights.from_rows(sparse_rows), multi)
+
+    def encode_groups(self, groups, max_length: int):
+        """(desc, texts) -> (desc, M3Reps without multi-vectors), one group at a time and in order; executor=ray
+        sends many groups through one actor pool instead (evalkit.executors.ray_m3.RayM3Encoder)."""
+        for desc, texts in groups:
+            yield desc, self.encode(texts, max_length, desc=desc)
 
     def _forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, colbert: bool):
         device = self.settings.device

@@ -120,6 +120,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--test", choices=["randomization", "t"], default="randomization")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--resamples", type=int, default=10_000, help="bootstrap / randomization resamples")
+    p.add_argument("--equivalence", type=float, metavar="D", help="also test equivalence within +-D (TOST per "
+                   "language and per bucket, Holm) and score agreement: equivalence.md / .json")
+    p.add_argument("--equivalence-metric", default="ndcg@10", help="per-query metric of the equivalence test")
     return p
 
 
@@ -135,6 +138,11 @@ def main(argv: list[str]) -> int:
         single_sweep = len(args.run_dirs) == 1 and not _is_run(Path(args.run_dirs[0]))
         out = Path(args.out or (args.run_dirs[0] if single_sweep else "compare"))
         written = write_outputs(comparison, out, formats, stem="compare")
+        if args.equivalence is not None:   # same model served elsewhere: same ranking within +-D?
+            from evalkit.report.agreement import write_equivalence
+
+            dirs = dict(zip(comparison.systems, expand_run_dirs(args.run_dirs)))
+            written += write_equivalence(out, comparison, dirs, args.equivalence, args.equivalence_metric)
         if "explore" in formats:
             from evalkit.report.explore import write_explorer
 

@@ -100,14 +100,18 @@ def _source_root(benchmark: Benchmark) -> Path | None:
 
 
 def language_details(lang: str, systems: list[ExploreSystem], benchmark: Benchmark, tokenizer, sep: str) -> dict:
-    """Top 10 of every system for the language's queries, the shown documents' titles and lengths, the cuts."""
+    """Top 10 of every system for the language's queries, the relevant documents each left outside its top 10
+    (with their rank, None when not retrieved), the shown documents' titles and lengths, the cuts."""
     queries = benchmark.queries[lang]
     qrels = benchmark.qrels.get(lang, {})
     runs = [read_run(s.run_dir / "runs" / f"{s.stage}.{lang}.trec", set(queries)) for s in systems]
     base_rank = {qid: {d: r for r, (d, _) in enumerate(canonical_order(docs), 1)} for qid, docs in runs[0].items()}
     tops = [{qid: [d for d, _ in canonical_order(docs)[:TOP]] for qid, docs in run.items()} for run in runs]
+    relevant = {qid: {d for d, g in judged.items() if g > 0} for qid, judged in qrels.items() if qid in queries}
+    ranks = [{qid: {d: r for r, (d, _) in enumerate(canonical_order(run.get(qid, {})), 1) if d in ds}
+              for qid, ds in relevant.items()} for run in runs]   # where each relevant doc landed, per system
     del runs
-    shown = sorted({d for top in tops for ds in top.values() for d in ds})
+    shown = sorted({d for top in tops for ds in top.values() for d in ds} | {d for ds in relevant.values() for d in ds})
     docs = benchmark.stores[lang].get(shown) if shown else []
     texts = [d.full_text(sep) for d in docs]
     lengths = [len(ids) for ids in tokenizer(texts, add_special_tokens=False)["input_ids"]] if texts else []
@@ -125,13 +129,16 @@ def language_details(lang: str, systems: list[ExploreSystem], benchmark: Benchma
     pair_specials = tokenizer.num_special_tokens_to_add(pair=True)
     details = {}
     for qid in qids:
-        rows, cuts = [], []
-        for s, top in zip(systems, tops):
+        rows, missed, cuts = [], [], []
+        for s, top, rank in zip(systems, tops, ranks):
             rows.append([[d, qrels.get(qid, {}).get(d), base_rank.get(qid, {}).get(d), answer_at.get((qid, d))]
                          for d in top.get(qid, [])])
+            outside = relevant.get(qid, set()) - set(top.get(qid, []))
+            missed.append([[d, qrels[qid][d], rank.get(qid, {}).get(d), base_rank.get(qid, {}).get(d),
+                            answer_at.get((qid, d))] for d in sorted(outside, key=lambda d: (-qrels[qid][d], d))])
             cuts.append(None if s.max_length is None else
                         s.max_length - pair_specials - min(q_len[qid], s.query_budget or s.max_length))
-        details[qid] = {"rows": rows, "cut": cuts}
+        details[qid] = {"rows": rows, "missed": missed, "cut": cuts}
     return {"docs": table, "q": details}
 
 

@@ -53,6 +53,7 @@ tr.langhead td{background:#f3f3f3;font-weight:600;cursor:default}
 .meta{color:#555;font-size:12.5px;margin:4px 0 10px}
 .help{font-size:12px;color:#666}
 #empty{padding:20px;color:#666}
+tr.missed td{background:#fffaf0}
 </style></head>
 <body>
 <header><h1>%TITLE%</h1>
@@ -165,7 +166,7 @@ function render() {
     body.append(tr);
   });
   $("pageinfo").textContent = `page ${page + 1} / ${pages()}`;
-  $("count").textContent = `${view.length} queries`;
+  $("count").textContent = `${view.length} ${view.length === 1 ? "query" : "queries"}`;
   mark();
 }
 
@@ -232,13 +233,26 @@ function openQuery(i) {
     (qd ? qd.rows[j] : []).forEach(([docid, grade, baseRank, ans], r) => {
       const [title, len] = D.docs[docid] || ["", 0];
       const g = grade === null || grade === undefined ? "u" : String(grade);
-      tbody.append(el("tr", {"data-doc": docid},
+      tbody.append(el("tr", {"data-doc": docid, class: "top"},
         el("td", {class: "num", text: String(r + 1)}),
         el("td", {}, el("div", {text: title}), el("div", {class: "docid", text: docid}), ...cutNote(len, cut, ans)),
         el("td", {}, el("span", {class: "grade g" + g, text: g === "u" ? "–" : g,
                                  title: g === "u" ? "unjudged" : "grade " + g})),
         el("td", {class: "num", text: String(len)}),
         el("td", {class: "num"}, j === 0 ? el("span", {class: "same", text: ""}) : move(baseRank, r + 1))));
+    });
+    const missed = qd && qd.missed ? qd.missed[j] : [];
+    if (missed.length) tbody.append(el("tr", {class: "langhead"},
+      el("td", {colspan: "5", text: "relevant, outside the top " + S.top})));
+    missed.forEach(([docid, grade, rank, baseRank, ans]) => {
+      const [title, len] = D.docs[docid] || ["", 0];
+      tbody.append(el("tr", {"data-doc": docid, class: "missed"},
+        el("td", {class: "num", text: rank === null ? "–" : String(rank),
+                  title: rank === null ? "not among this system's candidates" : "rank " + rank}),
+        el("td", {}, el("div", {text: title}), el("div", {class: "docid", text: docid}), ...cutNote(len, cut, ans)),
+        el("td", {}, el("span", {class: "grade g" + grade, text: String(grade), title: "grade " + grade})),
+        el("td", {class: "num", text: String(len)}),
+        el("td", {class: "num"}, j === 0 || rank === null ? el("span", {class: "same", text: ""}) : move(baseRank, rank))));
     });
     const caption = s.name + (s.max_length ? ` (max_length ${s.max_length})` : "");
     grid.append(el("div", {class: "system", "data-system": String(j)}, el("h3", {text: caption}),

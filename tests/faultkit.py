@@ -51,7 +51,7 @@ def _job(overrides: list[str], out_dir: str, env: dict[str, str], fsize: int | N
 
 
 def run_job(overrides: list[str], out: Path, cache: Path, fault: str | None = None, fault_log: Path | None = None,
-            fsize: int | None = None, timeout: float = 600) -> tuple[int, str, str]:
+            fsize: int | None = None, timeout: float = 1800) -> tuple[int, str, str]:
     """(exit code, warning log, error line) of one pipeline run in a child process; SIGKILL gives -9."""
     env = {"EVALKIT_CACHE": str(cache), "HF_HUB_OFFLINE": "1", "EVALKIT_FAULT": fault or "",
            "EVALKIT_FAULT_LOG": str(fault_log or "")}

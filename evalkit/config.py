@@ -197,15 +197,21 @@ class Config:
     run: RunConfig = field(default_factory=RunConfig)
 
 
+HYDRA_TARGETS = ("hydra.", "hydra_plugins.")   # Hydra's own launchers and sweepers, under the `hydra` node only
+
+
 def check_targets(node: Any, where: str = "") -> None:
-    """Hydra `_target_` keys name evalkit's own classes only (configs/config.yaml's sweep callback): evalkit
-    instantiates no config node, and an override cannot point one at a foreign callable. `node`: plain
-    containers (OmegaConf.to_container(cfg, resolve=False))."""
+    """Hydra `_target_` keys name evalkit's own classes only (configs/config.yaml's sweep callback), and under
+    the `hydra` node Hydra's own plugin classes (launchers, sweepers): evalkit instantiates no config node, and
+    an override cannot point one at a foreign callable. `node`: plain containers
+    (OmegaConf.to_container(cfg, resolve=False))."""
     items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
     for key, value in items:
         path = f"{where}.{key}" if where else str(key)
-        if key == "_target_" and not (isinstance(value, str) and value.startswith("evalkit.")):
-            raise ValueError(f"{path}={value!r}: only evalkit's own classes may be a _target_")
+        allowed = ("evalkit.", *HYDRA_TARGETS) if path.startswith("hydra.") else ("evalkit.",)
+        if key == "_target_" and not (isinstance(value, str) and value.startswith(allowed)):
+            raise ValueError(f"{path}={value!r}: only evalkit's own classes (and Hydra's own plugins under "
+                             "hydra.) may be a _target_")
         check_targets(value, path)
 
 

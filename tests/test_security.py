@@ -124,6 +124,28 @@ def test_a_target_cannot_be_added_to_evalkit_config_groups(override, capsys):
     assert err.startswith("evalkit: error: bad configuration:") and "_target_" in err and err.count("\n") == 1
 
 
+def test_the_default_config_and_hydra_launchers_pass_the_target_check():
+    """Hydra's own launcher classes are allowed under hydra.*, nowhere else; the plain config passes."""
+    from evalkit.config import check_targets
+
+    check_targets({"hydra": {"launcher": {"_target_": "hydra._internal.core_plugins.basic_launcher.BasicLauncher"}},
+                   "reranker": {"name": "gte"}})
+    for bad in ({"hydra": {"launcher": {"_target_": "os.system"}}},
+                {"reranker": {"_target_": "hydra._internal.utils.run_and_report"}}):
+        with pytest.raises(ValueError, match="_target_"):
+            check_targets(bad)
+
+
+def test_preflight_accepts_the_default_config(capsys):
+    from evalkit.cli import preflight
+    from evalkit.config import register
+
+    register()
+    preflight([])                                   # no SystemExit: the composed hydra node passes
+    preflight(["hydra/launcher=joblib_local"])
+    assert capsys.readouterr().err == ""
+
+
 def remote_code_checkpoint(path: Path, marker: Path, model_type: str) -> Path:
     """A checkpoint whose config needs its own modeling code; importing that code would create `marker`."""
     from evalkit.testing import make_tiny_gte

@@ -15,9 +15,9 @@ from evalkit.errors import EvalkitError
 CONFIG_DIR = str(Path(__file__).resolve().parent.parent / "configs")
 SUBCOMMANDS: dict[str, str] = {   # name -> "module:function" taking argv, returning an exit code
     "compare": "evalkit.report.compare:main",
-    "regress": "evalkit.regress:main",
-    "subset": "evalkit.subset:main",
-    "merge": "evalkit.merge:main",
+    "regress": "evalkit.gate.regress:main",
+    "subset": "evalkit.gate.subset:main",
+    "merge": "evalkit.executors.merge:main",
 }
 log = logging.getLogger("evalkit")
 

@@ -18,8 +18,8 @@ from evalkit.metrics.aggregate import summary
 from evalkit.metrics.buckets import query_buckets
 from evalkit.metrics.evaluate import POLICY, evaluate_runs
 from evalkit.data.tokenizer import load_tokenizer
-from evalkit.provenance import manifest
-from evalkit.shard import parse_shard, select_shard, write_shard_info
+from evalkit.gate.provenance import manifest
+from evalkit.executors.shard import parse_shard, select_shard, write_shard_info
 from evalkit.report.outputs import check_formats, write_reports
 
 log = logging.getLogger(__name__)
@@ -118,7 +118,7 @@ def run(cfg: DictConfig, out_dir: Path) -> RunResult:
 def candidates_for(benchmark: Benchmark, cfg: DictConfig) -> tuple[dict[str, Run], dict | None]:
     """First-stage runs per language, after the protocol's restrictions (subset pools, judged pool, shard)."""
     if cfg.benchmark.subset:  # a frozen CI subset carries its first-stage pools (no corpus index needed)
-        from evalkit.subset import subset_pools
+        from evalkit.gate.subset import subset_pools
 
         candidates = subset_pools(cfg.benchmark, cfg.candidates, benchmark)
     else:

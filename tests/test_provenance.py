@@ -14,7 +14,7 @@ from omegaconf import OmegaConf
 from evalkit.cli import CONFIG_DIR
 from evalkit.config import register
 from evalkit.contracts import Benchmark
-from evalkit.provenance import config_hash, manifest, protocol_fields
+from evalkit.gate.provenance import config_hash, manifest, protocol_fields
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -11,7 +11,7 @@ import pytest
 
 from evalkit.data.trec import write_run
 from evalkit.metrics.evaluate import evaluate_runs
-from evalkit.regress import main
+from evalkit.gate.regress import main
 
 LANGS = ["en", "de", "zh"]
 MEASURES = ["ndcg@10", "mrr@10"]

@@ -16,8 +16,8 @@ from conftest import MINI, write_miracl_layout
 from evalkit.cli import CONFIG_DIR
 from evalkit.config import register
 from evalkit.errors import EvalkitError
-from evalkit.merge import merge_shards
-from evalkit.shard import parse_shard, shard_of
+from evalkit.executors.merge import merge_shards
+from evalkit.executors.shard import parse_shard, shard_of
 from evalkit.testing import make_tiny_gte
 
 SAME = ["config.yaml", "metrics.json", "per_query.parquet", "report.md", "runs/first_stage.en.trec",
@@ -81,7 +81,7 @@ def test_shard_of_is_sha256_of_lang_tab_qid_and_independent_of_the_process(tmp_p
         digest = hashlib.sha256(f"{lang}\t{qid}".encode()).hexdigest()
         assert shard_of(lang, qid, n) == int(digest, 16) % n
     keys = [(lang, str(q)) for lang in ("en", "ja", "sw") for q in range(300)]
-    code = ("import sys, json; from evalkit.shard import shard_of; "
+    code = ("import sys, json; from evalkit.executors.shard import shard_of; "
             "print(json.dumps([shard_of(l, q, 5) for l, q in json.loads(sys.argv[1])]))")
     seen = [subprocess.run([sys.executable, "-c", code, json.dumps(keys)], env={**os.environ, "PYTHONHASHSEED": s},
                            capture_output=True, text=True, check=True).stdout for s in ("1", "2")]

@@ -12,7 +12,7 @@ from evalkit.cli import CONFIG_DIR
 from evalkit.config import register
 from evalkit.errors import EvalkitError
 from evalkit.pipeline import run
-from evalkit.subset import create_subset, stratified_sample
+from evalkit.gate.subset import create_subset, stratified_sample
 
 
 def config(*overrides: str):

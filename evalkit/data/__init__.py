@@ -31,7 +31,7 @@ def load_benchmark(cfg: BenchmarkConfig) -> Benchmark:
         raise EvalkitError(f"benchmark.pool={cfg.pool!r} must be 'full' or 'judged'")
     check_missing_docs_mode(cfg.missing_docs)
     if cfg.subset:  # a frozen CI subset (results/subsets/<name>): its own queries, qrels and pool texts
-        from evalkit.subset import load_subset
+        from evalkit.gate.subset import load_subset
 
         benchmark = load_subset(cfg)
     else:

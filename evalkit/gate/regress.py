@@ -19,9 +19,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from evalkit.baseline import ROOT, Results, bless, load_results
+from evalkit.gate.baseline import ROOT, Results, bless, load_results
 from evalkit.errors import EvalkitError
-from evalkit.regress_report import junit_xml, markdown_summary
+from evalkit.gate.regress_report import junit_xml, markdown_summary
 
 PASS, REGRESSION, UNUSABLE = 0, 1, 2
 FAIL_HARD, FAIL_SIG = "FAIL (hard limit)", "FAIL (regression)"

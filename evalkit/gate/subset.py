@@ -28,7 +28,7 @@ from evalkit.contracts import Benchmark, Run
 from evalkit.data.docstore import open_jsonl_store
 from evalkit.data.trec import cut, format_run, read_qrels, read_run, read_topics
 from evalkit.errors import EvalkitError
-from evalkit.provenance import candidate_settings
+from evalkit.gate.provenance import candidate_settings
 
 log = logging.getLogger(__name__)
 ROOT = Path("results") / "subsets"

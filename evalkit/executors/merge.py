@@ -19,8 +19,8 @@ from omegaconf import DictConfig, OmegaConf
 
 from evalkit.errors import EvalkitError
 from evalkit.metrics.aggregate import summary
-from evalkit.provenance import cache_rates, config_hash
-from evalkit.shard import SHARD_FILE
+from evalkit.gate.provenance import cache_rates, config_hash
+from evalkit.executors.shard import SHARD_FILE
 
 log = logging.getLogger(__name__)
 

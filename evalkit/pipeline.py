@@ -111,7 +111,7 @@ def run(cfg: DictConfig, out_dir: Path) -> RunResult:
         json.dumps(manifest(cfg, benchmark, scorer, timings), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     if shard is not None:
         write_shard_info(out_dir, shard, benchmark)
-    log.info("wrote %s", out_dir)
+    log.debug("wrote %s", out_dir)
     return RunResult(out_dir, table, metrics, timings)
 
 

@@ -8,7 +8,6 @@ refused.
 """
 from __future__ import annotations
 
-import argparse
 import copy
 import json
 import logging
@@ -153,10 +152,9 @@ def merge_shards(shard_dirs: list[Path], out: Path) -> Path:
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="evalkit merge", description=__doc__.splitlines()[0])
-    parser.add_argument("shards", nargs="+", type=Path, metavar="SHARD_DIR")
-    parser.add_argument("--out", required=True, type=Path, metavar="DIR")
-    args = parser.parse_args(argv)
+    from evalkit.commands import parser
+
+    args = parser("merge").parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
         merge_shards(args.shards, args.out)

@@ -31,6 +31,8 @@ def pair_key(query: str, doc: str) -> bytes:
 
 
 class PairCache:
+    saved_in_process = 0                     # pairs committed by this process (any instance)
+    last_path: Path | None = None
     def __init__(self, path: str | Path, timeout_s: float = 60.0):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -67,10 +69,12 @@ class PairCache:
     def put_many(self, fingerprint: str, items: Iterable[tuple[bytes, float]]) -> None:
         """Writes (pair_key, score) items in one transaction; an existing key is overwritten."""
         fp_id = self._fp_id(fingerprint, create=True)   # its own (autocommit) statement: never rolled back
+        rows = [(fp_id, key, float(score)) for key, score in items]
         with self._db:
             self._db.execute("BEGIN IMMEDIATE")
-            self._db.executemany("INSERT OR REPLACE INTO scores(fp_id, pair_key, score) VALUES (?, ?, ?)",
-                                 ((fp_id, key, float(score)) for key, score in items))
+            self._db.executemany("INSERT OR REPLACE INTO scores(fp_id, pair_key, score) VALUES (?, ?, ?)", rows)
+        PairCache.saved_in_process += len(rows)          # what an interrupted run reports as saved
+        PairCache.last_path = self.path
 
     def stats(self) -> dict[str, object]:
         """Rows per fingerprint and the size of the database files on disk."""

@@ -18,7 +18,7 @@ DTYPES = ("auto", "fp32", "bf16", "fp16")
 REPORT_FORMATS = ("md", "html", "latex", "csv", "parquet")
 # ranx metric families (evalkit's answer_recall is ranx's hit_rate); those with no cut-off take none
 MEASURES = ("ndcg", "ndcg_burges", "dcg", "dcg_burges", "mrr", "map", "precision", "recall", "f1", "hits",
-            "hit_rate", "answer_recall", "r_precision", "bpref")
+            "hit_rate", "answer_recall", "r-precision")   # bpref needs the non-relevant judgments ranx is not given
 NORMS = ("min-max", "max", "sum", "zmuv", "rank", "borda", "min-max-inverted", "max-inverted", "sum-inverted")
 LANG_CODE = re.compile(r"[a-z]{2,3}([-_][A-Za-z0-9]+)?")
 
@@ -97,7 +97,7 @@ def device(v: str) -> str | None:
 
 
 def measure(v: str) -> str | None:
-    m = re.fullmatch(r"([a-z_]+)(?:@(\d+))?", v)
+    m = re.fullmatch(r"([a-z_-]+)(?:@(\d+))?", v)
     if not m or m.group(1) not in MEASURES:
         return f"choose <measure>@k with measure one of {', '.join(MEASURES)}"
     if m.group(2) is not None and int(m.group(2)) < 1:

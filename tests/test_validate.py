@@ -109,7 +109,7 @@ def test_required_pairs(overrides, key, capsys):
 
 def test_good_values_pass(tmp_path):
     cli.preflight(["reranker=none", "candidates.depth=10", f"benchmark.cache_dir={tmp_path}",
-                   "metrics.measures=[ndcg@10,map@100,r_precision]", "reranker.device=cpu"])
+                   "metrics.measures=[ndcg@10,map@100,r-precision]", "reranker.device=cpu"])
 
 
 @pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="this case needs a torch without CUDA")

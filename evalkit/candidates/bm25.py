@@ -22,6 +22,7 @@ from evalkit.candidates.text import language_tokens
 from evalkit.candidates.topk import top_k
 from evalkit.data.docstore import default_cache_dir
 from evalkit.errors import EvalkitError
+from evalkit.progress import Progress
 
 log = logging.getLogger(__name__)
 logging.getLogger("bm25s").setLevel(logging.WARNING)   # bm25s logs every index build at DEBUG
@@ -74,10 +75,12 @@ class Bm25Index:
             self.docids = (path / "docids.txt").read_text(encoding="utf-8").split("\n")
             return
         docids, tokens = [], []
-        for batch in store.iter_docs():
-            for doc in batch:
-                docids.append(doc.docid)
-                tokens.append(tokenize(doc.full_text(sep)))
+        with Progress(len(store), "bm25 index", "docs") as bar:
+            for batch in store.iter_docs():
+                for doc in batch:
+                    docids.append(doc.docid)
+                    tokens.append(tokenize(doc.full_text(sep)))
+                bar.update(len(batch))
         self.retriever = bm25s.BM25(k1=k1, b=b, method=method)
         self.retriever.index(tokens, show_progress=False)
         self.docids = docids
@@ -128,5 +131,9 @@ def bm25_candidates(benchmark: Benchmark, cfg: CandidatesConfig, cache_dir: Path
                                   if method == "lucene-norms" else
                                   Bm25Index(store, tokenize, sep, cfg.bm25.k1, cfg.bm25.b, method, cache_dir))
         index = indexes[id(store)]
-        runs[lang] = {qid: index.search(text, cfg.depth) for qid, text in queries.items()}
+        with Progress(len(queries), f"bm25 search [{lang}]", "queries") as bar:
+            runs[lang] = {}
+            for qid, text in queries.items():
+                runs[lang][qid] = index.search(text, cfg.depth)
+                bar.update()
     return runs

@@ -19,6 +19,7 @@ import pyarrow.compute as pc
 from evalkit.contracts import Doc
 from evalkit.data.trec import open_text
 from evalkit.errors import DataFormatError, EvalkitError
+from evalkit.progress import Progress
 
 log = logging.getLogger(__name__)
 SCHEMA = pa.schema([("docid", pa.string()), ("title", pa.string()), ("text", pa.string())])
@@ -99,7 +100,8 @@ def _build(shards, target: Path, id_field, title_field, text_field) -> None:
     tmp = target.with_suffix(f".tmp{os.getpid()}")
     content = hashlib.sha256()
     seen_rows = 0
-    with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, SCHEMA) as writer:
+    with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, SCHEMA) as writer, \
+            Progress(len(shards), "document store", "files") as bar:
         for shard in shards:
             cols: dict[str, list] = {"docid": [], "title": [], "text": []}
             with open_text(shard) as f:
@@ -123,6 +125,7 @@ def _build(shards, target: Path, id_field, title_field, text_field) -> None:
             if cols["docid"]:
                 writer.write_batch(pa.record_batch(cols, schema=SCHEMA))
                 seen_rows += len(cols["docid"])
+            bar.update()
     table = pa.ipc.open_file(pa.memory_map(str(tmp))).read_all()
     duplicates = table.num_rows - pc.count_distinct(table["docid"]).as_py()
     del table

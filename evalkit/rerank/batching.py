@@ -7,14 +7,13 @@ error, re-packs what is left, keeps the smaller budget for later calls and retur
 from __future__ import annotations
 
 import logging
-import sys
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
 import numpy as np
 import torch
 from torch.nn.attention import SDPBackend, sdpa_kernel
-from tqdm.auto import tqdm
+from evalkit.progress import Progress
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +74,7 @@ class BudgetRunner:
 
     def __init__(self, budget: int, pad_id: int, max_batch: int | None = None, progress: bool | None = None):
         self.budget, self.pad_id, self.max_batch = budget, pad_id, max_batch
-        self.progress = sys.stderr.isatty() if progress is None else progress
+        self.progress = progress is not False   # a bar on a terminal, else periodic log lines (evalkit.progress)
         self.stats = BatchStats()
 
     def run(self, seqs: Sequence[Sequence[int]], forward: Forward,
@@ -84,7 +83,7 @@ class BudgetRunner:
         lengths = np.fromiter((len(s) for s in seqs), dtype=np.int64, count=len(seqs))
         out: np.ndarray | None = None
         todo = np.arange(len(seqs))
-        with tqdm(total=len(seqs), desc=desc, file=sys.stderr, disable=not self.progress) as bar, \
+        with Progress(len(seqs), desc, "sequences", enabled=self.progress) as bar, \
                 torch.inference_mode(), sdpa_kernel(SDPA_BACKENDS):
             while len(todo):
                 batches = [todo[b] for b in token_budget_batches(lengths[todo], self.budget, self.max_batch)]

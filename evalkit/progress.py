@@ -35,8 +35,8 @@ class Progress:
 
             self.bar = tqdm(total=self.total, desc=desc, unit=f" {unit}", file=sys.stderr)
 
-    def line(self) -> str:
-        elapsed = max(time.monotonic() - self.start, 1e-9)
+    def line(self, now: float | None = None) -> str:
+        elapsed = max((time.monotonic() if now is None else now) - self.start, 1e-9)
         rate = self.done / elapsed
         eta = _duration((self.total - self.done) / rate) if rate > 0 else "?"
         share = 100 * self.done / self.total if self.total else 100.0
@@ -53,13 +53,15 @@ class Progress:
         now = time.monotonic()
         if now - self.last >= self.interval:
             self.last = now
-            log.info("%s", self.line())
+            log.info("%s", self.line(now))
 
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
-        elif self.enabled and time.monotonic() - self.start >= self.interval:   # long enough to have logged
-            log.info("%s (done)", self.line())
+        elif self.enabled:
+            now = time.monotonic()
+            if now - self.start >= self.interval:   # long enough to have logged
+                log.info("%s (done)", self.line(now))
 
     def __enter__(self) -> Progress:
         return self

@@ -42,13 +42,16 @@ class LengthTokenizer:
     """
 
     def __init__(self, path: Path):
-        from tokenizers import Tokenizer
-
-        self._tokenizer = Tokenizer.from_file(str(path))
-        self._tokenizer.no_truncation()
-        self._tokenizer.no_padding()
+        self.path, self._tokenizer = path, None
+        self.key = f"tokenizers:{path.name}"      # names the vocabulary: lengths cached under it stay valid
 
     def __call__(self, texts: list[str]) -> dict[str, list[list[int]]]:
+        if self._tokenizer is None:               # loaded on first use (~1-3 s): cached lengths need none
+            from tokenizers import Tokenizer
+
+            self._tokenizer = Tokenizer.from_file(str(self.path))
+            self._tokenizer.no_truncation()
+            self._tokenizer.no_padding()
         return {"input_ids": [e.ids for e in self._tokenizer.encode_batch(texts, add_special_tokens=True)]}
 
 

@@ -25,7 +25,7 @@ class BenchmarkConfig:
     doc_sep: str = " "                       # joins title and text into the passage a model reads
     format: Optional[str] = None             # local benchmarks: beir | trec
     lang: Optional[str] = None               # local benchmarks: language of every query, if not per query
-    cache_dir: Optional[str] = None          # where Arrow document stores are built (default ~/.cache/evalkit)
+    cache_dir: Optional[str] = None          # where Arrow document stores are built (default $EVALKIT_CACHE)
 
 
 @dataclass
@@ -52,6 +52,20 @@ class DenseConfig:
 
 
 @dataclass
+class LuceneConfig:
+    """candidates=lucene: Lucene BM25 through Pyserini 0.22.1 (evalkit/candidates/pyserini_lucene.py)."""
+    k1: float = 0.9
+    b: float = 0.4
+    hits: int = 1000                         # Lucene hits per query before the depth cut (Pyserini's --hits)
+    analyzers: dict[str, str] = field(default_factory=dict)   # lang -> Lucene language code | en | whitespace
+    threads: int = 0                         # indexing and search threads (0: every core)
+    batch_docs: int = 10_000                 # documents handed to the indexer per call
+    batch_queries: int = 512                 # queries per batch_search call
+    heap: str = "4g"                         # JVM -Xmx (one JVM per process, fixed when it starts)
+    memory_buffer_mb: int = 1024             # Lucene IndexWriter RAM buffer
+
+
+@dataclass
 class HybridConfig:
     systems: list[str] = field(default_factory=lambda: ["bm25", "dense"])
     method: str = "rrf"                      # rrf | wsum
@@ -62,14 +76,33 @@ class HybridConfig:
 
 
 @dataclass
+class M3Config:                              # candidates.name=m3: BGE-M3's five modes (evalkit/candidates/m3.py)
+    model: Optional[str] = "BAAI/bge-m3"
+    revision: Optional[str] = None
+    mode: str = "dense"                      # dense | sparse | multi_vec | dense_sparse | all
+    weights: list[float] = field(default_factory=lambda: [1.0, 0.3, 1.0])   # [dense, sparse, colbert]
+    max_length: int = 8192                   # documents
+    query_max_length: int = 512
+    fusion_depth: int = 1000                 # dense_sparse: depth of each fused list
+    rerank_depth: int = 200                  # multi_vec, all: dense candidates re-ranked
+    window_queries: int = 256                # multi_vec, all: queries whose candidates are encoded together
+    batch_tokens: int = 16384
+    dtype: str = "auto"
+    device: str = "auto"
+    shard_docs: int = 50_000                 # documents per index shard (the unit of resumption)
+
+
+@dataclass
 class CandidatesConfig:
-    name: str = MISSING                      # bm25 | runfile | dense | hybrid
+    name: str = MISSING                      # bm25 | lucene | runfile | dense | hybrid | m3
     label: str = "${.name}"                  # the candidates part of the default run name (bm25_anserini, dense_gte)
     depth: int = 100                         # candidates per query handed to the reranker
     path: Optional[str] = None               # runfile: a file, or a directory of run.{lang}.trec files
     bm25: Bm25Config = field(default_factory=Bm25Config)
     dense: DenseConfig = field(default_factory=DenseConfig)
     hybrid: HybridConfig = field(default_factory=HybridConfig)
+    lucene: LuceneConfig = field(default_factory=LuceneConfig)
+    m3: M3Config = field(default_factory=M3Config)
 
 
 @dataclass
@@ -87,7 +120,7 @@ class RerankerConfig:
     attn_implementation: str = "sdpa"        # sdpa | eager | flash_attention_2
     batch_tokens: int = 16384                # padded tokens per batch
     cache: bool = True                       # the on-disk pair-score cache
-    cache_path: Optional[str] = None         # default ~/.cache/evalkit/pair_scores.sqlite
+    cache_path: Optional[str] = None         # default $EVALKIT_CACHE/pair_scores.sqlite
 
 
 @dataclass

@@ -21,7 +21,8 @@ from evalkit.metrics.evaluate import POLICY, evaluate_runs, excluded_line, exclu
 from evalkit.data.tokenizer import load_length_tokenizer
 from evalkit.gate.provenance import manifest
 from evalkit.executors.shard import parse_shard, select_shard, write_shard_info
-from evalkit.report.outputs import check_formats, write_reports
+from evalkit.report.outputs import check_formats, write_frame, write_reports
+from evalkit.storage import atomic_write_text
 
 log = logging.getLogger(__name__)
 FIRST, RERANKED, CEILING = "first_stage", "reranked", "ceiling"
@@ -67,7 +68,7 @@ def run(cfg: DictConfig, out_dir: Path) -> RunResult:
     timings: dict[str, float] = {}
     clock = time.perf_counter()
 
-    benchmark = load_benchmark(cfg.benchmark)
+    benchmark = load_benchmark(cfg.benchmark, subset_reader(cfg.benchmark))
     if benchmark.answers is not None:  # fail before any work when an answer-match benchmark has qrel metrics
         from evalkit.metrics.answers import check_answer_measures
 
@@ -107,16 +108,25 @@ def run(cfg: DictConfig, out_dir: Path) -> RunResult:
                "excluded_queries": excluded}
     timings["evaluate"] = time.perf_counter() - clock
 
-    table.to_parquet(out_dir / "per_query.parquet", index=False)
-    (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    (out_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True), encoding="utf-8")
+    write_frame(table, out_dir / "per_query.parquet")      # every output published atomically (temp + rename)
+    atomic_write_text(out_dir / "metrics.json", json.dumps(metrics, indent=2, ensure_ascii=False) + "\n")
+    atomic_write_text(out_dir / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
     write_reports(out_dir, table, metrics, cfg)   # report.md + report.formats
-    (out_dir / "manifest.json").write_text(
-        json.dumps(manifest(cfg, benchmark, scorer, timings), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    atomic_write_text(out_dir / "manifest.json",
+                      json.dumps(manifest(cfg, benchmark, scorer, timings), indent=2, ensure_ascii=False) + "\n")
     if shard is not None:
         write_shard_info(out_dir, shard, benchmark)
     log.debug("wrote %s", out_dir)
     return RunResult(out_dir, table, metrics, timings)
+
+
+def subset_reader(bcfg: DictConfig):
+    """`benchmark.subset=NAME`: the frozen CI subset's reader (its own queries, qrels and pool texts), else None."""
+    if not bcfg.subset:
+        return None
+    from evalkit.gate.subset import load_subset
+
+    return load_subset
 
 
 def candidates_for(benchmark: Benchmark, cfg: DictConfig) -> tuple[dict[str, Run], dict | None]:
@@ -126,7 +136,9 @@ def candidates_for(benchmark: Benchmark, cfg: DictConfig) -> tuple[dict[str, Run
 
         candidates = subset_pools(cfg.benchmark, cfg.candidates, benchmark)
     else:
-        candidates = first_stage(benchmark, cfg.candidates, cfg.executor)   # executor: dense encoding
+        from evalkit.executors import Executor
+
+        candidates = first_stage(benchmark, cfg.candidates, Executor(cfg.executor))   # executor: dense encoding
     if cfg.benchmark.pool == "judged":  # each query keeps exactly its judged passages (marked in every report)
         from evalkit.data.pool import restrict_to_judged
 

@@ -140,3 +140,34 @@ def make_tiny_xlmr(path: str | Path, seed: int = 0) -> Path:
     config.save_pretrained(path)
     save_file(state, path / "model.safetensors", metadata={"format": "pt"})
     return path
+
+
+def make_tiny_m3(path: str | Path, seed: int = 0, hidden: int = 32, layers: int = 2, heads: int = 2,
+                 colbert_dim: int | None = None) -> Path:
+    """A random BGE-M3 checkpoint in its published layout: XLMRobertaModel (model.safetensors, 8194 positions),
+    tokenizer, and the sparse_linear.pt / colbert_linear.pt heads as torch.save'd state dicts."""
+    from transformers import XLMRobertaModel
+
+    config = XLMRobertaConfig(vocab_size=TOKENIZER_VOCAB, hidden_size=hidden, num_hidden_layers=layers,
+                              num_attention_heads=heads, intermediate_size=2 * hidden, max_position_embeddings=8194,
+                              type_vocab_size=1, pad_token_id=1, bos_token_id=0, eos_token_id=2,
+                              architectures=["XLMRobertaModel"])
+    state = _random_state(XLMRobertaModel, config, seed, torch.float32)
+    path = make_tokenizer_dir(path)
+    config.save_pretrained(path)
+    save_file(state, path / "model.safetensors", metadata={"format": "pt"})
+    generator = torch.Generator().manual_seed(seed + 1)
+    heads = {name: {"weight": torch.randn(rows, hidden, generator=generator) / hidden ** 0.5,
+                    "bias": 0.1 * torch.randn(rows, generator=generator)}
+             for name, rows in (("sparse_linear", 1), ("colbert_linear", colbert_dim or hidden))}
+    # random encoders give correlated token states: centre the sparse head on a probe text, so that about half
+    # of the tokens get a positive lexical weight (ReLU keeps them) whatever the seed
+    encoder = XLMRobertaModel(config).eval()
+    encoder.load_state_dict(state, strict=False)
+    probe = _xlmr_tokenizer()(["BGE-M3 lexical weights: 北京是中国的首都 / die Hauptstadt Chinas"], return_tensors="pt")
+    with torch.no_grad():
+        raw = encoder(**probe).last_hidden_state[0] @ heads["sparse_linear"]["weight"][0]
+    heads["sparse_linear"]["bias"] = -raw.median().reshape(1)
+    for name, head in heads.items():
+        torch.save(head, path / f"{name}.pt")
+    return path

@@ -46,6 +46,18 @@ MINI = {
 }
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _isolated_home(tmp_path_factory):
+    """The whole session (module- and session-scoped fixtures included, which run before any function-scoped
+    fixture) sees a private HOME and evalkit cache, so nothing a test starts can write into the user's own
+    ~/.cache/evalkit, whether or not it honours EVALKIT_CACHE (tests/test_isolation.py checks this)."""
+    with pytest.MonkeyPatch.context() as patch:
+        home = tmp_path_factory.mktemp("home")
+        patch.setenv("HOME", str(home))
+        patch.setenv("EVALKIT_CACHE", str(home / ".cache" / "evalkit-session"))
+        yield home
+
+
 @pytest.fixture(autouse=True)
 def _isolated_cache(tmp_path_factory, monkeypatch):
     """Every test uses a private evalkit cache (docstores, BM25 indexes, pair scores)."""

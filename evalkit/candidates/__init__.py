@@ -1,6 +1,7 @@
-"""First stages: `first_stage(benchmark, cfg.candidates, cfg.executor)` returns one Run per language.
+"""First stages: `first_stage(benchmark, cfg.candidates, executor)` returns one Run per language.
 
-Each stage takes (benchmark, candidates config, executor config or None); only dense encoding uses the executor.
+Each stage takes (benchmark, candidates config, an `evalkit.executors.Executor` or None); only dense encoding
+uses the executor.
 """
 from __future__ import annotations
 
@@ -15,6 +16,12 @@ def _bm25(benchmark: Benchmark, cfg: CandidatesConfig, executor: Any = None) -> 
     from evalkit.candidates.bm25 import bm25_candidates
 
     return bm25_candidates(benchmark, cfg)
+
+
+def _lucene(benchmark: Benchmark, cfg: CandidatesConfig, executor: Any = None) -> dict[str, Run]:
+    from evalkit.candidates.pyserini_lucene import lucene_candidates   # starts a JVM (Java + Pyserini)
+
+    return lucene_candidates(benchmark, cfg)
 
 
 def _runfile(benchmark: Benchmark, cfg: CandidatesConfig, executor: Any = None) -> dict[str, Run]:
@@ -35,8 +42,14 @@ def _hybrid(benchmark: Benchmark, cfg: CandidatesConfig, executor: Any = None) -
     return hybrid_candidates(benchmark, cfg, executor)
 
 
+def _m3(benchmark: Benchmark, cfg: CandidatesConfig, executor: Any = None) -> dict[str, Run]:
+    from evalkit.candidates.m3 import m3_candidates   # BGE-M3's five modes
+
+    return m3_candidates(benchmark, cfg, executor)
+
+
 STAGES: dict[str, Callable[[Benchmark, CandidatesConfig, Any], dict[str, Run]]] = {
-    "bm25": _bm25, "runfile": _runfile, "dense": _dense, "hybrid": _hybrid}
+    "bm25": _bm25, "lucene": _lucene, "runfile": _runfile, "dense": _dense, "hybrid": _hybrid, "m3": _m3}
 
 
 def first_stage(benchmark: Benchmark, cfg: CandidatesConfig, executor: Any = None) -> dict[str, Run]:

@@ -23,12 +23,14 @@ from evalkit.candidates.topk import top_k
 from evalkit.data.docstore import default_cache_dir
 from evalkit.errors import EvalkitError
 from evalkit.progress import Progress
+from evalkit.storage import Artefact, Damaged, cached_artefact, fault_point
 
 log = logging.getLogger(__name__)
 logging.getLogger("bm25s").setLevel(logging.WARNING)   # bm25s logs every index build at DEBUG
 Tokenizer = Callable[[str], list[str]]
 MODES = ("language", "anserini", "xlmr")
 PYSERINI_WHITESPACE = {"sw", "yo"}   # MIRACL languages Pyserini indexes with whitespace tokens (no Lucene analyzer)
+VERSION = 2                          # cache layout of both index kinds (evalkit.storage manifest)
 
 
 class XlmrTokens:
@@ -64,29 +66,41 @@ def _tokenizer_key(tokenize: Tokenizer) -> str:
     return getattr(tokenize, "key", f"{tokenize.__module__}.{getattr(tokenize, '__qualname__', '')}")
 
 
+def _docids(artefact: Artefact) -> list[str]:
+    text = (artefact.path / "docids.txt").read_text(encoding="utf-8")
+    docids = text.split("\n") if text else []
+    if len(docids) != artefact.counts["documents"]:
+        raise Damaged(f"docids.txt lists {len(docids)} documents, manifest says {artefact.counts['documents']}")
+    return docids
+
+
 class Bm25Index:
+    """A bm25s index, cached under bm25/<key>/ (built once under a lock, published atomically, verified)."""
+
     def __init__(self, store: DocStore, tokenize: Tokenizer, sep: str, k1: float, b: float, method: str,
                  cache_dir: Path):
         key = _key(store.fingerprint, _tokenizer_key(tokenize), repr(sep), k1, b, method)
         self.tokenize = tokenize
-        path = cache_dir / "bm25" / key
-        if (path / "docids.txt").exists():
-            self.retriever = bm25s.BM25.load(str(path), show_progress=False)
-            self.docids = (path / "docids.txt").read_text(encoding="utf-8").split("\n")
-            return
-        docids, tokens = [], []
-        with Progress(len(store), "bm25 index", "docs") as bar:
-            for batch in store.iter_docs():
-                for doc in batch:
-                    docids.append(doc.docid)
-                    tokens.append(tokenize(doc.full_text(sep)))
-                bar.update(len(batch))
-        self.retriever = bm25s.BM25(k1=k1, b=b, method=method)
-        self.retriever.index(tokens, show_progress=False)
-        self.docids = docids
-        path.mkdir(parents=True, exist_ok=True)
-        self.retriever.save(str(path), show_progress=False)
-        (path / "docids.txt").write_text("\n".join(docids), encoding="utf-8")
+
+        def build(tmp: Path) -> dict:
+            docids, tokens = [], []
+            with Progress(len(store), "bm25 index", "docs") as bar:
+                for batch in store.iter_docs():
+                    for doc in batch:
+                        docids.append(doc.docid)
+                        tokens.append(tokenize(doc.full_text(sep)))
+                    bar.update(len(batch))
+            retriever = bm25s.BM25(k1=k1, b=b, method=method)
+            retriever.index(tokens, show_progress=False)
+            retriever.save(str(tmp), show_progress=False)
+            fault_point("bm25:saved")
+            (tmp / "docids.txt").write_text("\n".join(docids), encoding="utf-8")
+            return {"counts": {"documents": len(docids), "terms": len(retriever.vocab_dict)}}
+
+        def load(artefact: Artefact) -> tuple[bm25s.BM25, list[str]]:
+            return bm25s.BM25.load(str(artefact.path), show_progress=False), _docids(artefact)
+
+        self.retriever, self.docids = cached_artefact(cache_dir / "bm25" / key, "bm25", VERSION, build, load)
 
     def search(self, query: str, depth: int) -> dict[str, float]:
         """Top `depth` documents with a positive score; ties at the cut resolved by docid (descending)."""
@@ -103,12 +117,21 @@ class LuceneIndex:
     def __init__(self, store: DocStore, tokenize: Tokenizer, sep: str, k1: float, b: float, cache_dir: Path):
         self.tokenize, self.k1, self.b = tokenize, k1, b
         path = cache_dir / "lucene" / _key(store.fingerprint, _tokenizer_key(tokenize), repr(sep))
-        if (path / "docids.txt").exists():
-            self.index = LuceneBm25.load(path)
-            return
-        self.index = LuceneBm25.build((doc.docid, tokenize(doc.full_text(sep)))
-                                      for batch in store.iter_docs() for doc in batch)
-        self.index.save(path)
+
+        def build(tmp: Path) -> dict:
+            index = LuceneBm25.build((doc.docid, tokenize(doc.full_text(sep)))
+                                     for batch in store.iter_docs() for doc in batch)
+            index.save(tmp)
+            fault_point("lucene:saved")
+            return {"counts": {"documents": len(index.docids), "terms": len(index.vocab)}}
+
+        def load(artefact: Artefact) -> LuceneBm25:
+            index = LuceneBm25.load(artefact.path)
+            if len(index.docids) != artefact.counts["documents"]:
+                raise Damaged(f"{len(index.docids)} documents, manifest says {artefact.counts['documents']}")
+            return index
+
+        self.index = cached_artefact(path, "lucene", VERSION, build, load)
 
     def search(self, query: str, depth: int) -> dict[str, float]:
         return self.index.search(self.tokenize(query), depth, self.k1, self.b)

@@ -91,11 +91,12 @@ def build_encoder(cfg: CandidatesConfig, progress: bool | None = None) -> Encode
 
 def dense_candidates(benchmark: Benchmark, cfg: CandidatesConfig, cache_dir: Path | None = None,
                      executor: Any = None) -> dict[str, Run]:
-    """`executor.name=ray`: corpus and queries are encoded by a Ray actor pool (evalkit.executors.ray_exec)."""
-    from evalkit.executors import build_dense_encoder, executor_session
-
-    with executor_session(executor):
-        return _search_all(benchmark, cfg, build_dense_encoder(cfg, executor), cache_dir)
+    """`executor`: an `evalkit.executors.Executor` (e.g. a Ray actor pool encodes corpus and queries);
+    None encodes in this process."""
+    if executor is None:
+        return _search_all(benchmark, cfg, build_encoder(cfg), cache_dir)
+    with executor.session():
+        return _search_all(benchmark, cfg, executor.dense_encoder(cfg), cache_dir)
 
 
 def _search_all(benchmark: Benchmark, cfg: CandidatesConfig, encoder, cache_dir: Path | None) -> dict[str, Run]:

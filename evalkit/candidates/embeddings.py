@@ -1,13 +1,18 @@
 """Corpus embeddings on disk: one .npy per shard of documents plus a manifest, written as they are produced.
 
-A shard is complete when its .npy exists (written to a temporary name, then renamed, after its docids file), so
-a killed run resumes from the last complete shard. The directory name is a fingerprint of everything an
-embedding depends on (encoder weights, tokenizer, dtype, max_length, pooling, prefix) and of the corpus
-(docstore fingerprint, title/text separator, shard size), so a rerun with the same inputs reuses it.
+A shard is `shard-K.npy` (float32 vectors), `shard-K.docids` and `shard-K.json` (rows, sizes and sha256 of both
+files), each published atomically, the .json last: a shard without a valid .json is incomplete and is encoded
+again, so a killed run resumes from the last complete shard and never reads a partial one. The corpus directory is
+built under a lock (parallel runs encode it once) and every shard is verified against its .json when read (one
+warning line and re-encoding on a mismatch). The directory name is a fingerprint of everything an embedding
+depends on (encoder weights, tokenizer, dtype, max_length, pooling, prefix) and of the corpus (docstore
+fingerprint, title/text separator, shard size), so a rerun with the same inputs reuses it.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 import json
 import logging
 import os
@@ -16,19 +21,75 @@ from pathlib import Path
 from typing import Iterator
 
 import numpy as np
+from filelock import FileLock
 
 from evalkit.contracts import DocStore
+from evalkit.errors import EvalkitError
+from evalkit.storage import atomic_write_bytes, fault_point
+from evalkit.storage.artefact import file_sha256
 
 log = logging.getLogger(__name__)
+BUILDER_VERSION = 2
+_intact: dict[Path, tuple] = {}   # shard -> stats of its files when it last verified (once per process)
+
+
+def _shard(root: Path, k: int) -> Path:
+    return root / f"shard-{k:05d}.npy"
+
+
+def write_shard(root: Path, k: int, docids: list[str], vectors: np.ndarray) -> None:
+    """Publish shard k: vectors, docids, then the .json that marks it complete."""
+    path = _shard(root, k)
+    ids = "\n".join(docids).encode("utf-8")
+    buffer = io.BytesIO()
+    np.save(buffer, np.ascontiguousarray(vectors, dtype=np.float32))
+    atomic_write_bytes(path.with_suffix(".docids"), ids)
+    fault_point("embeddings:docids")
+    atomic_write_bytes(path, buffer.getvalue())
+    fault_point("embeddings:vectors")
+    check = {"rows": len(docids), "npy": {"bytes": buffer.tell(), "sha256": hashlib.sha256(buffer.getvalue()).hexdigest()},
+             "docids": {"bytes": len(ids), "sha256": hashlib.sha256(ids).hexdigest()}}
+    atomic_write_bytes(path.with_suffix(".json"), json.dumps(check, indent=1).encode())
+
+
+def shard_problem(root: Path, k: int) -> str:
+    """Why shard k is unusable ("" when it is complete and intact): sizes, hashes (EVALKIT_VERIFY=size: sizes
+    only) and the row count of the vectors against the docids."""
+    path = _shard(root, k)
+    try:
+        stamp = tuple((p.stat().st_mtime_ns, p.stat().st_ino, p.stat().st_size)
+                      for p in (path, path.with_suffix(".docids"), path.with_suffix(".json")))
+        if _intact.get(path) == stamp:
+            return ""
+        check = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
+        full = os.environ.get("EVALKIT_VERIFY", "full") != "size"
+        for file, want in ((path, check["npy"]), (path.with_suffix(".docids"), check["docids"])):
+            if file.stat().st_size != want["bytes"]:
+                return f"{file.name} has {file.stat().st_size} bytes, expected {want['bytes']} (truncated?)"
+            if full and file_sha256(file) != want["sha256"]:
+                return f"{file.name} does not match its sha256 (corrupt)"
+        rows = np.load(path, mmap_mode="r").shape[0]
+    except FileNotFoundError:
+        return "incomplete"
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        return f"unreadable ({exc.__class__.__name__})"
+    if rows != check["rows"]:
+        return f"{rows} vectors for {check['rows']} docids"
+    _intact[path] = stamp
+    return ""
 
 
 class EmbeddingShards:
-    """Read side: shards in corpus order, memory-mapped, and docids for global row numbers."""
+    """Read side: shards in corpus order, memory-mapped and verified, and docids for global row numbers."""
 
     def __init__(self, root: Path):
         self.root = Path(root)
         self.manifest = json.loads((self.root / "manifest.json").read_text())
-        self.paths = [self.root / f"shard-{k:05d}.npy" for k in range(self.manifest["shards"])]
+        self.paths = [_shard(self.root, k) for k in range(self.manifest["shards"])]
+        for k in range(len(self.paths)):
+            problem = shard_problem(self.root, k)
+            if problem:
+                raise EvalkitError(f"{self.paths[k]}: embedding shard unusable ({problem})")
         sizes = [np.load(p, mmap_mode="r").shape[0] for p in self.paths]
         self.offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
 
@@ -48,21 +109,28 @@ class EmbeddingShards:
         return out
 
 
-def _atomic_write(path: Path, write) -> None:
-    tmp = path.with_name(f"{path.name}.tmp{os.getpid()}")
-    with open(tmp, "wb") as fh:
-        write(fh)
-    os.replace(tmp, path)
-
-
 def _corpus_root(store: DocStore, doc_sep: str, shard_docs: int, cache_dir: Path, encoder_fingerprint: str) -> Path:
     key = hashlib.sha256(f"{encoder_fingerprint}|{store.fingerprint}|{doc_sep!r}|{shard_docs}".encode())
     return Path(cache_dir) / "embeddings" / key.hexdigest()[:24]
 
 
 def _complete(root: Path) -> bool:
-    manifest = root / "manifest.json"
-    return manifest.exists() and json.loads(manifest.read_text()).get("complete", False)
+    """Manifest says complete, of this builder, and every shard verifies (else one warning line: re-encode)."""
+    try:
+        manifest = json.loads((root / "manifest.json").read_text())
+    except FileNotFoundError:
+        return False
+    except (OSError, ValueError) as exc:
+        log.warning("%s: unreadable embedding manifest (%s); re-encoding", root, exc.__class__.__name__)
+        return False
+    if not manifest.get("complete") or manifest.get("builder_version") != BUILDER_VERSION:
+        return False
+    for k in range(manifest["shards"]):
+        problem = shard_problem(root, k)
+        if problem:
+            log.warning("%s: embedding shard unusable (%s); re-encoding it", _shard(root, k), problem)
+            return False
+    return True
 
 
 def embed_corpora(stores: list[DocStore], encoder, prefix: str, doc_sep: str, shard_docs: int, cache_dir: Path,
@@ -70,40 +138,47 @@ def embed_corpora(stores: list[DocStore], encoder, prefix: str, doc_sep: str, sh
     """Embeddings of every document of each store, shard by shard, resuming or reusing what is on disk.
 
     All missing shards of all stores go to `encoder.encode_groups` as one stream (one actor pool under
-    executor=ray); each shard is written as soon as its embeddings are back, in order.
+    executor=ray); each shard is written as soon as its embeddings are back, in order. Each corpus is built under
+    its own lock (taken in sorted order), so parallel runs encode it once.
     """
     roots = [_corpus_root(s, doc_sep, shard_docs, cache_dir, encoder_fingerprint) for s in stores]
+    with contextlib.ExitStack() as locks:
+        if not all(_complete(root) for root in roots):
+            for root in sorted(set(roots)):
+                root.parent.mkdir(parents=True, exist_ok=True)
+                locks.enter_context(FileLock(str(root.parent / f".{root.name}.lock")))
+        _build(stores, roots, encoder, prefix, doc_sep, shard_docs, encoder_fingerprint)
+    return [EmbeddingShards(root) for root in roots]
+
+
+def _build(stores, roots, encoder, prefix, doc_sep, shard_docs, encoder_fingerprint) -> None:
     todo = {root: store for store, root in zip(stores, roots) if not _complete(root)}   # a corpus once
     manifests: dict[Path, dict] = {}
     for root, store in todo.items():
         root.mkdir(parents=True, exist_ok=True)
         manifests[root] = {
-            "encoder": encoder_fingerprint, "model": encoder.info.get("model"),
+            "builder_version": BUILDER_VERSION, "encoder": encoder_fingerprint, "model": encoder.info.get("model"),
             "max_length": encoder.settings.max_length, "pooling": encoder.settings.pooling,
             "normalize": encoder.settings.normalize, "prefix": prefix, "docstore": store.fingerprint,
             "doc_sep": doc_sep, "shard_docs": shard_docs, "documents": len(store), "shards": 0, "complete": False}
-        (root / "manifest.json").write_text(json.dumps(manifests[root], indent=1))
-    pending: deque[tuple[Path, list[str]]] = deque()   # (shard path, docids) of each group handed out, in order
+        atomic_write_bytes(root / "manifest.json", json.dumps(manifests[root], indent=1).encode())
+    pending: deque[tuple[Path, int, list[str]]] = deque()   # (corpus root, shard, docids) of each group handed out
 
     def missing_shards() -> Iterator[tuple[str, list[str]]]:
         for root, store in todo.items():
             for k, docs in enumerate(store.iter_docs(batch_size=shard_docs)):
                 manifests[root]["shards"] = k + 1
-                path = root / f"shard-{k:05d}.npy"
-                if not path.exists():
-                    pending.append((path, [d.docid for d in docs]))
+                if shard_problem(root, k):
+                    pending.append((root, k, [d.docid for d in docs]))
                     yield f"embed shard {k}", [d.full_text(doc_sep) for d in docs]
 
     for _, vectors in encoder.encode_groups(missing_shards(), prefix):
-        path, docids = pending.popleft()
-        ids = "\n".join(docids).encode("utf-8")
-        _atomic_write(path.with_suffix(".docids"), lambda fh: fh.write(ids))
-        _atomic_write(path, lambda fh: np.save(fh, vectors.astype(np.float32)))
-        log.info("embedded %s (%d documents)", path, len(docids))
+        root, k, docids = pending.popleft()
+        write_shard(root, k, docids, vectors)
+        log.info("embedded %s (%d documents)", _shard(root, k), len(docids))
     for root, manifest in manifests.items():
         manifest["complete"] = True
-        _atomic_write(root / "manifest.json", lambda fh: fh.write(json.dumps(manifest, indent=1).encode()))
+        atomic_write_bytes(root / "manifest.json", json.dumps(manifest, indent=1).encode())
     for root in roots:
         if root not in manifests:
             log.info("reusing corpus embeddings %s", root)
-    return [EmbeddingShards(root) for root in roots]

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 from evalkit.contracts import Benchmark
 from evalkit.errors import EvalkitError
@@ -21,7 +21,9 @@ LOADERS = {                                     # name -> "module:function" (imp
 __all__ = ["LOADERS", "load_benchmark"]
 
 
-def load_benchmark(cfg: BenchmarkConfig) -> Benchmark:
+def load_benchmark(cfg: BenchmarkConfig, reader: Callable[[BenchmarkConfig], Benchmark] | None = None) -> Benchmark:
+    """The checked config's benchmark; `reader` replaces the named loader (a frozen CI subset is read by
+    evalkit.gate.subset.load_subset, which the caller passes: the gate builds on data, not the reverse)."""
     from evalkit.data.pool import apply_judged_pool
     from evalkit.data.validate import check_missing_docs_mode
 
@@ -30,10 +32,8 @@ def load_benchmark(cfg: BenchmarkConfig) -> Benchmark:
     if cfg.pool not in ("full", "judged"):
         raise EvalkitError(f"benchmark.pool={cfg.pool!r} must be 'full' or 'judged'")
     check_missing_docs_mode(cfg.missing_docs)
-    if cfg.subset:  # a frozen CI subset (results/subsets/<name>): its own queries, qrels and pool texts
-        from evalkit.gate.subset import load_subset
-
-        benchmark = load_subset(cfg)
+    if reader is not None:
+        benchmark = reader(cfg)
     else:
         module, function = LOADERS[cfg.name].split(":")
         benchmark = getattr(importlib.import_module(module), function)(cfg)

@@ -1,7 +1,8 @@
 """A corpus on disk as a memory-mapped Arrow file, fetched by docid on demand.
 
 Built once from JSONL(.gz) shards (streamed, never held in memory whole) into the evalkit cache, then
-reused by every run whose source files are unchanged. Texts stay in the page cache, not in Python objects,
+reused by every run whose source files are unchanged; built under a lock, published atomically and verified on
+load (evalkit.storage), so parallel runs build it once and a killed build is never read. Texts stay in the page cache, not in Python objects,
 so a 32.9M-passage corpus costs only what the candidates of a run touch.
 """
 from __future__ import annotations
@@ -9,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 from pathlib import Path
 from typing import Iterator, Sequence
 
@@ -20,14 +20,17 @@ from evalkit.contracts import Doc
 from evalkit.data.trec import open_text
 from evalkit.errors import DataFormatError, EvalkitError
 from evalkit.progress import Progress
+from evalkit.storage import Artefact, Damaged, cache_root, cached_artefact, fault_point
 
 log = logging.getLogger(__name__)
 SCHEMA = pa.schema([("docid", pa.string()), ("title", pa.string()), ("text", pa.string())])
 _BATCH = 50_000
+KIND, VERSION, DOCS = "docstore", 2, "docs.arrow"
 
 
 def default_cache_dir() -> Path:
-    return Path(os.environ.get("EVALKIT_CACHE", Path.home() / ".cache" / "evalkit"))
+    """The evalkit cache root (EVALKIT_CACHE, default ~/.cache/evalkit); see evalkit.storage.cache_root."""
+    return cache_root()
 
 
 class ArrowTableDocs:
@@ -50,11 +53,10 @@ class ArrowTableDocs:
 
 
 class ArrowDocStore(ArrowTableDocs):
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, fingerprint: str):
         self.path = Path(path)
         self._table = pa.ipc.open_file(pa.memory_map(str(self.path))).read_all()
-        meta = json.loads(self.path.with_suffix(".json").read_text())
-        self.fingerprint: str = meta["fingerprint"]
+        self.fingerprint = fingerprint
 
     def get(self, docids: Sequence[str]) -> list[Doc]:
         """Documents in the order asked; one vectorised scan of the docid column per call."""
@@ -88,16 +90,20 @@ def open_jsonl_store(
             raise DataFormatError(shard, None, "corpus file not found")
         st = shard.stat()
         stamp.update(f"{shard}|{st.st_size}|{st.st_mtime_ns}|{id_field}|{title_field}|{text_field}\n".encode())
-    target = (cache_dir or default_cache_dir()) / "docstore" / f"{stamp.hexdigest()[:24]}.arrow"
-    if not target.exists():
-        _build(shards, target, id_field, title_field, text_field)
-    return ArrowDocStore(target)
+    target = (cache_dir or default_cache_dir()) / "docstore" / stamp.hexdigest()[:24]
+    return cached_artefact(target, KIND, VERSION, lambda tmp: _build(shards, tmp / DOCS, id_field, title_field,
+                                                                     text_field), _open)
 
 
-def _build(shards, target: Path, id_field, title_field, text_field) -> None:
-    log.info("building document store %s from %d file(s)", target, len(shards))
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_suffix(f".tmp{os.getpid()}")
+def _open(artefact: Artefact) -> ArrowDocStore:
+    store = ArrowDocStore(artefact.path / DOCS, artefact.meta["fingerprint"])
+    if len(store) != artefact.counts["documents"]:
+        raise Damaged(f"{len(store)} documents, manifest says {artefact.counts['documents']}")
+    return store
+
+
+def _build(shards, tmp: Path, id_field, title_field, text_field) -> dict:
+    log.info("building document store from %d file(s)", len(shards))
     content = hashlib.sha256()
     seen_rows = 0
     with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, SCHEMA) as writer, \
@@ -122,16 +128,16 @@ def _build(shards, target: Path, id_field, title_field, text_field) -> None:
                         writer.write_batch(pa.record_batch(cols, schema=SCHEMA))
                         seen_rows += len(cols["docid"])
                         cols = {k: [] for k in cols}
+                        fault_point("docstore:batch")
             if cols["docid"]:
                 writer.write_batch(pa.record_batch(cols, schema=SCHEMA))
                 seen_rows += len(cols["docid"])
             bar.update()
+            fault_point("docstore:shard")
     table = pa.ipc.open_file(pa.memory_map(str(tmp))).read_all()
     duplicates = table.num_rows - pc.count_distinct(table["docid"]).as_py()
     del table
     if duplicates:
-        tmp.unlink()
         raise DataFormatError(shards[0], None, f"{duplicates} duplicate docids in the corpus")
-    meta = {"fingerprint": content.hexdigest(), "rows": seen_rows, "sources": [str(s) for s in shards]}
-    target.with_suffix(".json").write_text(json.dumps(meta, indent=1))
-    os.replace(tmp, target)
+    return {"counts": {"documents": seen_rows},
+            "meta": {"fingerprint": content.hexdigest(), "sources": [str(s) for s in shards]}}

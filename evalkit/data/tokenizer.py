@@ -7,22 +7,22 @@ import hashlib
 import shutil
 from pathlib import Path
 
-from evalkit.data.docstore import default_cache_dir
+from evalkit.storage import cache_root, cached_artefact
 
 BUNDLED = Path(__file__).resolve().parent.parent / "assets" / "xlmr_tokenizer.json.gz"
 
 
 def bundled_tokenizer_file() -> Path:
-    """Decompress the bundled tokenizer.json once into the evalkit cache."""
+    """Decompress the bundled tokenizer.json once into the evalkit cache (a verified artefact)."""
     digest = hashlib.sha256(BUNDLED.read_bytes()).hexdigest()[:16]
-    target = default_cache_dir() / "tokenizers" / f"xlmr-{digest}.json"
-    if not target.exists():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_suffix(".tmp")
-        with gzip.open(BUNDLED, "rb") as src, open(tmp, "wb") as dst:
+
+    def build(tmp: Path) -> dict:
+        with gzip.open(BUNDLED, "rb") as src, open(tmp / "tokenizer.json", "wb") as dst:
             shutil.copyfileobj(src, dst)
-        tmp.replace(target)
-    return target
+        return {"meta": {"source": BUNDLED.name, "source_sha256_16": digest}}
+
+    artefact = cached_artefact(cache_root() / "tokenizers" / f"xlmr-{digest}", "tokenizer", 1, build)
+    return artefact.path / "tokenizer.json"
 
 
 @functools.lru_cache(maxsize=4)

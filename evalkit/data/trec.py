@@ -12,6 +12,7 @@ from typing import Iterator
 
 from evalkit.contracts import Qrels, Run, canonical_order
 from evalkit.errors import DataFormatError
+from evalkit.storage import atomic_write_text
 
 
 def open_text(path: Path) -> io.TextIOBase:
@@ -104,4 +105,4 @@ def format_run(run: Run, tag: str, qid_order: list[str] | None = None) -> str:
 
 
 def write_run(path: Path, run: Run, tag: str, qid_order: list[str] | None = None) -> None:
-    Path(path).write_text(format_run(run, tag, qid_order), encoding="utf-8")
+    atomic_write_text(path, format_run(run, tag, qid_order))

@@ -6,7 +6,7 @@ from typing import Any
 
 from evalkit.errors import EvalkitError
 
-__all__ = ["build_scorer", "build_dense_encoder", "executor_session", "EXECUTORS"]
+__all__ = ["Executor", "build_scorer", "build_dense_encoder", "executor_session", "EXECUTORS"]
 EXECUTORS = ("local", "ray")
 
 
@@ -47,3 +47,18 @@ def executor_session(executor: Any) -> AbstractContextManager:
 
         return ray_session(executor.address)
     return nullcontext()
+
+
+class Executor:
+    """`cfg.executor` as the object handed to the stages that run models: they call `dense_encoder(cfg)` and
+    `session()` on it and never import this package (executors build the stages' models, not the reverse)."""
+
+    def __init__(self, cfg: Any = None):
+        _name(cfg)
+        self.cfg = cfg
+
+    def dense_encoder(self, candidates: Any):
+        return build_dense_encoder(candidates, self.cfg)
+
+    def session(self) -> AbstractContextManager:
+        return executor_session(self.cfg)

@@ -21,8 +21,9 @@ from omegaconf import DictConfig, OmegaConf
 from evalkit.metrics.evaluate import POLICY
 
 PACKAGES = ["evalkit", "torch", "transformers", "tokenizers", "ranx", "bm25s", "datasets", "pyarrow", "pandas",
-            "numpy", "hydra-core", "huggingface_hub", "pytrec-eval-terrier", "scipy"]
-CANDIDATE_SUBCONFIGS = ("bm25", "dense", "hybrid")   # only the selected first stage's sub-config is protocol
+            "numpy", "hydra-core", "huggingface_hub", "pytrec-eval-terrier", "scipy",
+            "pyserini", "pyjnius"]
+CANDIDATE_SUBCONFIGS = ("bm25", "dense", "hybrid", "lucene", "m3")   # only the selected first stage's sub-config is protocol
 
 
 def config_hash(cfg: DictConfig) -> str:

@@ -24,6 +24,7 @@ from omegaconf import OmegaConf
 
 from evalkit.config import BenchmarkConfig, CandidatesConfig
 from evalkit.contracts import Benchmark, Run
+from evalkit.data import load_benchmark
 from evalkit.data.docstore import open_jsonl_store
 from evalkit.data.trec import cut, format_run, read_qrels, read_run, read_topics
 from evalkit.errors import EvalkitError
@@ -104,15 +105,13 @@ def stratified_sample(buckets: pd.Series, n: int, seed: int, lang: str) -> list[
 
 
 def create_subset(run_dir: Path, name: str, per_language: int, seed: int, root: Path = ROOT) -> Path:
-    from evalkit.data import load_benchmark
-
     run_dir = Path(run_dir)
     for needed in ("config.yaml", "per_query.parquet"):
         if not (run_dir / needed).is_file():
             raise EvalkitError(f"--run {run_dir}: {needed} not found (is it an evalkit run directory?)")
     cfg = OmegaConf.load(run_dir / "config.yaml")
     bcfg = OmegaConf.merge(OmegaConf.structured(BenchmarkConfig), cfg.benchmark)
-    benchmark = load_benchmark(bcfg)
+    benchmark = load_benchmark(bcfg, load_subset if bcfg.subset else None)
     table = pd.read_parquet(run_dir / "per_query.parquet")
     first = table[table["system"] == "first_stage"].drop_duplicates(["lang", "qid"])
     out = root / name

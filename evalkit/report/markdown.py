@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from evalkit.storage import atomic_write_text
+
 import pandas as pd
 from omegaconf import DictConfig
 
@@ -75,5 +77,5 @@ def write_report(out_dir: Path, table: pd.DataFrame, metrics: dict, cfg: DictCon
     protocol = metrics["protocol"]
     title = cfg.report.title or f"evalkit: {protocol['benchmark']} — {protocol['candidates']} → {protocol['reranker']}"
     path = Path(out_dir) / "report.md"
-    path.write_text(render(table, metrics, title), encoding="utf-8")
+    atomic_write_text(path, render(table, metrics, title))
     return path

@@ -8,10 +8,17 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
 from evalkit.errors import EvalkitError
+from evalkit.storage import atomic_file, atomic_write_text
 from evalkit.report.comparison import Comparison, System, build_comparison
 from evalkit.report.published import choices_of, system_key
 
 FORMATS = ("md", "html", "latex", "csv", "parquet")
+
+
+def write_frame(frame: pd.DataFrame, path: Path) -> None:
+    """A table as .csv or .parquet (by suffix), published atomically."""
+    with atomic_file(path) as fh:
+        frame.to_parquet(fh, index=False) if path.suffix == ".parquet" else frame.to_csv(fh, index=False)
 
 
 def check_formats(formats: list[str], where: str = "report.formats") -> None:
@@ -35,13 +42,13 @@ def write_outputs(c: Comparison, out_dir: Path, formats: list[str], stem: str, t
                                 ("latex", "tex", render_latex)]:
         if fmt in formats:
             written.append(out_dir / f"{stem}.{suffix}")
-            written[-1].write_text(render(c, title), encoding="utf-8")
+            atomic_write_text(written[-1], render(c, title))
     stats = pd.concat([c.stats.assign(by="lang"), c.bucket_stats.assign(by="bucket")], ignore_index=True)
     for fmt in ("csv", "parquet"):
         if fmt in formats:
             for frame, name in [(c.tidy, stem), (stats, f"{stem}_stats")]:
                 path = out_dir / f"{name}.{fmt}"
-                frame.to_csv(path, index=False) if fmt == "csv" else frame.to_parquet(path, index=False)
+                write_frame(frame, path)
                 written.append(path)
     return written
 
@@ -73,12 +80,13 @@ def write_reports(out_dir: Path, table: pd.DataFrame, metrics: dict, cfg: DictCo
         comparison = run_comparison(table, metrics, cfg)
         section = published_section(comparison)
         if section is not None:
-            with written[0].open("a", encoding="utf-8") as f:
-                f.write(f"\n## {section.title}\n\n*{section.note}*\n\n{markdown_table(section.header, section.rows)}\n")
+            text = written[0].read_text(encoding="utf-8")
+            atomic_write_text(written[0], f"{text}\n## {section.title}\n\n*{section.note}*\n\n"
+                                          f"{markdown_table(section.header, section.rows)}\n")
         protocol = metrics["protocol"]
         title = cfg.report.title or f"evalkit: {protocol['benchmark']} — {protocol['candidates']} → {protocol['reranker']}"
         written += write_outputs(comparison, out_dir, extra, "report", title) if extra else []
     if "csv" in formats:
         written.append(Path(out_dir) / "per_query.csv")
-        table.to_csv(written[-1], index=False)
+        write_frame(table, written[-1])
     return written

@@ -18,6 +18,7 @@ import torch
 from evalkit.errors import EvalkitError
 from evalkit.rerank.batching import BudgetRunner
 from evalkit.rerank.cache import PairCache, pair_key
+from evalkit.storage import cache_root
 
 DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 TRANSFORMS = ("logit", "sigmoid")
@@ -219,7 +220,7 @@ def build_cross_encoder(cfg: Any, cache_dir: str | Path | None = None, progress:
         raise EvalkitError(f"reranker.max_length: {max_length} exceeds the model's limit of {limit} tokens")
     cache = None
     if cfg.cache:
-        root = Path(cache_dir) if cache_dir is not None else Path.home() / ".cache" / "evalkit"
+        root = Path(cache_dir) if cache_dir is not None else cache_root()   # EVALKIT_CACHE, like every cache
         cache = PairCache(cfg.cache_path or root / "pair_scores.sqlite")
     settings = EngineSettings(max_length=max_length, query_max_length=cfg.query_max_length,
                               query_template=cfg.query_template, doc_template=cfg.doc_template,

@@ -52,8 +52,10 @@ class LoadedModel:
     info: dict[str, Any]          # provenance: ids, hashes, format, limits, dtype
 
 
-def resolve_model_dir(model: str, revision: str | None = None) -> tuple[Path, str | None]:
-    """Local directory and commit (when it is a hub snapshot) for a local path or a hub id."""
+def resolve_model_dir(model: str, revision: str | None = None,
+                      allow_patterns: list[str] | None = None) -> tuple[Path, str | None]:
+    """Local directory and commit (when it is a hub snapshot) for a local path or a hub id (fetching the files
+    `allow_patterns` matches, HUB_FILES by default)."""
     path = Path(model).expanduser()
     if path.is_dir():
         commit = path.name if path.parent.name == "snapshots" else None
@@ -63,7 +65,7 @@ def resolve_model_dir(model: str, revision: str | None = None) -> tuple[Path, st
     if path.is_absolute() or model.startswith((".", "~")):
         raise ModelUnavailableError(f"{model}: no such local directory")
     try:
-        local = Path(snapshot_download(model, revision=revision, allow_patterns=HUB_FILES))
+        local = Path(snapshot_download(model, revision=revision, allow_patterns=allow_patterns or HUB_FILES))
     except (LocalEntryNotFoundError, RepositoryNotFoundError, RevisionNotFoundError, HFValidationError,
             HfHubHTTPError) as err:
         raise ModelUnavailableError(_unavailable_message(model, revision, err)) from err

@@ -1,0 +1,67 @@
+"""The one JVM of this process, with Anserini's fat jar from the Pyserini wheel (pyserini==0.22.1) on its class path.
+
+Only `pyserini.pyclass` (pyjnius + the bundled jar) is imported: Pyserini's search package imports faiss, torch
+and its dense encoders at import time, none of which the Lucene path needs. The JVM is started once per
+process (pyjnius cannot restart it), so its heap is fixed by the first caller.
+"""
+from __future__ import annotations
+
+import importlib.metadata as md
+import importlib.util
+import logging
+import os
+import shutil
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Callable
+
+from evalkit.errors import EvalkitError
+
+log = logging.getLogger(__name__)
+PYSERINI_VERSION = "0.22.1"
+INSTALL = ("pip install 'evalkit[lucene]' && pip install --no-deps pyserini==0.22.1, "
+           "and Java 11+ (Debian: apt-get install openjdk-17-jre-headless)")
+LOG4J_CONFIG = Path(__file__).resolve().parent.parent / "assets" / "log4j2-lucene.properties"
+
+
+def missing_requirement() -> str | None:
+    """What is missing for the Lucene path (None: nothing); checked without starting the JVM."""
+    if not (os.environ.get("JAVA_HOME") or shutil.which("java")):
+        return "no Java found (neither JAVA_HOME nor `java` on PATH)"
+    for module, package in (("jnius", "pyjnius"), ("pyserini", "pyserini")):
+        if importlib.util.find_spec(module) is None:
+            return f"Python package {package} is not installed"
+    return None
+
+
+def pyserini_version() -> str:
+    return md.version("pyserini")
+
+
+@lru_cache(maxsize=1)
+def _start(heap: str) -> Callable[[str], Any]:
+    import jnius_config
+
+    if not jnius_config.vm_running:
+        jnius_config.add_options(f"-Xmx{heap}", f"-Dlog4j2.configurationFile={LOG4J_CONFIG}",
+                                 "-Dlog4j2.statusLoggerLevel=ERROR")
+    else:
+        log.warning("the JVM was started before evalkit's Lucene stage: candidates.lucene.heap=%s not applied", heap)
+    try:
+        from pyserini.pyclass import autoclass     # adds the bundled fat jar to the class path, starts the JVM
+        autoclass("io.anserini.search.SimpleSearcher")
+    except Exception as exc:  # jnius raises plain Exceptions (no JVM, no jar, wrong Java version)
+        raise EvalkitError(f"could not start Lucene through Pyserini ({exc.__class__.__name__}: {exc}); "
+                           f"install: {INSTALL}") from None
+    return autoclass
+
+
+def java_class(name: str, heap: str = "4g") -> Any:
+    """A Java class of Anserini / Lucene, starting the JVM (with -Xmx`heap`) on the first call."""
+    problem = missing_requirement()
+    if problem:
+        raise EvalkitError(f"candidates=lucene needs Java and Pyserini: {problem}; install: {INSTALL}")
+    version = pyserini_version()
+    if version != PYSERINI_VERSION:
+        log.warning("pyserini %s is installed; evalkit's Lucene stage was verified with %s", version, PYSERINI_VERSION)
+    return _start(heap)(name)

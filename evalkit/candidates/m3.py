@@ -1,0 +1,96 @@
+"""BGE-M3's five retrieval modes as first stages (`candidates.name=m3`, `candidates.m3.mode`), as the paper runs them:
+
+- dense: exact inner-product search over the whole corpus (the dense stage's search, on the index's vectors);
+- sparse: lexical-weight search over the whole corpus (evalkit.m3.sparse_search, an inverted index);
+- dense_sparse: dense and sparse top-`fusion_depth` (1000) lists, fused by compute_score's weighted mean of the
+  two scores, a document missing from one list taking 0 from it (FlagEmbedding's hybrid search script);
+- multi_vec: dense top-`rerank_depth` (200) re-ranked by the multi-vector score;
+- all: dense top-`rerank_depth` re-ranked by the weighted mean of dense, sparse and multi-vector scores.
+Weights are `candidates.m3.weights` = [dense, sparse, colbert] (FlagEmbedding's weights_for_different_modes).
+One corpus index (dense vectors + lexical weights, resumable shards) serves every mode.
+"""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from evalkit.candidates.dense import exact_search
+from evalkit.config import CandidatesConfig
+from evalkit.contracts import Benchmark, Run
+from evalkit.data.docstore import default_cache_dir
+from evalkit.data.trec import cut
+from evalkit.errors import EvalkitError
+from evalkit.m3.scores import MODES, check_weights, combine
+
+log = logging.getLogger(__name__)
+
+
+def build_m3_encoder(m3: Any, progress: bool | None = None):
+    from evalkit.m3.encoder import M3Encoder, M3Settings
+    from evalkit.m3.loading import load_m3
+    from evalkit.rerank.engine import resolve_device_dtype
+
+    if not m3.model:
+        raise EvalkitError("candidates.m3.model: required (a hub id or a local directory)")
+    device, dtype = resolve_device_dtype(m3.device, m3.dtype)
+    loaded = load_m3(m3.model, revision=m3.revision, dtype=dtype, device=device)
+    return M3Encoder(loaded, M3Settings(m3.max_length, m3.query_max_length, m3.batch_tokens, device),
+                     progress=progress)
+
+
+def fuse_dense_sparse(dense: dict[str, float], sparse: dict[str, float], weights) -> dict[str, float]:
+    return {d: float(combine(dense.get(d, 0.0), sparse.get(d, 0.0), None, weights))
+            for d in dict.fromkeys([*dense, *sparse])}
+
+
+def _check(cfg: CandidatesConfig, executor: Any) -> None:
+    m3 = cfg.m3
+    if m3.mode not in MODES:
+        raise EvalkitError(f"candidates.m3.mode={m3.mode!r} is not one of {MODES}")
+    check_weights(list(m3.weights))
+    name = getattr(getattr(executor, "cfg", None), "name", "local")
+    if name != "local":
+        raise EvalkitError(f"candidates.name=m3 runs on executor=local only (executor.name={name!r})")
+    for key in ("fusion_depth", "rerank_depth"):
+        if getattr(m3, key) < cfg.depth:
+            raise EvalkitError(f"candidates.m3.{key}={getattr(m3, key)} is below candidates.depth={cfg.depth}")
+
+
+def m3_candidates(benchmark: Benchmark, cfg: CandidatesConfig, executor: Any = None,
+                  cache_dir: Path | None = None, encoder=None) -> dict[str, Run]:
+    from evalkit.m3.index import index_corpora
+    from evalkit.m3.rescore import rescore
+    from evalkit.m3.sparse_search import sparse_search
+
+    _check(cfg, executor)
+    m3, mode, doc_sep = cfg.m3, cfg.m3.mode, benchmark.protocol.get("doc_sep", " ")
+    encoder = encoder or build_m3_encoder(m3)
+    info = encoder.info
+    benchmark.protocol["m3_model"] = (f"{info['model']} (commit {info.get('commit')}, weights {info['weights_hash'][:12]}, "
+                                      f"heads {info['heads_hash'][:12]}, {info['dtype']})")
+    stores = list({id(benchmark.stores[lang]): benchmark.stores[lang] for lang in benchmark.queries}.values())
+    indexes = dict(zip(map(id, stores), index_corpora(stores, encoder, doc_sep, m3.shard_docs,
+                                                      cache_dir or default_cache_dir())))
+    runs: dict[str, Run] = {}
+    for lang, queries in benchmark.queries.items():
+        qids, index = list(queries), indexes[id(benchmark.stores[lang])]
+        reps = encoder.encode([queries[q] for q in qids], m3.query_max_length, colbert=mode in ("multi_vec", "all"),
+                              desc=f"m3 queries {lang}")
+        if not qids:
+            runs[lang] = {}
+            continue
+        depth = {"dense": cfg.depth, "sparse": cfg.depth, "dense_sparse": m3.fusion_depth}.get(mode, m3.rerank_depth)
+        dense = dict(zip(qids, exact_search(reps.dense, index, depth))) if mode != "sparse" else {}
+        sparse = dict(zip(qids, sparse_search(reps.sparse, index, depth))) if mode in ("sparse", "dense_sparse") else {}
+        if mode == "dense":
+            run = dense
+        elif mode == "sparse":
+            run = sparse
+        elif mode == "dense_sparse":
+            run = {q: fuse_dense_sparse(dense[q], sparse[q], m3.weights) for q in qids}
+        else:
+            run = rescore(encoder, qids, reps, dense, benchmark.stores[lang], doc_sep, mode, m3.weights,
+                          m3.window_queries)
+        runs[lang] = cut({q: run.get(q, {}) for q in qids}, cfg.depth)
+    return runs

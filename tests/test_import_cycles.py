@@ -1,0 +1,96 @@
+"""The package's import graph has no cycles: every `import` inside evalkit/ counts, at module level or deferred
+inside a function, so a cycle cannot be hidden by moving an import into a function body."""
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parent.parent / "evalkit"
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imports_of(path: Path, modules: set[str]) -> set[str]:
+    """The evalkit modules that `path` imports; `from pkg import name` counts as pkg.name when that is a module."""
+    name = module_name(path)
+    is_package = path.name == "__init__.py"
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            targets = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = name.split(".") if is_package else name.split(".")[:-1]
+                anchor = anchor[:len(anchor) - node.level + 1]
+                base = ".".join([*anchor, base] if base else anchor)
+            targets = [f"{base}.{alias.name}" if f"{base}.{alias.name}" in modules else base for alias in node.names]
+        else:
+            continue
+        for target in targets:
+            while target and target not in modules:   # `import a.b.c` of a name inside module a.b
+                target = target.rpartition(".")[0]
+            if target and target != name and not name.startswith(target + "."):   # a parent package is not a dependency
+                found.add(target)
+    return found
+
+
+def import_graph() -> dict[str, set[str]]:
+    files = sorted(PACKAGE.rglob("*.py"))
+    modules = {module_name(p) for p in files}
+    return {module_name(p): imports_of(p, modules) for p in files}
+
+
+def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    """One cycle as a list of modules (first == last), or None; iterative DFS with colours."""
+    state: dict[str, int] = {}
+    for root in sorted(graph):
+        if state.get(root):
+            continue
+        stack, path = [(root, iter(sorted(graph[root])))], [root]
+        state[root] = 1
+        while stack:
+            node, children = stack[-1]
+            child = next(children, None)
+            if child is None:
+                state[node] = 2
+                stack.pop()
+                path.pop()
+            elif state.get(child) == 1:
+                return path[path.index(child):] + [child]
+            elif not state.get(child):
+                state[child] = 1
+                stack.append((child, iter(sorted(graph.get(child, ())))))
+                path.append(child)
+    return None
+
+
+def test_finder_sees_a_cycle_and_a_deferred_import(tmp_path):
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": set()}
+    assert find_cycle(graph) == ["a", "b", "c", "a"]
+    assert find_cycle({"a": {"b"}, "b": set()}) is None
+    module = tmp_path / "evalkit" / "x.py"
+    module.parent.mkdir()
+    module.write_text("def f():\n    from evalkit.y import z\n")
+    global PACKAGE
+    saved, PACKAGE = PACKAGE, tmp_path / "evalkit"
+    try:
+        assert imports_of(module, {"evalkit", "evalkit.x", "evalkit.y"}) == {"evalkit.y"}
+    finally:
+        PACKAGE = saved
+
+
+def test_evalkit_has_no_import_cycle():
+    cycle = find_cycle(import_graph())
+    assert cycle is None, "import cycle: " + " -> ".join(cycle)
+
+
+def test_top_level_holds_only_packages_and_the_spine():
+    """The folder list shows the pipeline: stage and service packages, plus the few modules that wire them."""
+    spine = {"__init__.py", "__main__.py", "cli.py", "pipeline.py", "config.py", "contracts.py", "errors.py", "testing.py"}
+    loose = sorted(p.name for p in PACKAGE.glob("*.py") if p.name not in spine)
+    assert loose == [], f"modules outside a package: {loose}"
+    assert all((p / "__init__.py").is_file() for p in PACKAGE.iterdir() if p.is_dir() and any(p.glob("*.py")))

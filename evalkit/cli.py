@@ -78,6 +78,25 @@ def check_group_options(overrides: list[str]) -> None:
                                    f"{', '.join(known[key])}"))
 
 
+def _known_keys(key: str | None) -> str:
+    """For a misspelt key: the keys its section has (from the structured configs)."""
+    import dataclasses
+    import typing
+
+    from evalkit.config import Config
+
+    if not key or "." not in key:
+        return ""
+    node = Config
+    for part in key.split(".")[:-1]:
+        fields = typing.get_type_hints(node) if dataclasses.is_dataclass(node) else {}
+        if part not in fields or not dataclasses.is_dataclass(fields[part]):
+            return ""
+        node = fields[part]
+    names = [f.name for f in dataclasses.fields(node)]
+    return "" if key.rsplit(".", 1)[1] in names else f"; {key.rsplit('.', 1)[0]} has: {', '.join(names)}"
+
+
 def _short(exc) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else exc.__class__.__name__
@@ -100,7 +119,7 @@ def preflight(overrides: list[str]) -> None:
         cause = exc.__cause__ if isinstance(exc.__cause__, OmegaConfBaseException) else exc
         key, value = getattr(cause, "full_key", None), getattr(cause, "value", None)
         where = f" (key: {key}" + (f", value: {value!r}" if value is not None else "") + ")" if key else ""
-        _fail(EvalkitError(f"bad configuration: {_short(cause)}{where}"))
+        _fail(EvalkitError(f"bad configuration: {_short(cause)}{where}{_known_keys(key)}"))
     try:
         check_config(cfg)
     except EvalkitError as exc:

@@ -33,9 +33,12 @@ def saved_line(name: str) -> str:
     """The one line printed on an interrupt (the pair-score cache keeps every finished batch)."""
     from evalkit.rerank.cache import PairCache
 
-    where = f" in {PairCache.last_path}" if PairCache.last_path else ""
+    if not PairCache.saved_in_process:
+        return (f"evalkit: interrupted ({name}): 0 reranker pair scores of this run were saved (cached document "
+                "stores and indexes are kept); the run directory was left as it was; run the same command again")
     return (f"evalkit: interrupted ({name}): {PairCache.saved_in_process} reranker pair scores of this run are "
-            f"saved{where}; the run directory was left as it was; run the same command again to resume")
+            f"saved in {PairCache.last_path}; the run directory was left as it was; run the same command again "
+            "to resume")
 
 
 def exit_code(exc: BaseException) -> int:

@@ -25,7 +25,7 @@ LANG_CODE = re.compile(r"[a-z]{2,3}([-_][A-Za-z0-9]+)?")
 
 class ConfigValueError(EvalkitError):
     def __init__(self, key: str, value: Any, allowed: str):
-        super().__init__(f"{key}={value!r}: {allowed}")
+        super().__init__(f"{key} is not set: {allowed}" if value in (None, "???") else f"{key}={value!r}: {allowed}")
         self.key = key
 
 

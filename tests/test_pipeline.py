@@ -79,7 +79,9 @@ def test_misspelt_key_is_one_line_error(tmp_path):
     proc = evalkit("reranker.mdoel=x", cwd=tmp_path, check=False)
     assert proc.returncode == 2
     assert proc.stderr.strip() == ("evalkit: error: bad configuration: Key 'mdoel' not in 'RerankerConfig' "
-                                   "(key: reranker.mdoel)")
+                                   "(key: reranker.mdoel); reranker has: name, model, revision, max_length, "
+                                   "query_max_length, query_template, doc_template, score_transform, dtype, device, "
+                                   "attn_implementation, batch_tokens, cache, cache_path")
 
 
 @pytest.mark.parametrize("mode", ["error", "warn"])
@@ -97,7 +99,7 @@ def test_run_docids_absent_from_the_corpus(mini_miracl, tmp_path, mode):
             "(set benchmark.missing_docs=warn to drop them and continue)")
         return
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert "1 first-stage docids are not in the corpus" in proc.stderr
+    assert "1 first-stage docids are not in the corpus" in proc.stdout + proc.stderr   # Hydra logs to stdout
     out = tmp_path / "results" / "sample" / "r"
     assert json.loads((out / "metrics.json").read_text())["protocol"]["missing_run_docs"] == 1
     assert "99#9" not in (out / "runs" / "first_stage.en.trec").read_text()

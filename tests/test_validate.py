@@ -35,7 +35,7 @@ BAD = {
     "candidates.hybrid.norm": "candidates.hybrid.norm=l2", "candidates.hybrid.depth": "candidates.hybrid.depth=0",
     "candidates.hybrid.rrf_k": "candidates.hybrid.rrf_k=-1",
     "candidates.lucene.k1": "candidates.lucene.k1=-0.5", "candidates.lucene.b": "candidates.lucene.b=2.0",
-    "candidates.lucene.hits": "candidates.lucene.hits=0", "candidates.lucene.analyzers": "+candidates.lucene.analyzers={Bad!:en}",
+    "candidates.lucene.hits": "candidates.lucene.hits=0", "candidates.lucene.analyzers": "+candidates.lucene.analyzers.Bad=en",
     "candidates.lucene.threads": "candidates.lucene.threads=-2", "candidates.lucene.batch_docs": "candidates.lucene.batch_docs=0",
     "candidates.lucene.batch_queries": "candidates.lucene.batch_queries=0", "candidates.lucene.heap": "candidates.lucene.heap=lots",
     "candidates.lucene.memory_buffer_mb": "candidates.lucene.memory_buffer_mb=0",

@@ -157,6 +157,21 @@ def _benchmarks() -> tuple[str, ...]:
     return tuple(sorted(LOADERS))
 
 
+def _first_stages() -> tuple[str, ...]:
+    from evalkit.candidates import STAGES
+
+    return tuple(STAGES)
+
+
+def _rerankers() -> tuple[str, ...]:
+    """The `name:` of every configs/reranker/*.yaml (a new reranker config brings its name with it)."""
+    import yaml
+
+    folder = Path(__file__).resolve().parent.parent / "configs" / "reranker"
+    names = {(yaml.safe_load(p.read_text(encoding="utf-8")) or {}).get("name") for p in folder.glob("*.yaml")}
+    return tuple(sorted(n for n in names if n))
+
+
 RULES: dict[str, Rule] = {
     "benchmark.name": lambda v: one_of(*_benchmarks())(v),
     "benchmark.source": optional(existing_path("directory")),
@@ -171,7 +186,7 @@ RULES: dict[str, Rule] = {
     "benchmark.format": optional(one_of("beir", "trec")),
     "benchmark.lang": optional(lang_code),
     "benchmark.cache_dir": optional(writable_dir),
-    "candidates.name": one_of("bm25", "lucene", "runfile", "dense", "hybrid", "m3"),
+    "candidates.name": lambda v: one_of(*_first_stages())(v),
     "candidates.label": run_name,
     "candidates.depth": at_least(1),
     "candidates.path": optional(existing_path("file or directory")),
@@ -219,7 +234,7 @@ RULES: dict[str, Rule] = {
     "candidates.hybrid.norm": one_of(*NORMS),
     "candidates.hybrid.depth": at_least(1),
     "candidates.hybrid.rrf_k": at_least(0),
-    "reranker.name": one_of("gte", "bge_m3", "hf", "none"),
+    "reranker.name": lambda v: one_of(*_rerankers())(v),
     "reranker.model": optional(existing_path("model directory")),
     "reranker.revision": any_value,
     "reranker.max_length": optional(at_least(8)),

@@ -108,7 +108,7 @@ def test_interrupted_rerank_says_what_is_saved_and_the_same_command_resumes(tmp_
     db, out = tmp_path / "pairs.sqlite", tmp_path / "run"
     args = [sys.executable, "-m", "evalkit", "benchmark=sample", "reranker=gte", f"reranker.model={model}",
             "reranker.max_length=1024", "reranker.batch_tokens=2048", f"reranker.cache_path={db}",
-            "candidates.depth=50", f"hydra.run.dir={out}"]
+            "candidates.depth=20", f"hydra.run.dir={out}"]
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(REPO), "EVALKIT_CACHE": str(tmp_path / "cache")}
     proc = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 400
@@ -120,7 +120,8 @@ def test_interrupted_rerank_says_what_is_saved_and_the_same_command_resumes(tmp_
     _, err = proc.communicate(timeout=60)
     took = time.monotonic() - sent
     assert proc.returncode == 128 + signum, err[-2000:]
-    assert "Traceback" not in err and took < 10, (took, err[-2000:])
+    assert "Traceback" not in err, err[-2000:]
+    assert took < 30, took   # within a batch (1-2 s on a quiet machine; this bound allows a busy shared one)
     last = err.strip().splitlines()[-1]
     saved = int(last.split("): ")[1].split(" ")[0])
     assert last.startswith(f"evalkit: interrupted ({signal.Signals(signum).name}): ") and "same command" in last

@@ -18,6 +18,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from evalkit.errors import EvalkitError
 from evalkit.metrics.aggregate import summary
+from evalkit.metrics.evaluate import excluded_line
 from evalkit.gate.provenance import cache_rates, config_hash
 from evalkit.executors.shard import SHARD_FILE
 
@@ -137,8 +138,10 @@ def merge_shards(shard_dirs: list[Path], out: Path) -> Path:
     cfg = copy.deepcopy(shards[0]["config"])
     cfg.run.shard = None
     table = merged_table(shards, order)
-    protocol = json.loads((shards[0]["dir"] / "metrics.json").read_text(encoding="utf-8"))["protocol"]
-    metrics = {"systems": summary(table), "protocol": {**protocol, "languages": list(order)}}
+    shard_metrics = [json.loads((s["dir"] / "metrics.json").read_text(encoding="utf-8")) for s in shards]
+    excluded = {lang: sum(m.get("excluded_queries", {}).get(lang, 0) for m in shard_metrics) for lang in order}
+    protocol = {**shard_metrics[0]["protocol"], "languages": list(order), "excluded_queries": excluded_line(excluded)}
+    metrics = {"systems": summary(table), "protocol": protocol, "excluded_queries": excluded}
     out.mkdir(parents=True, exist_ok=True)
     merge_run_files(shards, order, out)
     table.to_parquet(out / "per_query.parquet", index=False)

@@ -15,6 +15,8 @@ SUBCOMMANDS: dict[str, str] = {   # name -> "module:function" taking argv, retur
     "regress": "evalkit.gate.regress:main",
     "subset": "evalkit.gate.subset:main",
     "merge": "evalkit.executors.merge:main",
+    "explore": "evalkit.report.explore:main",
+    "probe": "evalkit.rerank.api.probe:main",
 }
 REPORT_FORMATS = "md,html,latex,csv,parquet"
 
@@ -76,7 +78,31 @@ def _merge(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", required=True, type=Path, metavar="DIR")
 
 
-ARGUMENTS = {"compare": _compare, "regress": _regress, "subset": _subset, "merge": _merge}
+def _explore(p: argparse.ArgumentParser) -> None:
+    p.add_argument("run_dirs", nargs="+", type=Path, help="run directories; the first one's first stage is the baseline")
+    p.add_argument("--out", type=Path, help="output file (default: RUN_DIR/explore.html of the first run)")
+    p.add_argument("--title", help="page title")
+
+
+def _probe(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--format", required=True, help="cohere | jina | voyage | tei | vllm | infinity")
+    p.add_argument("--base-url", required=True)
+    p.add_argument("--model", help="the provider's model name")
+    p.add_argument("--route", help="vllm: rerank | score")
+    p.add_argument("--key-env", help="NAME of the environment variable holding the API key")
+    p.add_argument("--normalized", action="store_true", help="do not ask for raw scores")
+    p.add_argument("--truncate-tokens", type=int, help="cohere max_tokens_per_doc / vllm truncate_prompt_tokens")
+    p.add_argument("--tokenizer", help="counts document tokens (default: --local-model's, else the bundled XLM-R)")
+    p.add_argument("--local-model", help="also probe this local checkpoint (reranker=hf) for comparison")
+    p.add_argument("--local-max-length", type=int, help="the local model's max_length (default: its own limit)")
+    p.add_argument("--max-offset", type=int, default=2048)
+    p.add_argument("--step", type=int, default=32)
+    p.add_argument("--tol", type=float, default=1e-4, help="scores closer than this to the control count as equal")
+    p.add_argument("--out", default="probe", help="output directory (probe.json)")
+
+
+ARGUMENTS = {"compare": _compare, "regress": _regress, "subset": _subset, "merge": _merge, "explore": _explore,
+             "probe": _probe}
 
 
 def parser(name: str) -> argparse.ArgumentParser:

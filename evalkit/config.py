@@ -106,8 +106,29 @@ class CandidatesConfig:
 
 
 @dataclass
+class ApiConfig:
+    """reranker=api: a hosted or self-hosted rerank endpoint (see evalkit/rerank/api)."""
+    format: str = "cohere"                   # cohere | jina | voyage | tei | vllm | infinity
+    base_url: Optional[str] = None           # e.g. https://api.cohere.com or http://127.0.0.1:7997
+    model: Optional[str] = None              # the provider's model name (sent in the request body)
+    route: Optional[str] = None              # vllm: rerank (/v1/rerank, default) | score (/score)
+    key_env: Optional[str] = None            # NAME of the environment variable holding the key (never the key)
+    docs_per_request: Optional[int] = None   # None: the provider's documented cap
+    max_concurrency: int = 4                 # requests in flight
+    requests_per_minute: Optional[float] = None   # None: no limit; retries count too
+    timeout_s: float = 60.0                  # per request
+    max_retries: int = 6                     # on 429, 408, 409, 5xx, timeouts, dropped connections
+    backoff_base_s: float = 1.0              # full-jitter exponential backoff: U(0, min(max, base * 2^n))
+    backoff_max_s: float = 60.0              # also caps Retry-After / retry-after-ms / X-RateLimit-Reset waits
+    raw_scores: bool = True                  # ask for logits where offered (tei, infinity raw_scores; vllm)
+    truncate_tokens: Optional[int] = None    # cohere max_tokens_per_doc | vllm truncate_prompt_tokens
+    truncate: Optional[bool] = None          # voyage truncation | tei truncate (None: the provider's default)
+    probe_file: Optional[str] = None         # probe.json of `evalkit probe`, shown next to the length buckets
+
+
+@dataclass
 class RerankerConfig:
-    name: str = MISSING                      # gte | bge_m3 | hf | none
+    name: str = MISSING                      # gte | bge_m3 | hf | api | none
     model: Optional[str] = None              # hub id or local directory
     revision: Optional[str] = None
     max_length: Optional[int] = None         # None: the model's own limit (recorded in every report)
@@ -121,6 +142,7 @@ class RerankerConfig:
     batch_tokens: int = 16384                # padded tokens per batch
     cache: bool = True                       # the on-disk pair-score cache
     cache_path: Optional[str] = None         # default $EVALKIT_CACHE/pair_scores.sqlite
+    api: ApiConfig = field(default_factory=ApiConfig)   # reranker=api only
 
 
 @dataclass

@@ -106,6 +106,16 @@ def run(cfg: DictConfig, out_dir: Path) -> RunResult:
     metrics = {"systems": summary(table), "protocol": {**protocol(benchmark, cfg, scorer),
                                                        "excluded_queries": excluded_line(excluded)},
                "excluded_queries": excluded}
+    if scorer is not None:   # ties in the reranked scores that move a metric; an endpoint's cost and latency
+        from evalkit.metrics.ties import tie_effects
+
+        metrics |= tie_effects(benchmark, systems[RERANKED], measures(benchmark, cfg), cfg.metrics.no_relevant)
+        if hasattr(scorer, "report"):
+            metrics["reranker_api"] = scorer.report()
+            if cfg.reranker.api.probe_file:   # `evalkit probe` output, shown next to the length buckets
+                from evalkit.rerank.api.probe import load_probe
+
+                metrics["truncation_probe"] = load_probe(cfg.reranker.api.probe_file)
     timings["evaluate"] = time.perf_counter() - clock
 
     write_frame(table, out_dir / "per_query.parquet")      # every output published atomically (temp + rename)

@@ -248,6 +248,23 @@ RULES: dict[str, Rule] = {
     "reranker.batch_tokens": at_least(1),
     "reranker.cache": any_value,
     "reranker.cache_path": optional(not_a_dir),
+    "reranker.api.format": one_of("cohere", "jina", "voyage", "tei", "vllm", "infinity"),
+    "reranker.api.base_url": optional(lambda v: None if re.match(r"https?://", v) else "must start with http:// or https://"),
+    "reranker.api.model": any_value,
+    "reranker.api.route": optional(one_of("rerank", "score")),
+    "reranker.api.key_env": optional(lambda v: None if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", v) else
+                                     "must be the NAME of an environment variable (never the key itself)"),
+    "reranker.api.docs_per_request": optional(at_least(1)),
+    "reranker.api.max_concurrency": at_least(1),
+    "reranker.api.requests_per_minute": optional(lambda v: None if v > 0 else "must be a number > 0"),
+    "reranker.api.timeout_s": lambda v: None if v > 0 else "must be a number of seconds > 0",
+    "reranker.api.max_retries": at_least(0),
+    "reranker.api.backoff_base_s": at_least(0.0, "a number"),
+    "reranker.api.backoff_max_s": at_least(0.0, "a number"),
+    "reranker.api.raw_scores": any_value,
+    "reranker.api.truncate_tokens": optional(at_least(1)),
+    "reranker.api.truncate": any_value,
+    "reranker.api.probe_file": optional(lambda v: None if Path(v).expanduser().is_file() else "no such file"),
     "metrics.measures": each(measure),
     "metrics.bucket_edges": increasing_edges,
     "metrics.no_relevant": one_of("exclude", "zero"),
@@ -288,7 +305,10 @@ def _get(tree: dict, key: str) -> Any:
 def _pairs(c: dict) -> None:
     """Options that only make sense together."""
     bench, cand, rr = c["benchmark"], c["candidates"], c["reranker"]
-    if rr["name"] != "none" and not rr["model"]:
+    if rr["name"] == "api" and not (rr.get("api") or {}).get("base_url"):
+        raise ConfigValueError("reranker.api.base_url", None, "reranker=api needs the endpoint: "
+                               "reranker.api.base_url=http://host:port")
+    if rr["name"] not in ("none", "api") and not rr["model"]:
         raise ConfigValueError("reranker.model", rr["model"], f"reranker={rr['name']} needs a model: "
                                "reranker.model=<hub id or local directory>")
     if cand["name"] == "runfile" and not cand["path"]:

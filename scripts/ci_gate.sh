@@ -26,7 +26,7 @@ from evalkit.testing import make_tiny_gte
 make_tiny_gte(sys.argv[1], seed=0)
 EOF
 
-python -m evalkit benchmark=sample candidates=bm25 reranker=gte reranker.model="$work/tiny-gte" \
+python -m evalkit benchmark=sample candidates=bm25 candidates.depth=20 reranker=gte reranker.model="$work/tiny-gte" \
   reranker.device=cpu reranker.dtype=fp32 reranker.cache=false metrics.oracle=true \
   hydra.run.dir="$work/run" >"$work/pipeline.log" 2>&1 || { tail -n 40 "$work/pipeline.log" >&2; exit 2; }
 

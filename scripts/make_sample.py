@@ -2,8 +2,8 @@
 
 Every text below was written for evalkit (original, CC0). Short passages are real encyclopedic facts; the long
 articles describe fictional places and are composed section by section from authored sentence templates, with
-the one answer-bearing sentence placed in the middle section. Output is byte-identical across runs (fixed seed,
-gzip mtime=0). Usage: python scripts/make_sample.py [--out DIR]
+the one answer-bearing sentence placed past a set token offset (its span is written to spans/); the lexical-trap
+families come from scripts/sample_traps.py. Output is byte-identical across runs (fixed seed, gzip mtime=0). Usage: python scripts/make_sample.py [--out DIR]
 """
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ import json
 import random
 from collections import Counter
 from pathlib import Path
+
+from sample_traps import trap_families
 
 SEED = 20240611
 LANGS = ["en", "es", "de", "ru", "ar", "hi", "zh", "ja", "ko", "th"]
@@ -474,8 +476,8 @@ Q ทำไมพืชต้องการแสงแดด
 
 # Long articles about fictional places. Each section uses every sentence template once (shuffled) with the
 # section number {i}, random numbers {a} {b} {c} {d} (ranges in SLOTS) and a word {w}; sections are added until
-# the article reaches the instance's target length in XLM-R tokens. The answer sentence goes into the middle
-# section. Instances of one kit share their vocabulary, so each is a hard distractor for the others' queries.
+# the article reaches the instance's target length in XLM-R tokens. The answer sentence opens the first section
+# past ANSWER_AT tokens. Instances of one kit share their vocabulary, so each is a hard distractor for the others' queries.
 KITS: dict[str, dict] = {}
 
 KITS["en"] = dict(
@@ -713,14 +715,20 @@ def token_length(tok, title: str, text: str) -> int:
     return len(tok(title + " " + text)["input_ids"])
 
 
+ANSWER_AT = {750: 600, 1500: 1150, 3000: 2200, 6000: 4400, 8700: 6200}  # target length -> answer beyond
+
+
 def long_article(lang: str, kit: dict, name: str, target: int, answer: str, tok) -> dict:
     """Compose sections until the article holds about `target` XLM-R tokens (summed per section: XLM-R pieces
-    never cross whitespace, so the sum is within a few tokens); the answer goes into the middle section."""
+    never cross whitespace, so the sum is within a few tokens); the answer opens the first section that starts
+    beyond ANSWER_AT[target] tokens, so a reranker cut at 512 / 1,024 / 4,096 tokens never reads it. Returns the
+    doc and the answer's character span in its text."""
     rng = random.Random(f"{SEED}:{lang}:{name}")
     sep = "" if lang in {"zh", "ja"} else " "
     title = kit["title"].format(name=name)
     intro = kit["intro"].format(name=name)
     sections: list[tuple[str, list[str]]] = []
+    starts: list[int] = []
 
     def render() -> str:
         return "\n\n".join([intro] + [f"{head}\n{sep.join(sents)}" for head, sents in sections])
@@ -733,20 +741,33 @@ def long_article(lang: str, kit: dict, name: str, target: int, answer: str, tok)
             slots = {key: rng.randint(lo, hi) for key, (lo, hi) in SLOTS.items()}
             sents.append(template.format(name=name, i=i, w=rng.choice(kit["words"]), **slots))
         sections.append((kit["heading"].format(i=i), sents))
+        starts.append(total)
         total += len(tok(f"{sections[-1][0]}\n{sep.join(sents)}", add_special_tokens=False)["input_ids"])
-    sections[len(sections) // 2][1].append(answer)
-    return {"title": title, "text": render()}
+    at = next(k for k, start in enumerate(starts) if start >= ANSWER_AT[target])
+    sections[at][1].insert(0, answer)
+    text = render()
+    start = text.index(answer)
+    assert text.count(answer) == 1
+    return {"title": title, "text": text}, (start, start + len(answer))
 
 
-def build_language(lang: str, tok) -> tuple[list[tuple[str, str]], list[dict], list[tuple[str, str, int]]]:
-    """Return topics [(qid, query)], corpus [{docid, title, text}] and qrels [(qid, docid, grade)]."""
+def build_language(lang: str, tok) -> tuple[list[tuple[str, str]], list[dict], list[tuple[str, str, int]], list]:
+    """Return topics [(qid, query)], corpus [{docid, title, text}], qrels [(qid, docid, grade)] and answer spans
+    [(qid, docid, start, end)] (character offsets into the long documents' text)."""
     queries, docs = parse_text(lang, TEXT[lang])
     kit = KITS[lang]
     first_long = len(docs)
+    spans: dict[int, tuple[int, int]] = {}   # query index -> span in its long doc
     for name, target, answer, query in kit["instances"]:
-        docs.append(long_article(lang, kit, name, target, answer, tok))
+        doc, span = long_article(lang, kit, name, target, answer, tok)
+        docs.append(doc)
         queries.append({"text": query, "judged": [(len(docs) - 1, 2)]})
+        spans[len(queries) - 1] = span
     queries[-len(kit["instances"])]["judged"].append((first_long + 1, 0))  # a long judged negative
+    trap_queries, trap_docs = trap_families(lang, SEED)
+    offset = len(docs)
+    docs += trap_docs
+    queries += [{"text": q["text"], "judged": [(offset + i, g) for i, g in q["judged"]]} for q in trap_queries]
 
     rng = random.Random(f"{SEED}:{lang}")
     titles = list(dict.fromkeys(doc["title"] for doc in docs))
@@ -760,20 +781,24 @@ def build_language(lang: str, tok) -> tuple[list[tuple[str, str]], list[dict], l
     qids = [str(q) for q in rng.sample(range(1, 10_000), len(queries))]
     topics = [(qid, q["text"]) for qid, q in zip(qids, queries)]
     qrels = [(qid, corpus[index]["docid"], grade) for qid, q in zip(qids, queries) for index, grade in q["judged"]]
+    answer_spans = [(qids[k], corpus[queries[k]["judged"][0][0]]["docid"], *span) for k, span in spans.items()]
     rng.shuffle(corpus)  # no system should profit from relevant passages coming first in the file
-    return topics, corpus, qrels
+    return topics, corpus, qrels, answer_spans
 
 
-def write_language(out: Path, lang: str, topics, corpus, qrels) -> None:
+def write_language(out: Path, lang: str, topics, corpus, qrels, spans) -> None:
     topics_dir = out / f"miracl-v1.0-{lang}" / "topics"
     qrels_dir = out / f"miracl-v1.0-{lang}" / "qrels"
+    spans_dir = out / f"miracl-v1.0-{lang}" / "spans"
     corpus_dir = out / f"miracl-corpus-v1.0-{lang}"
-    for folder in (topics_dir, qrels_dir, corpus_dir):
+    for folder in (topics_dir, qrels_dir, spans_dir, corpus_dir):
         folder.mkdir(parents=True, exist_ok=True)
     lines = "".join(f"{qid}\t{text}\n" for qid, text in topics)
     (topics_dir / f"topics.miracl-v1.0-{lang}-dev.tsv").write_bytes(lines.encode("utf-8"))
     lines = "".join(f"{qid}\tQ0\t{docid}\t{grade}\n" for qid, docid, grade in qrels)
     (qrels_dir / f"qrels.miracl-v1.0-{lang}-dev.tsv").write_bytes(lines.encode("utf-8"))
+    lines = "".join(f"{qid}\t{docid}\t{start}\t{end}\n" for qid, docid, start, end in spans)
+    (spans_dir / f"spans.miracl-v1.0-{lang}-dev.tsv").write_bytes(lines.encode("utf-8"))
     payload = "".join(json.dumps(doc, ensure_ascii=False) + "\n" for doc in corpus).encode("utf-8")
     with open(corpus_dir / "docs-0.jsonl.gz", "wb") as raw:
         with gzip.GzipFile(filename="", mode="wb", fileobj=raw, compresslevel=9, mtime=0) as gz:
@@ -833,7 +858,12 @@ repositories, so the same loader reads the sample and real MIRACL:
 miracl-v1.0-{{lang}}/topics/topics.miracl-v1.0-{{lang}}-dev.tsv    qid<TAB>query (no header)
 miracl-v1.0-{{lang}}/qrels/qrels.miracl-v1.0-{{lang}}-dev.tsv      qid<TAB>Q0<TAB>docid<TAB>rel
 miracl-corpus-v1.0-{{lang}}/docs-0.jsonl.gz                       {{"docid", "title", "text"}} per line
+miracl-v1.0-{{lang}}/spans/spans.miracl-v1.0-{{lang}}-dev.tsv      qid<TAB>docid<TAB>start<TAB>end (evalkit only)
 ```
+
+The spans file marks where the answer sits inside each long relevant document: character offsets `[start, end)`
+into the document's `text` (Python string indices). MIRACL has no such file; `evalkit explore` shows the
+spans when a benchmark has them.
 
 Docids follow MIRACL's `articleid#passageid`; passages of one article share the article id. Grades: 2 highly
 relevant, 1 partially relevant, 0 judged non-relevant. Every query has at least one document of grade >= 1.
@@ -854,7 +884,12 @@ tokens included) of its longest relevant document, with edges 512, 1024, 2048, 4
 In every language most queries have short relevant passages (at most {short_max} tokens), one query's longest
 relevant document lies in (512,1024] and one in (1024,2048]; the longer buckets hold one query each in a few
 languages ((2048,4096]: ru ar ja th; (4096,8192]: de hi ko; >8192, about 8,700-8,850 tokens: en zh), so
-long-document reranking is exercised while reranking the whole sample stays cheap.
+long-document reranking is exercised while reranking the whole sample stays cheap. The answer of each long
+document lies beyond a typical reranker cut: after token 600 in the (512,1024] documents, after 1,150 in the
+(1024,2048] ones, after 2,200 in the (2048,4096] ones and after 4,400 (6,200 above 8,192) in the longest.
+
+Forty queries per language are lexical traps (see below): BM25 ranks passages that repeat the query's words
+above the one that answers it, so the sample leaves a reranker room to show what it does.
 
 ## How it was made
 
@@ -868,10 +903,18 @@ needs the real XLM-R tokenizer, read from the `semantra_multilingual` package (e
   not answer it (the freezing point of water at altitude for a question about its boiling point, the half
   marathon for the marathon, the second-highest mountain for the highest), some judged 0, others unjudged,
   plus filler passages on unrelated topics.
+- Lexical traps (`scripts/sample_traps.py`): ten fictional villages per language, four questions each (when
+  was it founded, how many people live there, how high above sea level, what food it is famous for). The
+  grade-2 passage answers in other words (the first settlers built their homes there in 1642; the census
+  counted 5,210 inhabitants), half of them with a closing sentence that echoes the question; a grade-1 passage
+  answers partly (an early tax register, the number of households); a judged grade-0 passage and two unjudged
+  ones repeat the question's words about something else (the football club was founded by railway workers;
+  many people who live there sing in the choir; another village was founded on the road to this one).
 - Long documents: encyclopedic articles with sections about **fictional** places (a mountain railway,
   windmills, a botanical garden, a weather station, a caravan route, a tea estate, an old road, a hot-spring
   town, a walking trail, a canal). Each is composed from distinct authored sentences, section by section, until
-  it reaches its target length; the single answer-bearing sentence sits in the middle section. Articles of one
+  it reaches its target length; the single answer-bearing sentence opens the first section past a set token
+  offset (recorded in the spans file). Articles of one
   language share their vocabulary, so each is a hard distractor for the others' queries.
 
 ## License
@@ -909,9 +952,9 @@ def main() -> None:
     tok = load_xlmr_tokenizer()
     stats = {}
     for lang in LANGS:
-        topics, corpus, qrels = build_language(lang, tok)
+        topics, corpus, qrels, spans = build_language(lang, tok)
         short_passages_ok(corpus, qrels, tok)
-        write_language(out, lang, topics, corpus, qrels)
+        write_language(out, lang, topics, corpus, qrels, spans)
         stats[lang] = language_stats(lang, topics, corpus, qrels, tok)
     check_requirements(stats)
     (out / "README.md").write_bytes(render_readme(stats).encode("utf-8"))

@@ -100,3 +100,57 @@ def test_batching_does_not_change_representations(checkpoint, ours):
     a, b = ours.encode(TEXTS, 64, colbert=True), wide.encode(TEXTS, 64, colbert=True)
     np.testing.assert_allclose(a.dense, b.dense, atol=ATOL, rtol=0)
     assert [x.keys() for x in a.sparse.as_dicts()] == [x.keys() for x in b.sparse.as_dicts()]
+
+
+def test_pickled_encoder_weights_load_as_safetensors_do(checkpoint, ours, tmp_path):
+    """bge-m3's main branch has only pytorch_model.bin: read with weights_only=True, same representations."""
+    import shutil
+
+    import torch
+    from safetensors.torch import load_file
+
+    pickled = tmp_path / "pickled"
+    shutil.copytree(checkpoint, pickled)
+    torch.save(load_file(str(pickled / "model.safetensors")), pickled / "pytorch_model.bin")
+    (pickled / "model.safetensors").unlink()
+    other = M3Encoder(load_m3(str(pickled)), M3Settings(max_length=64, query_max_length=16, batch_tokens=256))
+    a, b = ours.encode(TEXTS, 64, colbert=True), other.encode(TEXTS, 64, colbert=True)
+    np.testing.assert_array_equal(a.dense, b.dense)
+    assert a.sparse.as_dicts() == b.sparse.as_dicts()
+    assert other.info["format"].startswith("native (pytorch_model.bin")
+
+
+def test_heads_are_checked(checkpoint, tmp_path):
+    """A missing head, a head with other tensors, and a pickle with objects are refused, naming the file."""
+    import shutil
+
+    import torch
+
+    from evalkit.rerank.loading import CheckpointError
+
+    bad = tmp_path / "bad"
+    shutil.copytree(checkpoint, bad)
+    (bad / "colbert_linear.pt").unlink()
+    with pytest.raises(CheckpointError, match="no colbert_linear.pt"):
+        load_m3(str(bad))
+    torch.save({"weight": torch.zeros(8, 32)}, bad / "colbert_linear.pt")
+    with pytest.raises(CheckpointError, match="colbert_linear.pt: expected exactly the tensors weight and bias"):
+        load_m3(str(bad))
+    torch.save(torch.nn.Linear(32, 1), bad / "sparse_linear.pt")              # a pickled module, not tensors
+    with pytest.raises(CheckpointError, match="sparse_linear.pt: not a plain tensor state dict"):
+        load_m3(str(bad))
+    torch.save({"weight": torch.zeros(1, 16), "bias": torch.zeros(1)}, bad / "sparse_linear.pt")
+    with pytest.raises(CheckpointError, match="do not fit Linear"):
+        load_m3(str(bad))
+
+
+from tests.test_loading import COMMIT, _fake_hub_cache, offline_hub  # noqa: E402,F401  (fixture)
+
+
+def test_hub_id_resolves_offline_from_the_cache_heads_included(checkpoint, ours, offline_hub):
+    _fake_hub_cache(offline_hub, checkpoint, "evalkit-test/tiny-bge-m3")
+    loaded = load_m3("evalkit-test/tiny-bge-m3")
+    assert loaded.info["commit"] == COMMIT and loaded.info["model"] == "evalkit-test/tiny-bge-m3"
+    assert loaded.info["heads_hash"] == ours.info["heads_hash"]
+    again = M3Encoder(loaded, M3Settings(max_length=64, query_max_length=16))
+    np.testing.assert_array_equal(again.encode(TEXTS[:3], 64).dense, ours.encode(TEXTS[:3], 64).dense)

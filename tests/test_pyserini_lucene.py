@@ -47,11 +47,18 @@ def test_analyzer_per_language_is_pyserinis_2cr_choice():
 
 
 def test_without_java_one_line_says_what_to_install(monkeypatch):
+    from evalkit.candidates import lucene_jvm
+
+    monkeypatch.setattr(lucene_jvm, "_started", {})     # as in a fresh process (the JVM may run in this one)
     monkeypatch.setenv("PATH", "/nonexistent")
     monkeypatch.delenv("JAVA_HOME", raising=False)
     with pytest.raises(EvalkitError, match=r"no Java found .*openjdk-17-jre-headless") as err:
         java_class("io.anserini.search.SimpleSearcher")
     assert "\n" not in str(err.value) and "pip install --no-deps pyserini==0.22.1" in str(err.value)
+    monkeypatch.setenv("JAVA_HOME", "/opt/some-jdk")                  # Java found, Pyserini not
+    monkeypatch.setattr(lucene_jvm.importlib.util, "find_spec", lambda name: None if name == "pyserini" else object())
+    with pytest.raises(EvalkitError, match=r"Python package pyserini is not installed; install: pip install"):
+        java_class("io.anserini.search.SimpleSearcher")
 
 
 # --- Lucene itself ---------------------------------------------------------------------------------------------

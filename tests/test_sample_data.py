@@ -96,13 +96,13 @@ def test_topics_have_unique_numeric_qids_and_no_header(data):
     for lang, d in data.items():
         assert all(len(row) == 2 for row in d["topics"]), lang
         qids = [qid for qid, _ in d["topics"]]
-        assert len(qids) >= 10 and len(set(qids)) == len(qids), lang
+        assert len(qids) >= 50 and len(set(qids)) == len(qids), lang
         assert all(qid.isdigit() for qid in qids) and all(q.strip() for _, q in d["topics"]), lang
 
 
 def test_corpus_records_and_docids(data):
     for lang, d in data.items():
-        assert 20 <= len(d["corpus"]) <= 45, lang
+        assert 200 <= len(d["corpus"]) <= 260, lang
         docids = [doc["docid"] for doc in d["corpus"]]
         assert len(set(docids)) == len(docids), lang
         for doc in d["corpus"]:

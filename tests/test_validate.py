@@ -53,6 +53,15 @@ BAD = {
     "reranker.dtype": "reranker.dtype=fp8", "reranker.device": "reranker.device=cuda:99",
     "reranker.attn_implementation": "reranker.attn_implementation=flash", "reranker.batch_tokens": "reranker.batch_tokens=0",
     "reranker.cache": "reranker.cache=sometimes", "reranker.cache_path": "reranker.cache_path={dir}",
+    "reranker.api.format": "reranker.api.format=openai", "reranker.api.base_url": "reranker.api.base_url=localhost:80",
+    "reranker.api.model": "reranker.api.model=[m]", "reranker.api.route": "reranker.api.route=embed",
+    "reranker.api.key_env": "reranker.api.key_env=sk-123", "reranker.api.docs_per_request": "reranker.api.docs_per_request=0",
+    "reranker.api.max_concurrency": "reranker.api.max_concurrency=0",
+    "reranker.api.requests_per_minute": "reranker.api.requests_per_minute=0",
+    "reranker.api.timeout_s": "reranker.api.timeout_s=0", "reranker.api.max_retries": "reranker.api.max_retries=-1",
+    "reranker.api.backoff_base_s": "reranker.api.backoff_base_s=-1", "reranker.api.backoff_max_s": "reranker.api.backoff_max_s=-1",
+    "reranker.api.raw_scores": "reranker.api.raw_scores=kind-of", "reranker.api.truncate_tokens": "reranker.api.truncate_tokens=0",
+    "reranker.api.truncate": "reranker.api.truncate=perhaps", "reranker.api.probe_file": "reranker.api.probe_file=/no/probe.json",
     "metrics.measures": "metrics.measures=[ndcg@10,foo@3]", "metrics.bucket_edges": "metrics.bucket_edges=[1024,512]",
     "metrics.no_relevant": "metrics.no_relevant=drop", "metrics.oracle": "metrics.oracle=perhaps",
     "metrics.bucket_tokenizer": "metrics.bucket_tokenizer=/no/tokenizer",
@@ -68,6 +77,7 @@ BAD = {
 # options that only make sense together
 PAIRS = [
     (["reranker=hf"], "reranker.model"),
+    (["reranker=api"], "reranker.api.base_url"),
     (["candidates=runfile"], "candidates.path"),
     (["candidates=dense"], "candidates.dense.model"),
     (["benchmark=local"], "benchmark.source"),

@@ -1,6 +1,6 @@
 """Hybrid first stage: fuse the runs of several first stages with ranx (rrf, or wsum after normalisation).
 
-Each sub-system (`candidates.hybrid.systems`: bm25 | dense | runfile) runs with this same candidates config
+Each sub-system (`candidates.hybrid.systems`: bm25 | lucene | dense | runfile) runs with this same candidates config
 (so `candidates.bm25`, `candidates.dense` and `candidates.path` configure them) at `candidates.hybrid.depth`.
 - rrf: score = sum over runs of 1 / (rrf_k + rank); ranks come from the canonical order (score desc, docid
   desc), because ranx ranks tied scores in arbitrary order;
@@ -65,7 +65,7 @@ def hybrid_candidates(benchmark: Benchmark, cfg: CandidatesConfig, executor=None
     systems = list(cfg.hybrid.systems)
     unknown = [s for s in systems if s not in STAGES or s == "hybrid"]
     if unknown or len(systems) < 2:
-        raise EvalkitError(f"candidates.hybrid.systems={systems}: name two or more of bm25, dense, runfile")
+        raise EvalkitError(f"candidates.hybrid.systems={systems}: name two or more of bm25, lucene, dense, runfile")
     sub = _with_depth(cfg, cfg.hybrid.depth)
     per_system = [STAGES[name](benchmark, sub, executor) for name in systems]
     weights = list(cfg.hybrid.weights) if cfg.hybrid.weights is not None else None

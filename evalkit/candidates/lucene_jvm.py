@@ -11,7 +11,6 @@ import importlib.util
 import logging
 import os
 import shutil
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable
 
@@ -38,30 +37,42 @@ def pyserini_version() -> str:
     return md.version("pyserini")
 
 
-@lru_cache(maxsize=1)
+_started: dict[str, Any] = {}   # "autoclass" and "heap" once the JVM runs
+
+
 def _start(heap: str) -> Callable[[str], Any]:
     import jnius_config
 
     if not jnius_config.vm_running:
         jnius_config.add_options(f"-Xmx{heap}", f"-Dlog4j2.configurationFile={LOG4J_CONFIG}",
                                  "-Dlog4j2.statusLoggerLevel=ERROR")
+        _started["heap"] = heap
     else:
         log.warning("the JVM was started before evalkit's Lucene stage: candidates.lucene.heap=%s not applied", heap)
+        _started["heap"] = "unknown (JVM started elsewhere)"
     try:
         from pyserini.pyclass import autoclass     # adds the bundled fat jar to the class path, starts the JVM
         autoclass("io.anserini.search.SimpleSearcher")
     except Exception as exc:  # jnius raises plain Exceptions (no JVM, no jar, wrong Java version)
         raise EvalkitError(f"could not start Lucene through Pyserini ({exc.__class__.__name__}: {exc}); "
                            f"install: {INSTALL}") from None
+    _started["autoclass"] = autoclass
     return autoclass
 
 
-def java_class(name: str, heap: str = "4g") -> Any:
-    """A Java class of Anserini / Lucene, starting the JVM (with -Xmx`heap`) on the first call."""
+def java_class(name: str, heap: str | None = None) -> Any:
+    """A Java class of Anserini / Lucene; the first call starts the JVM with -Xmx`heap` (default 4g). Later calls
+    get the same JVM: its heap limit cannot change and a second JVM cannot start (said once, if asked)."""
+    if "autoclass" in _started:
+        if heap is not None and heap != _started["heap"] and not _started.get("warned"):
+            _started["warned"] = True
+            log.warning("the JVM runs with -Xmx%s; candidates.lucene.heap=%s applies only to a new process",
+                        _started["heap"], heap)
+        return _started["autoclass"](name)
     problem = missing_requirement()
     if problem:
         raise EvalkitError(f"candidates=lucene needs Java and Pyserini: {problem}; install: {INSTALL}")
     version = pyserini_version()
     if version != PYSERINI_VERSION:
         log.warning("pyserini %s is installed; evalkit's Lucene stage was verified with %s", version, PYSERINI_VERSION)
-    return _start(heap)(name)
+    return _start(heap or "4g")(name)

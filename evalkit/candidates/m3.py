@@ -12,6 +12,7 @@ One corpus index (dense vectors + lexical weights, resumable shards) serves ever
 from __future__ import annotations
 
 import logging
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -44,14 +45,11 @@ def fuse_dense_sparse(dense: dict[str, float], sparse: dict[str, float], weights
             for d in dict.fromkeys([*dense, *sparse])}
 
 
-def _check(cfg: CandidatesConfig, executor: Any) -> None:
+def _check(cfg: CandidatesConfig) -> None:
     m3 = cfg.m3
     if m3.mode not in MODES:
         raise EvalkitError(f"candidates.m3.mode={m3.mode!r} is not one of {MODES}")
     check_weights(list(m3.weights))
-    name = getattr(getattr(executor, "cfg", None), "name", "local")
-    if name != "local":
-        raise EvalkitError(f"candidates.name=m3 runs on executor=local only (executor.name={name!r})")
     for key in ("fusion_depth", "rerank_depth"):
         if getattr(m3, key) < cfg.depth:
             raise EvalkitError(f"candidates.m3.{key}={getattr(m3, key)} is below candidates.depth={cfg.depth}")
@@ -59,13 +57,20 @@ def _check(cfg: CandidatesConfig, executor: Any) -> None:
 
 def m3_candidates(benchmark: Benchmark, cfg: CandidatesConfig, executor: Any = None,
                   cache_dir: Path | None = None, encoder=None) -> dict[str, Run]:
+    """`executor`: an `evalkit.executors.Executor` (under ray an actor pool encodes the corpus index)."""
+    _check(cfg)
+    if encoder is None:
+        encoder = executor.m3_encoder(cfg) if executor is not None else build_m3_encoder(cfg.m3)
+    with executor.session() if executor is not None else nullcontext():
+        return _runs(benchmark, cfg, encoder, cache_dir)
+
+
+def _runs(benchmark: Benchmark, cfg: CandidatesConfig, encoder, cache_dir: Path | None) -> dict[str, Run]:
     from evalkit.m3.index import index_corpora
     from evalkit.m3.rescore import rescore
     from evalkit.m3.sparse_search import sparse_search
 
-    _check(cfg, executor)
     m3, mode, doc_sep = cfg.m3, cfg.m3.mode, benchmark.protocol.get("doc_sep", " ")
-    encoder = encoder or build_m3_encoder(m3)
     info = encoder.info
     benchmark.protocol["m3_model"] = (f"{info['model']} (commit {info.get('commit')}, weights {info['weights_hash'][:12]}, "
                                       f"heads {info['heads_hash'][:12]}, {info['dtype']})")

@@ -64,7 +64,7 @@ def open_searcher(store: DocStore, analyzer: str, lucene: Any, cache_dir: Path) 
 
     def load(artefact: Artefact) -> tuple[Any, Artefact]:
         try:
-            searcher = java_class("io.anserini.search.SimpleSearcher")(str(artefact.path / "lucene"))
+            searcher = java_class("io.anserini.search.SimpleSearcher", lucene.heap)(str(artefact.path / "lucene"))
         except Exception as exc:   # jnius.JavaException: e.g. IndexNotFoundException, CorruptIndexException
             raise Damaged(f"Lucene cannot open it ({str(exc).splitlines()[0][:200]})") from None
         found, counts = int(searcher.get_total_num_docs()), artefact.counts

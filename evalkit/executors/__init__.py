@@ -19,7 +19,11 @@ def _name(executor: Any) -> str:
 
 
 def build_scorer(reranker: Any, executor: Any):
-    """The cross-encoder `Scorer` for `cfg.reranker`, run by `cfg.executor`."""
+    """The cross-encoder `Scorer` for `cfg.reranker`, run by `cfg.executor` (reranker=api: an HTTP endpoint)."""
+    if reranker.name == "api":
+        from evalkit.rerank.api.scorer import build_api_scorer
+
+        return build_api_scorer(reranker)
     if _name(executor) == "ray":
         from evalkit.executors.ray_exec import RayScorer   # imports ray only when asked for
 
@@ -59,6 +63,16 @@ class Executor:
 
     def dense_encoder(self, candidates: Any):
         return build_dense_encoder(candidates, self.cfg)
+
+    def m3_encoder(self, candidates: Any):
+        """BGE-M3 (`cfg.candidates.m3`): under ray, its corpus index is encoded by an actor pool."""
+        if _name(self.cfg) == "ray":
+            from evalkit.executors.ray_m3 import RayM3Encoder
+
+            return RayM3Encoder(candidates, self.cfg)
+        from evalkit.candidates.m3 import build_m3_encoder
+
+        return build_m3_encoder(candidates.m3)
 
     def session(self) -> AbstractContextManager:
         return executor_session(self.cfg)

@@ -145,6 +145,12 @@ class M3Encoder:
             dense = np.zeros((0, self.model.config.hidden_size), dtype=np.float32)
         return M3Reps(dense, SparseWeights.from_rows(sparse_rows), multi)
 
+    def encode_groups(self, groups, max_length: int):
+        """(desc, texts) -> (desc, M3Reps without multi-vectors), one group at a time and in order; executor=ray
+        sends many groups through one actor pool instead (evalkit.executors.ray_m3.RayM3Encoder)."""
+        for desc, texts in groups:
+            yield desc, self.encode(texts, max_length, desc=desc)
+
     def _forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, colbert: bool):
         device = self.settings.device
         ids, mask = input_ids.to(device), attention_mask.to(device)

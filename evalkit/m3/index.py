@@ -15,6 +15,7 @@ import hashlib
 import io
 import json
 import logging
+from collections import deque
 from pathlib import Path
 from typing import Iterator
 
@@ -134,13 +135,18 @@ def _build(root: Path, store: DocStore, encoder: M3Encoder, doc_sep: str, shard_
                 "dtype": encoder.info.get("dtype"), "vocab_size": encoder.vocab_size, "docstore": store.fingerprint,
                 "doc_sep": doc_sep, "shard_docs": shard_docs, "documents": len(store), "shards": 0, "complete": False}
     atomic_write_bytes(root / "manifest.json", json.dumps(manifest, indent=1).encode())
-    for k, docs in enumerate(store.iter_docs(batch_size=shard_docs)):
-        manifest["shards"] = k + 1
-        if not index_shard_problem(root, k):
-            continue
-        reps = encoder.encode([d.full_text(doc_sep) for d in docs], encoder.settings.max_length,
-                              desc=f"m3 index shard {k}")
-        write_index_shard(root, k, [d.docid for d in docs], reps)
-        log.info("indexed %s (%d documents, %d lexical weights)", _shard(root, k), len(docs), len(reps.sparse.ids))
+    pending: deque[tuple[int, list[str]]] = deque()      # (shard, docids) of each group handed out, in order
+
+    def missing_shards():
+        for k, docs in enumerate(store.iter_docs(batch_size=shard_docs)):
+            manifest["shards"] = k + 1
+            if index_shard_problem(root, k):
+                pending.append((k, [d.docid for d in docs]))
+                yield f"m3 index shard {k}", [d.full_text(doc_sep) for d in docs]
+
+    for _, reps in encoder.encode_groups(missing_shards(), encoder.settings.max_length):
+        k, docids = pending.popleft()
+        write_index_shard(root, k, docids, reps)
+        log.info("indexed %s (%d documents, %d lexical weights)", _shard(root, k), len(docids), len(reps.sparse.ids))
     manifest["complete"] = True
     atomic_write_bytes(root / "manifest.json", json.dumps(manifest, indent=1).encode())

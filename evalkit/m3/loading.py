@@ -2,12 +2,14 @@
 
 `BAAI/bge-m3` ships the encoder (config.json, tokenizer files, weights) and `sparse_linear.pt` (Linear(hidden, 1))
 and `colbert_linear.pt` (Linear(hidden, hidden)). The encoder loads as evalkit.rerank.loading.load_encoder does
-(safetensors only, native classes, no remote code); a head is read from `<name>.safetensors` where offered, else
+(safetensors, native classes, no remote code), or, where the snapshot offers only `pytorch_model.bin` (bge-m3's
+main branch), from that file read with `torch.load(weights_only=True)` and matched tensor by tensor; a head is read from `<name>.safetensors` where offered, else
 from `<name>.pt` with `torch.load(weights_only=True)`, and must be exactly a `weight` and a `bias` tensor of the
 expected shapes.
 """
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,12 +17,16 @@ from typing import Any
 
 import torch
 
-from evalkit.rerank.loading import (DTYPES, HUB_FILES, CheckpointError, LoadedModel, _sha256, load_encoder,
-                                    resolve_model_dir)
+from transformers.models.auto.configuration_auto import CONFIG_MAPPING
+from transformers.models.auto.modeling_auto import MODEL_MAPPING
+
+from evalkit.rerank.loading import (DTYPES, HUB_FILES, CheckpointError, LoadedModel, _load_tokenizer, _sha256,
+                                    load_encoder, resolve_model_dir)
 
 log = logging.getLogger(__name__)
 HEADS = ("sparse_linear", "colbert_linear")
-M3_HUB_FILES = HUB_FILES + [f"{h}.{ext}" for h in HEADS for ext in ("pt", "safetensors")]
+PICKLED = "pytorch_model.bin"   # BAAI/bge-m3's main branch ships its encoder weights only in this form
+M3_HUB_FILES = HUB_FILES + [PICKLED] + [f"{h}.{ext}" for h in HEADS for ext in ("pt", "safetensors")]
 
 
 @dataclass(frozen=True)
@@ -29,6 +35,17 @@ class LoadedM3:
     sparse_linear: torch.nn.Linear    # hidden -> 1
     colbert_linear: torch.nn.Linear   # hidden -> colbert dim
     info: dict[str, Any]
+
+
+def _read_state(path: Path) -> tuple[dict[str, torch.Tensor], Path]:
+    """A pickled state dict read with torch.load(weights_only=True): tensors and plain containers only."""
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:   # weights_only refuses anything but tensors and plain containers
+        raise CheckpointError(f"{path}: not a plain tensor state dict ({str(err).splitlines()[0]})") from err
+    if not isinstance(state, dict) or not all(isinstance(t, torch.Tensor) for t in state.values()):
+        raise CheckpointError(f"{path}: not a dict of tensors")
+    return state, path
 
 
 def _read_head(local: Path, name: str) -> tuple[dict[str, torch.Tensor], Path]:
@@ -40,11 +57,7 @@ def _read_head(local: Path, name: str) -> tuple[dict[str, torch.Tensor], Path]:
     if not pickle.is_file():
         raise CheckpointError(f"{local}: no {name}.pt or {name}.safetensors (not a BGE-M3 checkpoint in its "
                               f"published layout)")
-    try:
-        state = torch.load(pickle, map_location="cpu", weights_only=True)
-    except Exception as err:   # weights_only refuses anything but tensors and plain containers
-        raise CheckpointError(f"{pickle}: not a plain tensor state dict ({str(err).splitlines()[0]})") from err
-    return state, pickle
+    return _read_state(pickle)
 
 
 def _head(local: Path, name: str, in_features: int, out_features: int | None, dtype: torch.dtype,
@@ -64,13 +77,41 @@ def _head(local: Path, name: str, in_features: int, out_features: int | None, dt
     return linear.to(device).eval(), path
 
 
+def _load_pickled_encoder(local: Path, dtype: str, device: str, attn_implementation: str) -> LoadedModel:
+    """The encoder from `pytorch_model.bin` read with torch.load(weights_only=True) (tensors only, no code),
+    every tensor matched by name as load_encoder matches safetensors (an unused `pooler.*` may be absent)."""
+    config_path = local / "config.json"
+    raw = json.loads(config_path.read_text(encoding="utf-8"))
+    if raw.get("model_type") not in CONFIG_MAPPING or "auto_map" in raw:
+        raise CheckpointError(f"{config_path}: model_type {raw.get('model_type')!r} is not a native encoder")
+    config = CONFIG_MAPPING[raw["model_type"]].from_pretrained(local)
+    model_class = MODEL_MAPPING[type(config)]
+    state, _ = _read_state(local / PICKLED)
+    network = model_class._from_config(config, attn_implementation=attn_implementation, dtype=DTYPES[dtype])
+    report = network.load_state_dict({k: v.to(DTYPES[dtype]) for k, v in state.items()}, strict=False)
+    problems = {"missing": [k for k in report.missing_keys if not k.startswith("pooler.")],
+                "unexpected": [k for k in report.unexpected_keys if not k.startswith("pooler.")]}
+    if any(problems.values()):
+        raise CheckpointError(f"{local / PICKLED}: tensors do not match {model_class.__name__}: " + "; ".join(
+            f"{kind}: {', '.join(sorted(names)[:8])}" for kind, names in problems.items() if names))
+    network.to(device).eval()
+    tokenizer, tokenizer_hash = _load_tokenizer(local, raw["model_type"])
+    info = {"model": str(local), "local_dir": str(local), "format": "native (pytorch_model.bin, weights_only)",
+            "weights_hash": _sha256([local / PICKLED])[0], "tokenizer_hash": tokenizer_hash,
+            "model_type": config.model_type, "architecture": model_class.__name__, "dtype": dtype, "device": device}
+    return LoadedModel(model=network, tokenizer=tokenizer, info=info)
+
+
 def load_m3(model: str, *, revision: str | None = None, dtype: str = "fp32", device: str = "cpu",
             attn_implementation: str = "sdpa") -> LoadedM3:
     """Encoder and both heads from a hub id (HF cache / hub, offline-safe) or a local directory."""
     if dtype not in DTYPES:
         raise CheckpointError(f"dtype {dtype!r}: expected one of {sorted(DTYPES)}")
     local, commit = resolve_model_dir(model, revision, allow_patterns=M3_HUB_FILES)
-    encoder = load_encoder(str(local), dtype=dtype, device=device, attn_implementation=attn_implementation)
+    if not any(local.glob("*.safetensors")) and (local / PICKLED).is_file():
+        encoder = _load_pickled_encoder(local, dtype, device, attn_implementation)
+    else:
+        encoder = load_encoder(str(local), dtype=dtype, device=device, attn_implementation=attn_implementation)
     hidden = encoder.model.config.hidden_size
     sparse, sparse_path = _head(local, "sparse_linear", hidden, 1, DTYPES[dtype], device)
     colbert, colbert_path = _head(local, "colbert_linear", hidden, None, DTYPES[dtype], device)

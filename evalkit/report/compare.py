@@ -128,6 +128,10 @@ def main(argv: list[str]) -> int:
         single_sweep = len(args.run_dirs) == 1 and not _is_run(Path(args.run_dirs[0]))
         out = Path(args.out or (args.run_dirs[0] if single_sweep else default_out(args.run_dirs)))
         written = write_outputs(comparison, out, formats, stem="compare")
+        if "explore" in formats:
+            from evalkit.report.explore import write_explorer
+
+            written.append(write_explorer(expand_run_dirs(args.run_dirs), out / "compare_explore.html"))
     except (EvalkitError, FileNotFoundError) as exc:
         sys.stderr.write(f"evalkit compare: error: {exc}\n")
         return 2

@@ -70,7 +70,9 @@ def render(table: pd.DataFrame, metrics: dict, title: str) -> str:
                   "Bucket = token length (bucket tokenizer) of the query's longest relevant document; "
                   "queries of all languages pooled.", "",
                   markdown_table(["bucket", "queries", *present], _rows(systems, metric, "by_bucket", buckets, bucket_counts)), ""]
-    return "\n".join(parts)
+    from evalkit.report.api_sections import api_sections
+
+    return "\n".join(parts + api_sections(metrics))
 
 
 def write_report(out_dir: Path, table: pd.DataFrame, metrics: dict, cfg: DictConfig) -> Path:

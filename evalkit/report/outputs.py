@@ -12,7 +12,7 @@ from evalkit.storage import atomic_file, atomic_write_text
 from evalkit.report.comparison import Comparison, System, build_comparison
 from evalkit.report.published import choices_of, system_key
 
-FORMATS = ("md", "html", "latex", "csv", "parquet")
+FORMATS = ("md", "html", "latex", "csv", "parquet", "explore")   # explore: the per-query page (report/explore.py)
 
 
 def write_frame(frame: pd.DataFrame, path: Path) -> None:
@@ -89,4 +89,8 @@ def write_reports(out_dir: Path, table: pd.DataFrame, metrics: dict, cfg: DictCo
     if "csv" in formats:
         written.append(Path(out_dir) / "per_query.csv")
         write_frame(table, written[-1])
+    if "explore" in formats:
+        from evalkit.report.explore import write_explorer
+
+        written.append(write_explorer([Path(out_dir)], Path(out_dir) / "explore.html"))
     return written

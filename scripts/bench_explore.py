@@ -1,0 +1,122 @@
+"""How responsive is an `evalkit explore` page of a full MIRACL run? A synthetic page (default 13,000 queries over
+18 languages, 3 systems, top 10 each) opened in headless Chromium through Playwright: time to the first rendered
+rows, to apply a filter, to flip a page, to open a query (first in its language: its details are parsed then),
+measured side by side with the same page when every language's details are parsed at load.
+
+    python scripts/bench_explore.py [--queries 13000] [--out results/bench/explore-<date>.md]
+"""
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from evalkit.report.explore_page import render_page  # noqa: E402
+
+LANGS = ["ar", "bn", "de", "en", "es", "fa", "fi", "fr", "hi", "id", "ja", "ko", "ru", "sw", "te", "th", "yo", "zh"]
+BUCKETS = ["<=512", "513-1024", "1025-2048", "2049-4096", "4097-8192", ">8192"]
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+def synthetic(n_queries: int = 13_000, seed: int = 0) -> tuple[dict, dict]:
+    """Summary and details shaped like a real explore page (values, top 10 with grades, lengths, cuts)."""
+    rng = random.Random(seed)
+    systems = [{"name": "bm25", "run": "a", "max_length": None}, {"name": "bm25 → gte", "run": "a", "max_length": 512},
+               {"name": "bm25 → bge_m3", "run": "b", "max_length": 1024}]
+    metrics = ["ndcg@10", "mrr@10", "recall@100"]
+    lang_of = sorted(rng.randrange(len(LANGS)) for _ in range(n_queries))
+    q = {"lang": lang_of, "qid": [str(100000 + i) for i in range(n_queries)],
+         "bucket": [min(int(rng.expovariate(1.5)), 5) for _ in range(n_queries)],
+         "text": [f"synthetic question {i} about topic {rng.randrange(5000)} and its history" for i in range(n_queries)],
+         "v": {m: [[round(rng.random(), 4) for _ in range(n_queries)] for _ in systems] for m in metrics}}
+    summary = {"title": f"synthetic explore page: {n_queries} queries", "systems": systems, "metrics": metrics,
+               "langs": LANGS, "buckets": BUCKETS, "top": 10, "tokenizer": "xlmr", "q": q}
+    details = {}
+    for li, lang in enumerate(LANGS):
+        docs, per_q = {}, {}
+        for i in (i for i in range(n_queries) if lang_of[i] == li):
+            pool = [f"{rng.randrange(10**7)}#{rng.randrange(9)}" for _ in range(20)]
+            for d in pool:
+                docs.setdefault(d, [f"Title of document {d}", rng.choice([80, 150, 300, 700, 1500, 5000])])
+            rows = []
+            for _ in systems:
+                top = rng.sample(pool, 10)
+                rows.append([[d, rng.choice([None, None, 0, 1, 2]), pool.index(d) + 1,
+                              rng.choice([None] * 9 + [rng.randrange(2000)])] for d in top])
+            per_q[q["qid"][i]] = {"rows": rows, "cut": [None, 500, 1010]}
+        details[lang] = {"docs": docs, "q": per_q}
+    return summary, details
+
+
+def eager(html_text: str) -> str:
+    """The same page with every language's details parsed at load (what a non-lazy page would do)."""
+    return html_text.replace('const details = {};', 'const details = {};\n'
+                             'for (const l of S.langs) details[l] = JSON.parse(document.getElementById("d-" + l).textContent);')
+
+
+def measure(path: Path, repeats: int) -> dict[str, float]:
+    from playwright.sync_api import sync_playwright
+
+    times: dict[str, list[float]] = {"load": [], "filter": [], "page": [], "open": []}
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=FLAGS)
+        for _ in range(repeats):
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            t = time.perf_counter()
+            page.goto(path.as_uri())
+            page.wait_for_selector("#rows tr[data-i]")
+            times["load"].append(time.perf_counter() - t)
+            before = page.inner_text("#count")
+            t = time.perf_counter()
+            page.select_option("#f-bucket", label="513-1024")
+            page.wait_for_function("b => document.getElementById('count').textContent !== b", arg=before)
+            times["filter"].append(time.perf_counter() - t)
+            page.locator("#rows tr[data-i]").first.focus()
+            t = time.perf_counter()
+            page.keyboard.press("n")
+            page.wait_for_function("document.getElementById('pageinfo').textContent.startsWith('page 2')")
+            times["page"].append(time.perf_counter() - t)
+            t = time.perf_counter()
+            page.keyboard.press("Enter")
+            page.wait_for_selector(".system")
+            times["open"].append(time.perf_counter() - t)
+            page.close()
+        browser.close()
+    return {k: statistics.median(v) for k, v in times.items()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--queries", type=int, default=13_000)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--out", type=Path, help="also write the table here (Markdown)")
+    args = parser.parse_args()
+    summary, details = synthetic(args.queries)
+    with tempfile.TemporaryDirectory() as tmp:
+        lazy = Path(tmp) / "lazy.html"
+        lazy.write_text(render_page(summary, details), encoding="utf-8")
+        full = Path(tmp) / "eager.html"
+        full.write_text(eager(lazy.read_text(encoding="utf-8")), encoding="utf-8")
+        size = lazy.stat().st_size / 2**20
+        results = {"lazy (evalkit)": measure(lazy, args.repeats), "eager parse": measure(full, args.repeats)}
+    lines = [f"{args.queries} queries, {len(LANGS)} languages, 3 systems x top 10; page {size:.1f} MiB; "
+             f"median of {args.repeats}, seconds", "",
+             "| page | load to first rows | filter a bucket | next page | open a query |", "|---|---|---|---|---|"]
+    for name, r in results.items():
+        lines.append(f"| {name} | {r['load']:.3f} | {r['filter']:.3f} | {r['page']:.3f} | {r['open']:.3f} |")
+    ratio = results["eager parse"]["load"] / results["lazy (evalkit)"]["load"]
+    lines += ["", f"load, eager / lazy: {ratio:.2f}x"]
+    print("\n".join(lines))
+    if args.out:
+        args.out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import ast
-import importlib.util
 from pathlib import Path
 
 SUBCOMMANDS: dict[str, str] = {   # name -> "module:function" taking argv, returning an exit code
@@ -23,8 +22,9 @@ REPORT_FORMATS = "md,html,latex,csv,parquet"
 
 def module_doc(name: str, first_line: bool = False) -> str:
     """A subcommand module's docstring, parsed from its source (no import)."""
-    origin = importlib.util.find_spec(SUBCOMMANDS[name].split(":")[0]).origin
-    doc = ast.get_docstring(ast.parse(Path(origin).read_text(encoding="utf-8"))) or ""
+    module = SUBCOMMANDS[name].split(":")[0]   # located by path: find_spec would import the parent packages
+    origin = Path(__file__).resolve().parent.parent.joinpath(*module.split(".")).with_suffix(".py")
+    doc = ast.get_docstring(ast.parse(origin.read_text(encoding="utf-8"))) or ""
     return doc.splitlines()[0] if first_line and doc else doc
 
 

@@ -47,6 +47,13 @@ def _job(cfg) -> None:
         except (EvalkitError, FileNotFoundError) as exc:   # bad input, missing model or data: one line, exit 2
             staging.discard()
             _fail(exc)
+        except OSError as exc:                              # disk full, size limit, read-only: one line, exit 2
+            from evalkit.storage.atomic import is_write_failure
+
+            staging.discard()
+            if not is_write_failure(exc):
+                raise
+            _fail(EvalkitError(f"could not write: {exc}"))
         except KeyboardInterrupt as exc:                     # SIGINT or SIGTERM (interrupt.Interrupted)
             staging.discard()
             interrupt.report(exc)
@@ -108,21 +115,27 @@ def preflight(overrides: list[str]) -> None:
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
 
-    from evalkit.config import register
+    from omegaconf import OmegaConf, open_dict
+
+    from evalkit.config import check_targets, register
     from evalkit.validate import check_config
 
     register()
     try:
         with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
-            cfg = compose(config_name="config", overrides=[o for o in overrides if not o.startswith("hydra")])
+            cfg = compose(config_name="config", overrides=overrides, return_hydra_config=True)
     except (HydraException, OmegaConfBaseException) as exc:
         cause = exc.__cause__ if isinstance(exc.__cause__, OmegaConfBaseException) else exc
         key, value = getattr(cause, "full_key", None), getattr(cause, "value", None)
-        where = f" (key: {key}" + (f", value: {value!r}" if value is not None else "") + ")" if key else ""
+        where = f" (key: {key}" + (f", value: {value!r}" if value is not None else "") + ")" if key else \
+            (f" (override: {exc.override})" if getattr(exc, "override", None) else "")
         _fail(EvalkitError(f"bad configuration: {_short(cause)}{where}{_known_keys(key)}"))
     try:
+        check_targets(OmegaConf.to_container(cfg, resolve=False))   # _target_: evalkit's own classes only
+        with open_dict(cfg):
+            del cfg["hydra"]
         check_config(cfg)
-    except EvalkitError as exc:
+    except (EvalkitError, ValueError) as exc:
         _fail(EvalkitError(f"bad configuration: {exc}"))
 
 

@@ -17,7 +17,7 @@ SUBCOMMANDS: dict[str, str] = {   # name -> "module:function" taking argv, retur
     "explore": "evalkit.report.explore:main",
     "probe": "evalkit.rerank.api.probe:main",
 }
-REPORT_FORMATS = "md,html,latex,csv,parquet"
+REPORT_FORMATS = "md,html,latex,csv,parquet,explore"
 
 
 def module_doc(name: str, first_line: bool = False) -> str:
@@ -39,6 +39,9 @@ def _compare(p: argparse.ArgumentParser) -> None:
     p.add_argument("--test", choices=["randomization", "t"], default="randomization")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--resamples", type=int, default=10_000, help="bootstrap / randomization resamples")
+    p.add_argument("--equivalence", type=float, metavar="D", help="also test equivalence within +-D (TOST per "
+                   "language and per bucket, Holm) and score agreement: equivalence.md / .json")
+    p.add_argument("--equivalence-metric", default="ndcg@10", help="per-query metric of the equivalence test")
 
 
 def _regress(p: argparse.ArgumentParser) -> None:
@@ -55,6 +58,9 @@ def _regress(p: argparse.ArgumentParser) -> None:
     p.add_argument("--allow-protocol-change", action="append", default=[], metavar="FIELD")
     p.add_argument("--max-query-change", type=float, help="fail if any per-query metric value moves by more")
     p.add_argument("--max-score-change", type=float, help="fail if any run score moves by more (needs run files)")
+    p.add_argument("--equivalence", type=float, metavar="D", help="fail unless the current run is equivalent to the "
+                   "baseline within +-D (TOST per language, Holm; per length bucket reported)")
+    p.add_argument("--equivalence-metric", default="ndcg@10")
     p.add_argument("--summary", type=Path, help="append the Markdown summary here (e.g. $GITHUB_STEP_SUMMARY)")
     p.add_argument("--junit", type=Path, help="write JUnit XML here")
     p.add_argument("--update", action="store_true", help="bless --current as baseline --baseline instead of gating")

@@ -5,7 +5,7 @@ A misspelt key or a value of the wrong type fails in Hydra's composition step, n
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Any, Optional
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING
@@ -193,6 +193,18 @@ class Config:
     report: ReportConfig = MISSING
     executor: ExecutorConfig = field(default_factory=ExecutorConfig)
     run: RunConfig = field(default_factory=RunConfig)
+
+
+def check_targets(node: Any, where: str = "") -> None:
+    """Hydra `_target_` keys name evalkit's own classes only (configs/config.yaml's sweep callback): evalkit
+    instantiates no config node, and an override cannot point one at a foreign callable. `node`: plain
+    containers (OmegaConf.to_container(cfg, resolve=False))."""
+    items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+    for key, value in items:
+        path = f"{where}.{key}" if where else str(key)
+        if key == "_target_" and not (isinstance(value, str) and value.startswith("evalkit.")):
+            raise ValueError(f"{path}={value!r}: only evalkit's own classes may be a _target_")
+        check_targets(value, path)
 
 
 def register() -> None:

@@ -15,7 +15,6 @@ from evalkit.errors import EvalkitError
 Rule = Callable[[Any], "str | None"]     # value -> None when allowed, else what is allowed
 
 DTYPES = ("auto", "fp32", "bf16", "fp16")
-REPORT_FORMATS = ("md", "html", "latex", "csv", "parquet")
 # ranx metric families (evalkit's answer_recall is ranx's hit_rate); those with no cut-off take none
 MEASURES = ("ndcg", "ndcg_burges", "dcg", "dcg_burges", "mrr", "map", "precision", "recall", "f1", "hits",
             "hit_rate", "answer_recall", "r-precision")   # bpref needs the non-relevant judgments ranx is not given
@@ -157,6 +156,12 @@ def _benchmarks() -> tuple[str, ...]:
     return tuple(sorted(LOADERS))
 
 
+def _report_formats() -> tuple[str, ...]:
+    from evalkit.report.outputs import FORMATS
+
+    return tuple(FORMATS)
+
+
 def _first_stages() -> tuple[str, ...]:
     from evalkit.candidates import STAGES
 
@@ -270,7 +275,7 @@ RULES: dict[str, Rule] = {
     "metrics.no_relevant": one_of("exclude", "zero"),
     "metrics.oracle": any_value,
     "metrics.bucket_tokenizer": lambda v: None if v == "xlmr" else existing_path("tokenizer directory")(v),
-    "report.formats": each(one_of(*REPORT_FORMATS)),
+    "report.formats": lambda v: each(one_of(*_report_formats()))(v),
     "report.title": any_value,
     "report.published": any_value,
     "report.reproduces": reproduces,

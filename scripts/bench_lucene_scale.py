@@ -50,7 +50,7 @@ def write_corpus(path: Path, docs: int, seed: int = 0) -> list[str]:
     return vocab
 
 
-def child(corpus: Path, queries: int, heap: str, threads: int) -> None:
+def child(corpus: Path, queries: int, heap: str, threads: int, memory_buffer_mb: int) -> None:
     from evalkit.candidates.pyserini_lucene import lucene_candidates
     from evalkit.config import CandidatesConfig, LuceneConfig
     from evalkit.contracts import Benchmark
@@ -65,7 +65,8 @@ def child(corpus: Path, queries: int, heap: str, threads: int) -> None:
     texts = {f"q{i}": " ".join(vocab[j] for j in ((rng.zipf(1.2, rng.integers(3, 9)) - 1) % len(vocab)).tolist())
              for i in range(queries)}
     bench = Benchmark("synthetic", {"en": texts}, {"en": {}}, {"en": store})
-    cfg = CandidatesConfig(name="lucene", depth=100, lucene=LuceneConfig(heap=heap, threads=threads, hits=1000))
+    cfg = CandidatesConfig(name="lucene", depth=100, lucene=LuceneConfig(heap=heap, threads=threads, hits=1000,
+                                                                         memory_buffer_mb=memory_buffer_mb))
     clock = time.perf_counter()
     print("PHASE index", flush=True)
     runs = lucene_candidates(bench, cfg)        # builds the index (first call), then searches
@@ -95,10 +96,11 @@ def measure(docs: int, args, workdir: Path) -> dict:
     if not corpus.exists():
         write_corpus(corpus, docs)
     generate_s = time.perf_counter() - clock
-    env = {**os.environ, "EVALKIT_CACHE": str(workdir / f"cache-{docs}"), "EVALKIT_VERIFY": "size",
+    cache = workdir / f"cache-{docs}-{args.heap}-{args.memory_buffer}"
+    env = {**os.environ, "EVALKIT_CACHE": str(cache), "EVALKIT_VERIFY": "size",
            "PYTHONPATH": str(REPO)}
     proc = subprocess.Popen([sys.executable, __file__, "--child", str(corpus), "--queries", str(args.queries),
-                             "--heap", args.heap, "--threads", str(args.threads)],
+                             "--heap", args.heap, "--threads", str(args.threads), "--memory-buffer", str(args.memory_buffer)],
                             env=env, stdout=subprocess.PIPE, text=True)
     peaks: dict[str, int] = {}
     phase = ["docstore"]
@@ -128,11 +130,12 @@ def measure(docs: int, args, workdir: Path) -> dict:
     if proc.returncode != 0 or result is None:
         raise SystemExit(f"child for {docs} documents failed (exit {proc.returncode})")
     gib = 1 << 30
-    index_bytes = sum(p.stat().st_size for p in (workdir / f"cache-{docs}" / "lucene-index").rglob("*") if p.is_file())
+    index_bytes = sum(p.stat().st_size for p in (cache / "lucene-index").rglob("*") if p.is_file())
     return {**result, "generate_s": generate_s, "peak_rss_gib": peaks.get("VmHWM", 0) / gib,
             "peak_anon_gib": peaks.get("RssAnon", 0) / gib,
             "peak_anon_by_phase_gib": {k: v / gib for k, v in by_phase.items()},
-            "index_gib": index_bytes / gib, "heap": args.heap, "threads": args.threads}
+            "index_gib": index_bytes / gib, "heap": args.heap, "memory_buffer_mb": args.memory_buffer,
+            "threads": args.threads}
 
 
 def main() -> None:
@@ -141,12 +144,13 @@ def main() -> None:
     p.add_argument("--queries", type=int, default=1000)
     p.add_argument("--heap", default="2g")
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--memory-buffer", type=int, default=1024, help="Lucene IndexWriter RAM buffer (MB)")
     p.add_argument("--workdir", default=None, help="where corpora, stores and indexes go (default: a temp dir)")
     p.add_argument("--out", default=None, help="JSON summary file")
     p.add_argument("--child", default=None, help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.child:
-        return child(Path(args.child), args.queries, args.heap, args.threads)
+        return child(Path(args.child), args.queries, args.heap, args.threads, args.memory_buffer)
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="lucene-scale-"))
     workdir.mkdir(parents=True, exist_ok=True)
     rows = []
@@ -154,7 +158,7 @@ def main() -> None:
         row = measure(docs, args, workdir)
         rows.append(row)
         print(f"{docs:>10,} docs: peak RSS {row['peak_rss_gib']:.2f} GiB, peak anonymous {row['peak_anon_gib']:.2f} GiB "
-              f"(-Xmx{args.heap}), index {row['index_gib']:.2f} GiB; docstore {row['docstore_s']:.0f} s, "
+              f"(-Xmx{args.heap}, buffer {args.memory_buffer} MB), index {row['index_gib']:.2f} GiB; docstore {row['docstore_s']:.0f} s, "
               f"index+search {row['index_and_search_s']:.0f} s, search alone {row['search_s']:.1f} s "
               f"for {row['queries']} queries", flush=True)
     if args.out:

@@ -117,7 +117,10 @@ def _peer_runs(flag, bench, mode: str, depth: int, fusion: int, rerank: int) -> 
 
 
 @pytest.mark.parametrize("mode", ["dense", "sparse", "dense_sparse", "multi_vec", "all"])
-def test_modes_match_flag_embedding(tmp_path, checkpoint, encoder, bench, mode):
+def test_modes_match_flag_embedding(tmp_path, checkpoint, encoder, bench, mode, monkeypatch):
+    import evalkit.m3.rescore
+
+    monkeypatch.setattr(evalkit.m3.rescore, "CHUNK_TOKENS", 40)   # re-ranking encodes in several calls
     flag = _flag(checkpoint)
     cfg = CandidatesConfig(name="m3", depth=3, m3=M3Config(model=str(checkpoint), mode=mode, weights=WEIGHTS,
                                                            max_length=48, query_max_length=16, fusion_depth=4,

@@ -136,13 +136,53 @@ def test_improvement_is_reported_and_passes(tmp_path, capsys):
 
 
 def test_protocol_mismatch_exits_2_naming_the_field(tmp_path, capsys, baseline, data):
-    current = write_run_dir(tmp_path / "cur", *data, protocol={**PROTOCOL, "reranker.max_length": 1024})
+    current = write_run_dir(tmp_path / "cur", *data, protocol={**PROTOCOL, "benchmark": "other"})
     code = main(["--baseline", str(baseline), "--current", str(current)])
     err = capsys.readouterr().err
-    assert code == 2 and "reranker.max_length" in err and "512" in err and "1024" in err
+    assert code == 2 and "benchmark" in err and "synthetic" in err and "other" in err
     code, out = gate(capsys, "--baseline", baseline, "--current", current, "--allow-protocol-change",
-                     "reranker.max_length", "--n-resamples", 500)
-    assert code == 0 and "reranker.max_length: 512 -> 1024" in out
+                     "benchmark", "--n-resamples", 500)
+    assert code == 0 and "benchmark: 'synthetic' -> 'other'" in out
+
+
+def test_a_different_system_under_the_same_protocol_needs_no_flag(tmp_path, capsys, baseline, data):
+    system = {**PROTOCOL, "reranker.max_length": 1024, "reranker.weights_hash": "new", "reranker": "api"}
+    current = write_run_dir(tmp_path / "cur", *data, protocol=system)
+    code, out = gate(capsys, "--baseline", baseline, "--current", current, "--n-resamples", 500)
+    assert code == 0 and "System under test changed" in out
+    assert "reranker.max_length: 512 -> 1024" in out and "reranker.weights_hash" in out
+
+
+def test_a_measure_in_one_run_only_is_named_not_a_query_set_error(tmp_path, capsys):
+    base = _table_dir(tmp_path / "b", {"en": [0.5] * 12})
+    cur = _table_dir(tmp_path / "c", {"en": [0.5] * 12})
+    table = pd.read_parquet(cur / "per_query.parquet")
+    pd.concat([table, table.assign(metric="recall@3")]).to_parquet(cur / "per_query.parquet", index=False)
+    code, out = gate(capsys, "--baseline", base, "--current", cur)
+    assert code == 0 and "recall@3: only in the current run, not gated" in out
+
+
+def test_equivalence_gate(tmp_path, capsys):
+    from statsmodels.stats.weightstats import ttost_paired
+
+    rng = np.random.default_rng(3)
+    a = rng.uniform(0.2, 0.8, 40)
+    close, far = a + rng.normal(0, 0.01, 40), a + 0.05 + rng.normal(0, 0.01, 40)
+    base = _table_dir(tmp_path / "b", {"en": list(a)})
+    code, out = gate(capsys, "--baseline", base, "--current", _table_dir(tmp_path / "c", {"en": list(close)}),
+                     "--equivalence", "0.02")
+    assert ttost_paired(close, a, -0.02, 0.02)[0] < 0.05        # statsmodels agrees it is equivalent
+    assert code == 0 and "by language **equivalent within ±0.02**" in out
+    code, out = gate(capsys, "--baseline", base, "--current", _table_dir(tmp_path / "f", {"en": list(far)}),
+                     "--equivalence", "0.02", "--tolerance", "0.1", "--hard-limit", "0.2")
+    assert ttost_paired(far, a, -0.02, 0.02)[0] > 0.05
+    assert code == 1 and "by language **not shown equivalent**" in out
+    junit = tmp_path / "junit.xml"
+    main(["--baseline", str(base), "--current", str(tmp_path / "f"), "--equivalence", "0.02", "--tolerance", "0.1",
+          "--hard-limit", "0.2", "--junit", str(junit)])
+    capsys.readouterr()
+    case = ET.parse(junit).getroot().find("testcase[@classname='evalkit.regress.equivalence']")
+    assert case is not None and case.find("failure") is not None
 
 
 def test_unusable_inputs_exit_2(tmp_path, capsys, baseline, data):

@@ -114,21 +114,23 @@ def _corpus_root(store: DocStore, doc_sep: str, shard_docs: int, cache_dir: Path
     return Path(cache_dir) / "embeddings" / key.hexdigest()[:24]
 
 
-def _complete(root: Path) -> bool:
-    """Manifest says complete, of this builder, and every shard verifies (else one warning line: re-encode)."""
+def _complete(root: Path, warn: bool = True) -> bool:
+    """Manifest says complete, of this builder, and every shard verifies (else, with `warn`, one warning line)."""
     try:
         manifest = json.loads((root / "manifest.json").read_text())
     except FileNotFoundError:
         return False
     except (OSError, ValueError) as exc:
-        log.warning("%s: unreadable embedding manifest (%s); re-encoding", root, exc.__class__.__name__)
+        if warn:
+            log.warning("%s: unreadable embedding manifest (%s); re-encoding", root, exc.__class__.__name__)
         return False
     if not manifest.get("complete") or manifest.get("builder_version") != BUILDER_VERSION:
         return False
     for k in range(manifest["shards"]):
         problem = shard_problem(root, k)
         if problem:
-            log.warning("%s: embedding shard unusable (%s); re-encoding it", _shard(root, k), problem)
+            if warn:
+                log.warning("%s: embedding shard unusable (%s); re-encoding it", _shard(root, k), problem)
             return False
     return True
 
@@ -143,7 +145,7 @@ def embed_corpora(stores: list[DocStore], encoder, prefix: str, doc_sep: str, sh
     """
     roots = [_corpus_root(s, doc_sep, shard_docs, cache_dir, encoder_fingerprint) for s in stores]
     with contextlib.ExitStack() as locks:
-        if not all(_complete(root) for root in roots):
+        if not all(_complete(root, warn=False) for root in roots):   # checked again (and reported) under the lock
             for root in sorted(set(roots)):
                 root.parent.mkdir(parents=True, exist_ok=True)
                 locks.enter_context(FileLock(str(root.parent / f".{root.name}.lock")))

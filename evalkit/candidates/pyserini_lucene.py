@@ -3,10 +3,11 @@
 Indexing streams the document store into Anserini's SimpleIndexer in batches (multi-threaded inside Java):
 each document is `{"id": docid, "contents": title + "\\n" + text}`, MrTyDiCollection's contents for MIRACL.
 The index lives on disk under $EVALKIT_CACHE/lucene-index/<key> (key: docstore fingerprint, analyzer, Pyserini
-version), an evalkit.storage artefact: built once under a lock, published atomically, verified on every open. Search is SimpleSearcher.batch_search over threads with BM25(k1, b); scores are
-what Pyserini writes into its run file: Anserini's tie-adjusted scores (rounded to 4 decimals, tied ones lowered
-by 1e-6 steps) printed with 6 decimals. `lucene.hits` (Pyserini's --hits, 1000) are fetched, then the run is
-cut to `candidates.depth` in trec_eval's order, which is what trec_eval -M 100 does with Pyserini's run.
+version), an evalkit.storage artefact: built once under a lock, published atomically, verified on every open.
+Search is SimpleSearcher.batch_search over threads with BM25(k1, b); scores are what Pyserini writes into its
+run file: Anserini's tie-adjusted scores (rounded to 4 decimals, tied ones lowered by 1e-6 steps) printed with
+6 decimals. `lucene.hits` (Pyserini's --hits, 1000) are fetched, then the run is cut to `candidates.depth` in
+trec_eval's order, which is what trec_eval -M 100 does with Pyserini's run.
 """
 from __future__ import annotations
 
@@ -20,8 +21,7 @@ from typing import Any
 from evalkit.candidates.lucene_analyzers import ENGLISH, WHITESPACE, analyzer_for, index_args
 from evalkit.candidates.lucene_jvm import java_class, pyserini_version
 from evalkit.contracts import Benchmark, DocStore, Run, canonical_order
-from evalkit.data.docstore import default_cache_dir
-from evalkit.storage import Artefact, Damaged, cached_artefact
+from evalkit.storage import Artefact, Damaged, cache_root, cached_artefact
 
 log = logging.getLogger(__name__)
 INDEX_FORMAT = 1          # builder version of the lucene-index artefact: bump when what is indexed changes
@@ -107,7 +107,7 @@ def search(searcher: Any, queries: dict[str, str], lucene: Any, depth: int) -> R
 
 
 def lucene_candidates(benchmark: Benchmark, cfg: Any, cache_dir: Path | None = None) -> dict[str, Run]:
-    lucene, cache_dir = cfg.lucene, cache_dir or default_cache_dir()
+    lucene, cache_dir = cfg.lucene, cache_dir or cache_root()
     runs: dict[str, Run] = {}
     used: dict[str, str] = {}
     for lang, queries in benchmark.queries.items():

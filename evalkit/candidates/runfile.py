@@ -45,6 +45,10 @@ def _read_json(path: Path) -> Run:
         loaded = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as err:
         raise DataFormatError(path, err.lineno, f"invalid JSON ({err.msg})") from None
+    except UnicodeDecodeError as err:
+        raise DataFormatError(path, None, f"not valid UTF-8 (byte {err.start + 1})") from None
+    except RecursionError:
+        raise DataFormatError(path, None, "JSON nested too deeply") from None
     if not isinstance(loaded, dict) or not all(isinstance(docs, dict) for docs in loaded.values()):
         raise DataFormatError(path, None, "not a ranx run: expected {qid: {docid: score}}")
     return loaded
@@ -55,13 +59,20 @@ def _read_parquet(path: Path) -> Run:
     string dtype current pandas gives these columns."""
     import pyarrow.parquet as pq
 
-    table = pq.read_table(path)
+    try:
+        table = pq.read_table(path)
+    except (OSError, ValueError) as exc:      # pyarrow's ArrowInvalid is a ValueError
+        raise DataFormatError(path, None, f"not a readable Parquet file ({str(exc).splitlines()[0][:200]})") from None
     missing = {"q_id", "doc_id", "score"} - set(table.column_names)
     if missing:
         raise DataFormatError(path, None, f"missing column(s) {sorted(missing)} (ranx layout: q_id, doc_id, score)")
     run: Run = {}
     cols = table.select(["q_id", "doc_id", "score"]).to_pydict()
     for row, (qid, docid, score) in enumerate(zip(cols["q_id"], cols["doc_id"], cols["score"]), start=1):
+        if qid is None or docid is None or not str(qid).strip() or not str(docid).strip():
+            raise DataFormatError(path, None, f"row {row}: empty or null q_id / doc_id ({qid!r}, {docid!r})")
+        if isinstance(score, bool) or not isinstance(score, (int, float)) or not math.isfinite(score):
+            raise DataFormatError(path, None, f"row {row}: score {score!r} of ({qid}, {docid}) is not a finite number")
         docs = run.setdefault(str(qid), {})
         if str(docid) in docs:
             raise DataFormatError(path, None, f"row {row}: duplicate document {docid!r} for query {qid!r}")

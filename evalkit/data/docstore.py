@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from evalkit.contracts import Doc
-from evalkit.data.trec import open_text
+from evalkit.data.trec import numbered_lines
 from evalkit.errors import DataFormatError, EvalkitError
 from evalkit.progress import Progress
 from evalkit.storage import Artefact, Damaged, cache_root, cached_artefact, fault_point
@@ -102,6 +102,29 @@ def _open(artefact: Artefact) -> ArrowDocStore:
     return store
 
 
+def _record(line: str, path: Path, number: int, id_field: str, title_field: str | None,
+            text_field: str) -> tuple[str, str, str]:
+    """(docid, title, text) of one JSONL line; ids are non-empty strings or integers, texts strings (a null
+    title counts as empty), anything else stops with file:line."""
+    try:
+        rec = json.loads(line)
+    except (json.JSONDecodeError, RecursionError) as exc:
+        raise DataFormatError(path, number, f"bad corpus record (invalid JSON: {exc.__class__.__name__})") from None
+    if not isinstance(rec, dict):
+        raise DataFormatError(path, number, "bad corpus record (expected a JSON object)")
+    for key in (id_field, text_field):
+        if key not in rec:
+            raise DataFormatError(path, number, f"bad corpus record (missing field {key!r})")
+    docid = rec[id_field]
+    if isinstance(docid, bool) or not isinstance(docid, (str, int)) or not str(docid).strip():
+        raise DataFormatError(path, number, f"bad corpus record ({id_field} must be a non-empty string or integer)")
+    title = rec.get(title_field) if title_field else ""
+    for key, value in ((text_field, rec[text_field]), (title_field, title)):
+        if value is not None and not isinstance(value, str):
+            raise DataFormatError(path, number, f"bad corpus record ({key} must be a string, got {type(value).__name__})")
+    return str(docid), title or "", rec[text_field] or ""
+
+
 def _build(shards, tmp: Path, id_field, title_field, text_field) -> dict:
     log.info("building document store from %d file(s)", len(shards))
     content = hashlib.sha256()
@@ -110,19 +133,13 @@ def _build(shards, tmp: Path, id_field, title_field, text_field) -> dict:
             Progress(len(shards), "document store", "files") as bar:
         for shard in shards:
             cols: dict[str, list] = {"docid": [], "title": [], "text": []}
-            with open_text(shard) as f:
-                for number, line in enumerate(f, start=1):
+            for number, line in numbered_lines(shard):
                     if not line.strip():
                         continue
-                    content.update(line.encode())
-                    try:
-                        rec = json.loads(line)
-                        docid = str(rec[id_field])
-                        text = rec[text_field]
-                    except (json.JSONDecodeError, KeyError, TypeError) as exc:
-                        raise DataFormatError(shard, number, f"bad corpus record ({exc.__class__.__name__}: {exc})") from None
+                    content.update(f"{line}\n".encode())
+                    docid, title, text = _record(line, shard, number, id_field, title_field, text_field)
                     cols["docid"].append(docid)
-                    cols["title"].append(rec.get(title_field, "") if title_field else "")
+                    cols["title"].append(title)
                     cols["text"].append(text)
                     if len(cols["docid"]) >= _BATCH:
                         writer.write_batch(pa.record_batch(cols, schema=SCHEMA))

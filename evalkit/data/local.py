@@ -17,7 +17,7 @@ from pathlib import Path
 from evalkit.config import BenchmarkConfig
 from evalkit.contracts import Benchmark, Qrels
 from evalkit.data.docstore import open_jsonl_store
-from evalkit.data.trec import open_text, read_qrels, read_topics
+from evalkit.data.trec import numbered_lines, read_qrels, read_topics
 from evalkit.data.validate import (add_query, check_language_code, check_languages, check_qrels,
                                    count_empty_documents, field, iter_jsonl)
 from evalkit.errors import DataFormatError, EvalkitError
@@ -50,26 +50,27 @@ def read_beir_qrels(path: Path) -> Qrels:
     """`query-id<TAB>corpus-id<TAB>score` after a header line."""
     qrels: Qrels = {}
     header = True
-    with open_text(path) as f:
-        for number, line in enumerate(f, start=1):
-            parts = line.rstrip("\r\n").split("\t")
-            if not line.strip():
-                continue
-            if header:
-                header = False
-                if parts[:2] != ["query-id", "corpus-id"]:
-                    raise DataFormatError(path, number, "expected the header 'query-id<TAB>corpus-id<TAB>score'")
-                continue
-            if len(parts) != 3:
-                raise DataFormatError(path, number, f"expected 'query-id<TAB>corpus-id<TAB>score', got {len(parts)} fields")
-            try:
-                grade = int(parts[2])
-            except ValueError:
-                raise DataFormatError(path, number, f"score {parts[2]!r} is not an integer") from None
-            judged = qrels.setdefault(parts[0], {})
-            if parts[1] in judged and judged[parts[1]] != grade:
-                raise DataFormatError(path, number, f"conflicting grades for ({parts[0]}, {parts[1]})")
-            judged[parts[1]] = grade
+    for number, line in numbered_lines(path):
+        parts = line.split("\t")
+        if not line.strip():
+            continue
+        if header:
+            header = False
+            if parts[:2] != ["query-id", "corpus-id"]:
+                raise DataFormatError(path, number, "expected the header 'query-id<TAB>corpus-id<TAB>score'")
+            continue
+        if len(parts) != 3:
+            raise DataFormatError(path, number, f"expected 'query-id<TAB>corpus-id<TAB>score', got {len(parts)} fields")
+        try:
+            grade = int(parts[2])
+        except ValueError:
+            raise DataFormatError(path, number, f"score {parts[2]!r} is not an integer") from None
+        if not parts[0].strip() or not parts[1].strip():
+            raise DataFormatError(path, number, "empty query-id or corpus-id")
+        judged = qrels.setdefault(parts[0], {})
+        if parts[1] in judged and judged[parts[1]] != grade:
+            raise DataFormatError(path, number, f"conflicting grades for ({parts[0]}, {parts[1]})")
+        judged[parts[1]] = grade
     return qrels
 
 

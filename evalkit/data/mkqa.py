@@ -20,8 +20,9 @@ from evalkit.config import BenchmarkConfig
 from evalkit.contracts import Benchmark
 from evalkit.data.docstore import open_jsonl_store
 from evalkit.data.hub import dataset_revision, require_files, resolve_dataset
-from evalkit.data.validate import add_query, check_languages, field, iter_jsonl
+from evalkit.data.validate import add_query, check_languages, field, identifier, iter_jsonl
 from evalkit.errors import DataFormatError, EvalkitError
+from evalkit.storage import atomic_write_bytes
 
 log = logging.getLogger(__name__)
 LANGUAGES = ["ar", "da", "de", "es", "fi", "fr", "he", "hu", "it", "ja", "km", "ko", "ms", "nl", "no", "pl", "pt",
@@ -47,11 +48,11 @@ def read_raw(path: Path, languages: list[str]) -> dict[str, Questions]:
     seen: set[str] = set()
     no_text = 0
     for line, rec in iter_jsonl(path):
-        qid = str(field(rec, "example_id", path, line))
+        qid = identifier(field(rec, "example_id", path, line), "example_id", path, line)
         if qid in seen:
             raise DataFormatError(path, line, f"duplicate example_id {qid!r}")
         seen.add(qid)
-        english = field(rec, "answers", path, line).get("en") or []
+        english = _english_answers(field(rec, "answers", path, line), path, line)
         if not english or english[-1].get("type") in DROPPED_TYPES:
             continue
         answers = [a for ans in english if ans.get("type") not in DROPPED_TYPES
@@ -60,6 +61,8 @@ def read_raw(path: Path, languages: list[str]) -> dict[str, Questions]:
             no_text += 1
             continue
         texts = field(rec, "queries", path, line)
+        if not isinstance(texts, dict):
+            raise DataFormatError(path, line, "queries must be an object {lang: text}")
         for lang in languages:
             text = texts.get(lang)
             if not isinstance(text, str) or not text.strip():
@@ -68,6 +71,20 @@ def read_raw(path: Path, languages: list[str]) -> dict[str, Questions]:
     if no_text:
         log.warning("%s: %d kept questions have no answer string and are dropped", path, no_text)
     return out
+
+
+def _english_answers(answers, path: Path, line: int) -> list[dict]:
+    """The raw record's English answer objects, checked: {type, text, aliases} each."""
+    if not isinstance(answers, dict):
+        raise DataFormatError(path, line, "answers must be an object {lang: [answer, ...]}")
+    english = answers.get("en") or []
+    if not isinstance(english, list) or not all(isinstance(a, dict) for a in english):
+        raise DataFormatError(path, line, "answers.en must be a list of answer objects")
+    for a in english:
+        aliases = a.get("aliases") or []
+        if not isinstance(aliases, list) or not all(isinstance(x, str) for x in [*aliases, a.get("text") or ""]):
+            raise DataFormatError(path, line, "answer text and aliases must be strings")
+    return english
 
 
 def _answers(answers, path: Path, line: int) -> list[str]:
@@ -94,7 +111,7 @@ def load_questions(root: Path, languages: list[str], tmp: Path) -> tuple[dict[st
         out = {}
         for lang in languages:   # extracted to the evalkit cache so errors can name file:line
             target = tmp / f"{lang}.jsonl"
-            target.write_bytes(archive.read(members[f"{lang}.jsonl"]))
+            atomic_write_bytes(target, archive.read(members[f"{lang}.jsonl"]))
             out[lang] = read_processed(target)
     return out, "processed zip"
 

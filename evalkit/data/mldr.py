@@ -16,7 +16,8 @@ from evalkit.contracts import Benchmark, Qrels
 from evalkit.data.docstore import open_jsonl_store
 from evalkit.data.hub import dataset_revision, is_local, require_files, resolve_dataset
 from evalkit.data.trec import read_qrels
-from evalkit.data.validate import add_query, check_languages, check_qrels, count_empty_documents, field, iter_jsonl
+from evalkit.data.validate import (add_query, check_languages, check_qrels, count_empty_documents, field, identifier,
+                                   iter_jsonl)
 from evalkit.errors import DataFormatError, EvalkitError
 
 log = logging.getLogger(__name__)
@@ -41,7 +42,7 @@ def read_queries(path: Path) -> tuple[dict[str, str], Qrels]:
             for passage in passages:
                 if not isinstance(passage, dict) or "docid" not in passage:
                     raise DataFormatError(path, line, f"{key} entries need a 'docid'")
-                judged[str(passage["docid"])] = grade
+                judged[identifier(passage["docid"], f"{key} docid", path, line)] = grade
     return queries, qrels
 
 

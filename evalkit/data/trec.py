@@ -7,6 +7,7 @@ from __future__ import annotations
 import gzip
 import io
 import math
+import zlib
 from pathlib import Path
 from typing import Iterator
 
@@ -24,12 +25,28 @@ def open_text(path: Path) -> io.TextIOBase:
     return open(path, encoding="utf-8")
 
 
+def numbered_lines(path: Path) -> Iterator[tuple[int, str]]:
+    """(line number, text without its line end) of every line, blank ones included; a line that is not UTF-8
+    or a damaged gzip stream stops with file:line. Lines end at \\n only (a stray \\r stays in its line)."""
+    path = Path(path)
+    if not path.exists():
+        raise DataFormatError(path, None, "file not found")
+    number = 0
+    try:
+        with (gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")) as f:
+            for number, raw in enumerate(f, start=1):
+                try:
+                    yield number, raw.decode("utf-8").rstrip("\r\n")
+                except UnicodeDecodeError as exc:
+                    raise DataFormatError(path, number, f"not valid UTF-8 (byte {exc.start + 1} of the line)") from None
+    except (OSError, EOFError, zlib.error) as exc:    # gzip.BadGzipFile is an OSError
+        raise DataFormatError(path, number + 1, f"unreadable ({exc.__class__.__name__}: {exc})") from None
+
+
 def _lines(path: Path) -> Iterator[tuple[int, str]]:
-    with open_text(path) as f:
-        for number, line in enumerate(f, start=1):
-            line = line.rstrip("\r\n")
-            if line.strip():
-                yield number, line
+    for number, line in numbered_lines(path):
+        if line.strip():
+            yield number, line
 
 
 def read_topics(path: Path) -> dict[str, str]:
@@ -40,6 +57,8 @@ def read_topics(path: Path) -> dict[str, str]:
         if len(parts) < 2:
             raise DataFormatError(path, number, "expected 'qid<TAB>query'")
         qid, text = parts[0].strip(), "\t".join(parts[1:]).strip()
+        if not qid:
+            raise DataFormatError(path, number, "empty query id")
         if qid in topics:
             raise DataFormatError(path, number, f"duplicate query id {qid!r}")
         if not text:

@@ -10,7 +10,7 @@ from typing import Iterator
 import pyarrow.compute as pc
 
 from evalkit.contracts import DocStore, Qrels
-from evalkit.data.trec import open_text
+from evalkit.data.trec import numbered_lines
 from evalkit.errors import DataFormatError, EvalkitError
 
 log = logging.getLogger(__name__)
@@ -45,17 +45,25 @@ def check_languages(requested: list[str] | None, known: list[str], benchmark: st
 
 def iter_jsonl(path: Path) -> Iterator[tuple[int, dict]]:
     """(line number, record) for each non-blank line; a bad line stops with file:line."""
-    with open_text(path) as f:
-        for number, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise DataFormatError(path, number, f"invalid JSON ({exc.msg})") from None
-            if not isinstance(record, dict):
-                raise DataFormatError(path, number, "expected a JSON object")
-            yield number, record
+    for number, line in numbered_lines(path):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise DataFormatError(path, number, f"invalid JSON ({exc.msg})") from None
+        except RecursionError:
+            raise DataFormatError(path, number, "JSON nested too deeply") from None
+        if not isinstance(record, dict):
+            raise DataFormatError(path, number, "expected a JSON object")
+        yield number, record
+
+
+def identifier(value, what: str, path: Path, line: int) -> str:
+    """A query or document id: a non-empty string or an integer (never null, a bool, a float or a container)."""
+    if isinstance(value, bool) or not isinstance(value, (str, int)) or not str(value).strip():
+        raise DataFormatError(path, line, f"{what} must be a non-empty string or integer, got {value!r}")
+    return str(value).strip()
 
 
 def field(record: dict, key: str, path: Path, line: int):
@@ -66,9 +74,7 @@ def field(record: dict, key: str, path: Path, line: int):
 
 def add_query(queries: dict[str, str], qid, text, path: Path, line: int) -> str:
     """Insert one query, refusing duplicate ids and empty texts."""
-    qid = str(qid).strip()
-    if not qid:
-        raise DataFormatError(path, line, "empty query id")
+    qid = identifier(qid, "query id", path, line)
     if qid in queries:
         raise DataFormatError(path, line, f"duplicate query id {qid!r}")
     if not isinstance(text, str) or not text.strip():

@@ -17,6 +17,7 @@ import pandas as pd
 from omegaconf import DictConfig, OmegaConf
 
 from evalkit.errors import EvalkitError
+from evalkit.storage import atomic_write_text
 from evalkit.metrics.aggregate import summary
 from evalkit.metrics.evaluate import excluded_line
 from evalkit.gate.provenance import cache_rates, config_hash
@@ -106,7 +107,7 @@ def merge_run_files(shards: list[dict], order: dict[str, list[str]], out: Path) 
                     lines.setdefault(line.split(None, 1)[0], []).append(line)
         lang = name.rsplit(".", 2)[-2]
         text = "".join(line for qid in order.get(lang, []) for line in lines.get(qid, []))
-        (out / "runs" / name).write_text(text, encoding="utf-8")
+        atomic_write_text(out / "runs" / name, text)
 
 
 def merged_manifest(shards: list[dict], cfg: DictConfig, languages: list[str]) -> dict:
@@ -127,7 +128,7 @@ def merged_manifest(shards: list[dict], cfg: DictConfig, languages: list[str]) -
 
 
 def merge_shards(shard_dirs: list[Path], out: Path) -> Path:
-    from evalkit.report.outputs import write_reports
+    from evalkit.report.outputs import write_frame, write_reports
 
     shards = sorted((_load(Path(d)) for d in shard_dirs), key=lambda s: s["info"]["index"])
     check_shards(shards)
@@ -144,12 +145,12 @@ def merge_shards(shard_dirs: list[Path], out: Path) -> Path:
     metrics = {"systems": summary(table), "protocol": protocol, "excluded_queries": excluded}
     out.mkdir(parents=True, exist_ok=True)
     merge_run_files(shards, order, out)
-    table.to_parquet(out / "per_query.parquet", index=False)
-    (out / "metrics.json").write_text(json.dumps(metrics, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    (out / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True), encoding="utf-8")
+    write_frame(table, out / "per_query.parquet")
+    atomic_write_text(out / "metrics.json", json.dumps(metrics, indent=2, ensure_ascii=False) + "\n")
+    atomic_write_text(out / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
     write_reports(out, table, metrics, cfg)
-    (out / "manifest.json").write_text(json.dumps(merged_manifest(shards, cfg, list(order)), indent=2,
-                                                  ensure_ascii=False) + "\n", encoding="utf-8")
+    atomic_write_text(out / "manifest.json",
+                      json.dumps(merged_manifest(shards, cfg, list(order)), indent=2, ensure_ascii=False) + "\n")
     log.info("merged %d shards into %s", len(shards), out)
     return out
 

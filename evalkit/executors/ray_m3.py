@@ -67,6 +67,12 @@ class RayM3Encoder:
     def encode(self, *args, **kwargs):
         return self.local.encode(*args, **kwargs)
 
+    def encode_ids(self, *args, **kwargs):
+        return self.local.encode_ids(*args, **kwargs)
+
+    def token_ids(self, *args, **kwargs):
+        return self.local.token_ids(*args, **kwargs)
+
     def encode_groups(self, groups: Iterable[tuple[str, Sequence[str]]], max_length: int) -> Iterator[tuple[str, Any]]:
         """(desc, texts) -> (desc, M3Reps without multi-vectors) in order, one actor-pool pass per window of
         `executor.window_texts` texts."""

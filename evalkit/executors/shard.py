@@ -15,6 +15,7 @@ from pathlib import Path
 
 from evalkit.contracts import Benchmark, Run
 from evalkit.errors import EvalkitError
+from evalkit.storage import atomic_write_text
 
 SHARD_FILE = "shard.json"
 
@@ -70,4 +71,4 @@ def write_shard_info(out_dir: Path, info: dict, benchmark: Benchmark) -> None:
     relevant = {lang: sorted(q for q, docs in benchmark.qrels.get(lang, {}).items()
                              if any(g > 0 for g in docs.values())) for lang in benchmark.queries}
     data = {**info, "mine": {lang: list(qids) for lang, qids in benchmark.queries.items()}, "relevant": relevant}
-    (Path(out_dir) / SHARD_FILE).write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    atomic_write_text(Path(out_dir) / SHARD_FILE, json.dumps(data, indent=1, ensure_ascii=False) + "\n")

@@ -13,11 +13,14 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from evalkit.errors import EvalkitError
+from evalkit.storage.artefact import publish_dir, require_artefact
 
 ROOT = Path("results") / "baselines"
+KIND, VERSION = "baseline", 1
 ENVIRONMENT_KEYS = ("evalkit_git", "versions", "platform", "config_hash", "reranker", "data")
 COLUMNS = ["system", "lang", "qid", "bucket", "metric", "value"]
 
@@ -45,9 +48,30 @@ def _json(path: Path) -> dict:
     if not path.is_file():
         raise EvalkitError(f"{path}: file not found")
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        value = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         raise EvalkitError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from None
+    except (UnicodeDecodeError, RecursionError) as exc:
+        raise EvalkitError(f"{path}: not valid JSON ({exc.__class__.__name__})") from None
+    if not isinstance(value, dict):
+        raise EvalkitError(f"{path}: expected a JSON object, got {type(value).__name__}")
+    return value
+
+
+def _per_query_csv(path: Path) -> pd.DataFrame:
+    """A baseline's per_query.csv: exactly COLUMNS, every value a finite number (else file:line)."""
+    try:
+        table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise EvalkitError(f"{path}: not a per-query table ({str(exc).strip().splitlines()[0][:200]})") from None
+    if list(table.columns) != COLUMNS:
+        raise EvalkitError(f"{path}: columns {list(table.columns)}, expected {COLUMNS}")
+    values = pd.to_numeric(table["value"], errors="coerce")
+    bad = ~np.isfinite(values.to_numpy(dtype=float))
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise EvalkitError(f"{path}:{row + 2}: value {table['value'].iloc[row]!r} is not a finite number")
+    return table.assign(value=values.astype(float))
 
 
 def resolve(spec: str | Path, root: Path = ROOT) -> Path:
@@ -59,11 +83,11 @@ def resolve(spec: str | Path, root: Path = ROOT) -> Path:
 def load_results(spec: str | Path, root: Path = ROOT) -> Results:
     path = resolve(spec, root)
     if (path / "baseline.json").is_file():
+        require_artefact(path, KIND, VERSION)        # MANIFEST.json: sizes and sha256 of every file
         info = _json(path / "baseline.json")
         if not (path / "per_query.csv").is_file():
             raise EvalkitError(f"{path / 'per_query.csv'}: file not found")
-        table = pd.read_csv(path / "per_query.csv", dtype={"system": str, "lang": str, "qid": str, "bucket": str,
-                                                            "metric": str}, keep_default_na=False)
+        table = _per_query_csv(path / "per_query.csv")
         return Results(path, table, info.get("protocol", {}), _json(path / "metrics.json"), info.get("blessed", {}),
                        info.get("environment", {}))
     if (path / "per_query.parquet").is_file():
@@ -85,17 +109,18 @@ def bless(current: str | Path, name: str, message: str, root: Path = ROOT, with_
     run = load_results(current, root)
     if run.blessed:
         raise EvalkitError(f"--current {current}: is a baseline, not a run directory")
-    out = root / name
-    if (out / "runs").exists():
-        shutil.rmtree(out / "runs")
-    out.mkdir(parents=True, exist_ok=True)
     table = run.table[COLUMNS].sort_values(["system", "lang", "metric", "qid"], kind="stable")
-    table.to_csv(out / "per_query.csv", index=False, lineterminator="\n")
-    shutil.copyfile(run.path / "metrics.json", out / "metrics.json")
-    if with_runs:
-        (out / "runs").mkdir()
-        for file in sorted((run.path / "runs").glob(f"{run.final_system}.*.trec")):
-            shutil.copyfile(file, out / "runs" / file.name)
+
+    def build(out: Path) -> dict:            # a temporary directory, renamed over the old baseline when complete
+        table.to_csv(out / "per_query.csv", index=False, lineterminator="\n")
+        shutil.copyfile(run.path / "metrics.json", out / "metrics.json")
+        if with_runs:
+            (out / "runs").mkdir()
+            for file in sorted((run.path / "runs").glob(f"{run.final_system}.*.trec")):
+                shutil.copyfile(file, out / "runs" / file.name)
+        (out / "baseline.json").write_text(json.dumps(info, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        return {"counts": {"rows": len(table)}}
+
     env = run.environment
     info = {
         "blessed": {"name": name, "message": message.strip(),
@@ -105,5 +130,4 @@ def bless(current: str | Path, name: str, message: str, root: Path = ROOT, with_
         "protocol": run.protocol,
         "environment": {k: env[k] for k in ENVIRONMENT_KEYS if k in env},
     }
-    (out / "baseline.json").write_text(json.dumps(info, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    return out
+    return publish_dir(root / name, KIND, VERSION, build, replace=True).path

@@ -88,6 +88,10 @@ def protocol_fields(cfg: DictConfig, benchmark, scorer) -> dict[str, Any]:
             "reranker.query_template": cfg.reranker.query_template, "reranker.doc_template": cfg.reranker.doc_template,
             "reranker.dtype": settings.get("dtype", info.get("dtype")),
         }
+        if info.get("kind") == "api":   # an endpoint: what it is and how it was asked (system under test)
+            reranker |= {"reranker.endpoint": info["endpoint"], "reranker.api_model": info["model"],
+                         "reranker.score_kind": info["score_kind"], "reranker.truncation": info["truncation"],
+                         "reranker.fingerprint": getattr(scorer, "fingerprint", None)}
     return {
         "benchmark": cfg.benchmark.name, "split": cfg.benchmark.split, "pool": cfg.benchmark.pool,
         "subset": benchmark.protocol.get("subset", cfg.benchmark.subset), "doc_sep": cfg.benchmark.doc_sep,

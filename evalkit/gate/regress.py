@@ -37,35 +37,57 @@ class Gate:
     allow: list[str] = field(default_factory=list)      # protocol fields allowed to differ
     max_query_change: float | None = None
     max_score_change: float | None = None
+    equivalence: float | None = None                   # fail unless equivalent within +-equivalence (TOST)
+    equivalence_metric: str = "ndcg@10"
 
 
-def check_protocol(base: Results, cur: Results, allow: list[str]) -> list[str]:
-    """Raise naming every protocol field that differs and is not allowed; return the allowed differences."""
+SYSTEM_PREFIX = "reranker"   # reranker kind, weights, tokenizer, max length, dtype, endpoint: the system under test
+
+
+def is_system_field(key: str) -> bool:
+    return key == SYSTEM_PREFIX or key.startswith(SYSTEM_PREFIX + ".")
+
+
+def check_protocol(base: Results, cur: Results, allow: list[str]) -> tuple[list[str], list[str]]:
+    """The evaluation protocol must agree (benchmark, split, candidates, depth, measures, buckets, policies); the
+    system under test may differ, since that is what a gate compares. Raise naming every protocol field that differs
+    and is not allowed; return (allowed protocol changes, system changes)."""
     changed = {key: (base.protocol.get(key, "<absent>"), cur.protocol.get(key, "<absent>"))
                for key in sorted(set(base.protocol) | set(cur.protocol))}
     changed = {k: ab for k, ab in changed.items() if ab[0] != ab[1]}
-    refused = [k for k in changed if k not in allow]
+    refused = [k for k in changed if k not in allow and not is_system_field(k)]
     if refused:
         detail = "; ".join(f"{k}: baseline {changed[k][0]!r}, current {changed[k][1]!r}" for k in refused)
         raise EvalkitError(f"protocol mismatch on field(s) {', '.join(refused)} ({detail}); "
                            f"pass --allow-protocol-change FIELD to compare anyway")
-    return [f"{k}: {a!r} -> {b!r}" for k, (a, b) in changed.items()]
+    lines = {k: f"{k}: {a!r} -> {b!r}" for k, (a, b) in changed.items()}
+    return [v for k, v in lines.items() if not is_system_field(k)], [v for k, v in lines.items() if is_system_field(k)]
 
-def final_rows(base: Results, cur: Results) -> pd.DataFrame:
-    """Both final systems' per-query rows as one table with system = baseline | current; same queries or raise."""
+
+def final_rows(base: Results, cur: Results) -> tuple[pd.DataFrame, list[str]]:
+    """Both final systems' per-query rows on their common measures as one table with system = baseline | current
+    (same queries or raise), and a note per measure only one side has (e.g. recall@depth after a depth change)."""
     if base.final_system != cur.final_system:
         raise EvalkitError(f"final systems differ: baseline {base.final_system!r}, current {cur.final_system!r}")
     parts = []
     for label, res in (("baseline", base), ("current", cur)):
         rows = res.table[res.table["system"] == res.final_system][["lang", "qid", "metric", "value"]]
         parts.append(rows.assign(system=label))
-    for metric in sorted(set(parts[0]["metric"]) | set(parts[1]["metric"])):
+    measured = [list(dict.fromkeys(p["metric"])) for p in parts]
+    common = [m for m in measured[0] if m in measured[1]]
+    notes = [f"{m}: only in the {side}, not gated" for side, own, other in
+             (("baseline", measured[0], measured[1]), ("current run", measured[1], measured[0]))
+             for m in own if m not in other]
+    if not common:
+        raise EvalkitError(f"no common measures: baseline {measured[0]}, current run {measured[1]}")
+    for metric in common:
         keys = [set(zip(*p[p["metric"] == metric][["lang", "qid"]].to_numpy().T)) for p in parts]
         if keys[0] != keys[1]:
             only_b, only_c = sorted(keys[0] - keys[1]), sorted(keys[1] - keys[0])
             raise EvalkitError(f"different query sets for {metric}: {len(only_b)} (lang, qid) only in the baseline "
                                f"{only_b[:3]}, {len(only_c)} only in the current run {only_c[:3]}")
-    return pd.concat(parts, ignore_index=True)
+    table = pd.concat(parts, ignore_index=True)
+    return table[table["metric"].isin(common)], notes
 
 
 def decide(row, gate: Gate) -> str:
@@ -127,17 +149,39 @@ def score_changes(base: Results, cur: Results, eps: float) -> pd.DataFrame:
 
 def gate_runs(base: Results, cur: Results, gate: Gate) -> dict:
     """Everything the summary and the exit code need."""
-    allowed = check_protocol(base, cur, gate.allow)
-    table = final_rows(base, cur)
-    result = {"verdicts": compare(table, gate), "allowed": allowed, "query_changes": None, "score_changes": None}
+    allowed, system = check_protocol(base, cur, gate.allow)
+    table, notes = final_rows(base, cur)
+    result = {"verdicts": compare(table, gate), "allowed": allowed, "system_changes": system, "measure_notes": notes,
+              "query_changes": None, "score_changes": None, "equivalence": None}
+    if gate.equivalence is not None:
+        result["equivalence"] = equivalence_gate(base, cur, table, gate)
     if gate.max_query_change is not None:
         result["query_changes"] = query_changes(table, gate.max_query_change)
     if gate.max_score_change is not None:
         result["score_changes"] = score_changes(base, cur, gate.max_score_change)
     failed = result["verdicts"]["status"].str.startswith("FAIL").any()
     failed |= any(c is not None and len(c) for c in (result["query_changes"], result["score_changes"]))
+    failed |= result["equivalence"] is not None and not result["equivalence"]["equivalent"]
     result["failed"] = bool(failed)
     return result
+
+
+def equivalence_gate(base: Results, cur: Results, table: pd.DataFrame, gate: Gate) -> dict:
+    """TOST of the current run against the baseline on per-query values: gated per language (Holm), reported per
+    length bucket too."""
+    from evalkit.metrics.equivalence import equivalence, verdict
+
+    if gate.equivalence_metric not in set(table["metric"]):
+        raise EvalkitError(f"--equivalence-metric {gate.equivalence_metric}: not measured by both runs")
+    buckets = pd.concat([res.table[res.table["system"] == res.final_system][["lang", "qid", "metric", "bucket"]]
+                         .assign(system=label) for label, res in (("baseline", base), ("current", cur))])
+    tidy = table.merge(buckets, on=["system", "lang", "qid", "metric"], how="left").fillna({"bucket": "?"})
+    frames = {by: equivalence(tidy, "baseline", "current", gate.equivalence_metric, gate.equivalence, by=by,
+                              alpha=gate.alpha) for by in ("lang", "bucket")}
+    return {"metric": gate.equivalence_metric, "margin": gate.equivalence, "by_lang": frames["lang"],
+            "by_bucket": frames["bucket"], "verdict": verdict(frames["lang"], gate.equivalence),
+            "verdict_by_bucket": verdict(frames["bucket"], gate.equivalence),
+            "equivalent": bool(frames["lang"]["equivalent"].all())}
 
 
 def _emit(args, markdown: str, junit: str) -> None:
@@ -154,7 +198,8 @@ def main(argv: list[str]) -> int:
 
     args = parser("regress").parse_args(argv)
     gate = Gate(args.tolerance, args.hard_limit, args.alpha, args.test, args.n_resamples, args.seed,
-                args.allow_protocol_change, args.max_query_change, args.max_score_change)
+                args.allow_protocol_change, args.max_query_change, args.max_score_change, args.equivalence,
+                args.equivalence_metric)
     try:
         if args.update:
             out = bless(args.current, args.baseline, args.message, args.root, args.with_runs)

@@ -59,6 +59,7 @@ def markdown_summary(base, cur, result: dict, gate) -> str:
         out += ["### Improvements\n", "\n".join(_line(r) for r in gains.itertuples()) + "\n"]
     if result["allowed"]:
         out += ["### Allowed protocol changes\n", "\n".join(f"- {a}" for a in result["allowed"]) + "\n"]
+    out += _system_sections(result)
     out += _diff_section("Per-query metric values", result["query_changes"],
                          ["lang", "metric", "qid", "baseline", "current", "delta"], gate.max_query_change)
     out += _diff_section("Run scores", result["score_changes"],
@@ -92,7 +93,31 @@ def junit_xml(result: dict | None, gate, error: str | None = None) -> str:
                 if len(result[key]):
                     ET.SubElement(case, "failure", message=f"{len(result[key])} {name} moved by more than {eps:g}")
                 cases.append(("failure" if len(result[key]) else "ok", case))
+        eq = result.get("equivalence")
+        if eq is not None:
+            case = ET.SubElement(suite, "testcase", classname="evalkit.regress.equivalence", name=eq["metric"])
+            if not eq["equivalent"]:
+                ET.SubElement(case, "failure", message=f"{eq['metric']}: {eq['verdict']} (±{eq['margin']:g})")
+            cases.append(("ok" if eq["equivalent"] else "failure", case))
     suite.set("tests", str(len(cases)))
     suite.set("failures", str(sum(k == "failure" for k, _ in cases)))
     suite.set("errors", str(sum(k == "error" for k, _ in cases)))
     return ET.tostring(suite, encoding="unicode", xml_declaration=True) + "\n"
+
+
+def _system_sections(result: dict) -> list[str]:
+    """What changed in the system under test, measures not gated, and the equivalence verdict."""
+    out = []
+    if result.get("system_changes"):
+        out += ["### System under test changed (same protocol)\n",
+                "\n".join(f"- {a}" for a in result["system_changes"]) + "\n"]
+    if result.get("measure_notes"):
+        out += ["### Measures not in both runs\n", "\n".join(f"- {a}" for a in result["measure_notes"]) + "\n"]
+    eq = result.get("equivalence")
+    if eq is not None:
+        rows = [[r.group, str(r.n), _d(r.diff), f"{r.p_holm:.4g}", "yes" if r.equivalent else "no"]
+                for frame in (eq["by_lang"], eq["by_bucket"]) for r in frame.itertuples()]
+        out += [f"### Equivalence of {eq['metric']} (TOST, ±{eq['margin']:g}, Holm): by language **{eq['verdict']}**; "
+                f"by length bucket {eq['verdict_by_bucket']}\n",
+                _table(["language / bucket", "queries", "Δ", "p (Holm)", "equivalent"], rows)]
+    return out

@@ -27,12 +27,15 @@ from evalkit.contracts import Benchmark, Run
 from evalkit.data import load_benchmark
 from evalkit.data.docstore import open_jsonl_store
 from evalkit.data.trec import cut, format_run, read_qrels, read_run, read_topics
+from evalkit.data.validate import field, iter_jsonl
 from evalkit.errors import EvalkitError
+from evalkit.storage.artefact import publish_dir, require_artefact
 from evalkit.gate.provenance import candidate_settings
 
 log = logging.getLogger(__name__)
 ROOT = Path("results") / "subsets"
 META = "subset.json"
+KIND, VERSION = "subset", 1
 
 
 def subset_dir(name: str, root: Path = ROOT) -> Path:
@@ -44,11 +47,25 @@ def subset_dir(name: str, root: Path = ROOT) -> Path:
 
 
 def _meta(path: Path) -> dict:
-    return json.loads((path / META).read_text(encoding="utf-8"))
+    """subset.json, checked for the keys a load needs (a damaged one names the file and the key)."""
+    file = path / META
+    try:
+        meta = json.loads(file.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise EvalkitError(f"{file}: not valid JSON ({exc.__class__.__name__})") from None
+    needed = {"languages": list, "benchmark": dict, "candidates": dict}
+    for key, kind in needed.items():
+        if not isinstance(meta, dict) or not isinstance(meta.get(key), kind):
+            raise EvalkitError(f"{file}: key {key!r} missing or not a {kind.__name__}")
+    for key in ("name", "split", "pool", "protocol"):
+        if key not in meta["benchmark"]:
+            raise EvalkitError(f"{file}: key 'benchmark.{key}' missing")
+    return meta
 
 
 def load_subset(cfg: BenchmarkConfig) -> Benchmark:
     path = subset_dir(cfg.subset)
+    require_artefact(path, KIND, VERSION)            # MANIFEST.json: sizes and sha256 of every file
     meta = _meta(path)
     for key in ("name", "split", "pool"):
         if getattr(cfg, key) != meta["benchmark"][key]:
@@ -65,8 +82,8 @@ def load_subset(cfg: BenchmarkConfig) -> Benchmark:
         stores[lang] = open_jsonl_store([path / lang / "docs.jsonl.gz"], Path(cfg.cache_dir) if cfg.cache_dir else None)
         fingerprints[f"subset/{lang}"] = stores[lang].fingerprint
         if (path / lang / "answers.jsonl").is_file():
-            lines = (path / lang / "answers.jsonl").read_text(encoding="utf-8").splitlines()
-            answers[lang] = {r["qid"]: r["answers"] for r in map(json.loads, lines)}
+            file = path / lang / "answers.jsonl"
+            answers[lang] = {str(field(r, "qid", file, n)): field(r, "answers", file, n) for n, r in iter_jsonl(file)}
     protocol = {**meta["benchmark"]["protocol"], "subset": meta["name"]}
     return Benchmark(name=cfg.name, queries=queries, qrels=qrels, stores=stores, answers=answers or None,
                      protocol=protocol, fingerprints=fingerprints)
@@ -118,12 +135,12 @@ def create_subset(run_dir: Path, name: str, per_language: int, seed: int, root: 
     if out.exists():
         raise EvalkitError(f"subset {out} already exists: subsets are frozen, pick another --name or delete it")
     strata: dict[str, dict[str, int]] = {}
+    chosen: dict[str, list[str]] = {}
     for lang in benchmark.languages:
         rows = first[first["lang"] == lang].set_index("qid")["bucket"]
-        chosen = set(stratified_sample(rows, per_language, seed, lang))
-        strata[lang] = {str(b): int(c) for b, c in rows[rows.index.isin(chosen)].value_counts().sort_index().items()}
-        _write_language(out / lang, benchmark, lang, [q for q in benchmark.queries[lang] if q in chosen],
-                        read_run(run_dir / "runs" / f"first_stage.{lang}.trec"))
+        drawn = set(stratified_sample(rows, per_language, seed, lang))
+        strata[lang] = {str(b): int(c) for b, c in rows[rows.index.isin(drawn)].value_counts().sort_index().items()}
+        chosen[lang] = [q for q in benchmark.queries[lang] if q in drawn]
     manifest = json.loads((run_dir / "manifest.json").read_text()) if (run_dir / "manifest.json").is_file() else {}
     meta = {"name": name, "source_run": str(run_dir), "source_config_hash": manifest.get("environment", {}).get(
                 "config_hash"), "seed": seed, "per_language": per_language,
@@ -131,7 +148,15 @@ def create_subset(run_dir: Path, name: str, per_language: int, seed: int, root: 
             "benchmark": {"name": bcfg.name, "split": bcfg.split, "pool": bcfg.pool,
                           "protocol": {k: v for k, v in benchmark.protocol.items() if k != "subset"}},
             "candidates": candidate_settings(OmegaConf.to_container(cfg.candidates, resolve=True))}
-    (out / META).write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+    def build(tmp: Path) -> dict:     # a temporary directory, published under `out` only when complete
+        for lang in benchmark.languages:
+            _write_language(tmp / lang, benchmark, lang, chosen[lang],
+                            read_run(run_dir / "runs" / f"first_stage.{lang}.trec"))
+        (tmp / META).write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        return {"counts": {lang: len(q) for lang, q in chosen.items()}}
+
+    publish_dir(out, KIND, VERSION, build, replace=False)
     log.info("wrote subset %s (%d languages)", out, len(strata))
     return out
 

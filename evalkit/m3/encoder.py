@@ -121,7 +121,11 @@ class M3Encoder:
                consume: BatchConsumer | None = None, desc: str = "m3 encode") -> M3Reps:
         """All three representations; multi-vectors kept only with `colbert` and no `consume` (which receives
         each batch as it is done, so a caller can score and drop multi-vectors batch by batch)."""
-        seqs = self.token_ids(texts, max_length)
+        return self.encode_ids(self.token_ids(texts, max_length), colbert, consume, desc)
+
+    def encode_ids(self, seqs: Sequence[Sequence[int]], colbert: bool = False, consume: BatchConsumer | None = None,
+                   desc: str = "m3 encode") -> M3Reps:
+        """`encode` of texts already tokenized (special tokens included, truncated)."""
         pending: deque = deque()
         sparse_rows: list = [None] * len(seqs)
         multi: list | None = [None] * len(seqs) if colbert and consume is None else None

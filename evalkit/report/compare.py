@@ -128,6 +128,11 @@ def main(argv: list[str]) -> int:
         single_sweep = len(args.run_dirs) == 1 and not _is_run(Path(args.run_dirs[0]))
         out = Path(args.out or (args.run_dirs[0] if single_sweep else default_out(args.run_dirs)))
         written = write_outputs(comparison, out, formats, stem="compare")
+        if args.equivalence is not None:   # same model served elsewhere: same ranking within +-D?
+            from evalkit.report.agreement import write_equivalence
+
+            dirs = dict(zip(comparison.systems, expand_run_dirs(args.run_dirs)))
+            written += write_equivalence(out, comparison, dirs, args.equivalence, args.equivalence_metric)
         if "explore" in formats:
             from evalkit.report.explore import write_explorer
 

@@ -204,9 +204,26 @@ def _replace_dir(tmp: Path, path: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-def require_artefact(path: Path, kind: str, version: int) -> Artefact:
-    """A published artefact that evalkit cannot rebuild itself (a subset, a baseline): damaged is an error."""
+def publish_dir(path: Path, kind: str, version: int, build: Callable[[Path], dict], replace: bool) -> Artefact:
+    """Build a directory artefact that evalkit cannot rebuild by itself (a subset, a baseline) under its lock and
+    publish it atomically; an existing one is replaced only when `replace`."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(path.parent / f".{path.name}.lock")):
+        if path.exists() and not replace:
+            raise EvalkitError(f"{path} already exists")
+        for stale in path.parent.glob(f".{path.name}.tmp-*"):
+            shutil.rmtree(stale, ignore_errors=True)
+        return _build(path, kind, version, build)
+
+
+def require_artefact(path: Path, kind: str, version: int) -> Artefact | None:
+    """Check a published artefact evalkit cannot rebuild (a subset, a baseline): damaged is an error; one
+    without MANIFEST.json (written before evalkit had manifests) is used with one warning line."""
     found, why = verify_artefact(path, kind, version)
     if found is None:
+        if why == "no MANIFEST.json (partial build)" and path.is_dir():
+            log.warning("%s: no MANIFEST.json (written by an older evalkit), not verified", path)
+            return None
         raise EvalkitError(f"{path}: {kind} is unusable ({why})")
     return found

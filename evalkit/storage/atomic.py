@@ -64,7 +64,7 @@ def atomic_file(path: str | Path, mode: str = "wb", encoding: str | None = None)
             yield fh
             fh.flush()
             os.fsync(fh.fileno())
-        fault_point(f"atomic:{path.name}")
+        fault_point(f"atomic:{path.parent.name}/{path.name}")
         os.replace(tmp, path)
     except BaseException as exc:
         tmp.unlink(missing_ok=True)

@@ -35,6 +35,7 @@ class Adapter:
     max_docs = 1000                   # documents per request (the provider's documented cap or recommendation)
     doc_key = "documents"
     allowed: tuple[str, ...] = ()     # which of truncate_tokens / truncate the API has a field for
+    sends_model = True                # TEI serves one model and has no `model` field
 
     def __init__(self, options: Options):
         for key in ("truncate_tokens", "truncate"):
@@ -48,7 +49,7 @@ class Adapter:
 
     def body(self, query: str, docs: list[str]) -> dict[str, Any]:
         out: dict[str, Any] = {"query": query, self.doc_key: docs}
-        if self.options.model:
+        if self.options.model and self.sends_model:
             out["model"] = self.options.model
         return out | self.extra(len(docs))
 
@@ -121,6 +122,7 @@ class Voyage(Adapter):
 
 class Tei(Adapter):
     name, path, info_path, max_docs, doc_key, allowed = "tei", "/rerank", "/info", 32, "texts", ("truncate",)
+    sends_model = False
 
     def score_kind(self) -> str:
         return LOGIT if self.options.raw_scores else SIGMOID

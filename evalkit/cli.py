@@ -131,7 +131,14 @@ def preflight(overrides: list[str]) -> None:
             (f" (override: {exc.override})" if getattr(exc, "override", None) else "")
         _fail(EvalkitError(f"bad configuration: {_short(cause)}{where}{_known_keys(key)}"))
     try:
-        check_targets(OmegaConf.to_container(cfg, resolve=False))   # _target_: evalkit's own classes only
+        tree = OmegaConf.to_container(cfg, resolve=False)
+        hydra_node = tree.pop("hydra", {})
+        check_targets(tree)                                   # _target_: evalkit's own classes only
+        check_targets(hydra_node.get("callbacks") or {}, "hydra.callbacks")
+        for plugin in ("launcher", "sweeper"):                # Hydra's own plugins (basic, joblib, submitit, ray)
+            target = (hydra_node.get(plugin) or {}).get("_target_", "hydra._internal.")
+            if not str(target).startswith(("hydra._internal.", "hydra_plugins.")):
+                raise ValueError(f"hydra.{plugin}._target_={target!r}: only Hydra's own plugins may be a launcher")
         with open_dict(cfg):
             del cfg["hydra"]
         check_config(cfg)

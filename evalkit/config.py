@@ -139,7 +139,11 @@ class RerankerConfig:
     dtype: str = "auto"                      # auto (fp32 on CPU, fp16 on GPU) | fp32 | bf16 | fp16
     device: str = "auto"                     # auto | cpu | cuda | cuda:N
     attn_implementation: str = "sdpa"        # sdpa | eager | flash_attention_2
-    batch_tokens: int = 16384                # padded tokens per batch
+    batch_tokens: int = 0                    # tokens per batch (padded; real when packed); 0 = auto (CPU 16384,
+                                             # CUDA from free memory)
+    window_tokens: int = 0                   # model tokens per scoring window (deduped, cached, tokenized, scored,
+                                             # released); 0 = auto: max(2,097,152, 8 x batch_tokens)
+    packed: str = "auto"                     # padding-free batches: auto (CUDA fp16/bf16, GTE/XLM-R) | true | false
     cache: bool = True                       # the on-disk pair-score cache
     cache_path: Optional[str] = None         # default $EVALKIT_CACHE/pair_scores.sqlite
     api: ApiConfig = field(default_factory=ApiConfig)   # reranker=api only

@@ -57,7 +57,13 @@ class Benchmark:
 
 
 class Scorer(Protocol):
-    """A cross-encoder: one float32 score per (query text, document text) pair, in input order."""
+    """A cross-encoder: one float32 score per (query text, document text) pair, in input order.
+
+    The rerank stage streams (evalkit.rerank.stream.score_chunks): a scorer that also has
+    `score_stream(chunks) -> Iterator[np.ndarray]` (one score array per chunk of pairs, in order; the local
+    CrossEncoder) is fed the whole run lazily; any other gets one `score(pairs)` call per window of about
+    `settings.window_tokens` tokens. Dedupe and the pair cache for remote scorers: evalkit.rerank.engine.cached_scores.
+    """
 
     fingerprint: str
 

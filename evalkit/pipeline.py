@@ -43,20 +43,10 @@ def oracle_run(benchmark: Benchmark, runs: dict[str, Run]) -> dict[str, Run]:
 
 
 def rerank(benchmark: Benchmark, runs: dict[str, Run], scorer) -> dict[str, Run]:
-    """Rescore every candidate with one call, so the scorer can sort all pairs of the run together."""
-    keys, pairs = [], []
-    for lang, run in runs.items():
-        queries = benchmark.queries[lang]
-        for qid, docs in run.items():
-            docids = list(docs)
-            texts = benchmark.stores[lang].get(docids)
-            keys.extend((lang, qid, d) for d in docids)
-            pairs.extend((queries[qid], doc.full_text(benchmark.protocol.get("doc_sep", " "))) for doc in texts)
-    scores = scorer.score(pairs) if pairs else []
-    out: dict[str, Run] = {lang: {qid: {} for qid in run} for lang, run in runs.items()}
-    for (lang, qid, docid), score in zip(keys, scores):
-        out[lang][qid][docid] = float(score)
-    return out
+    """Rescore every candidate, streamed window by window (evalkit.rerank.stream): memory does not grow with the run."""
+    from evalkit.rerank.stream import rerank_runs
+
+    return rerank_runs(benchmark, runs, scorer)
 
 
 def run(cfg: DictConfig, out_dir: Path) -> RunResult:

@@ -141,12 +141,12 @@ from evalkit.candidates.dense import dense_candidates
 from evalkit.config import BenchmarkConfig, CandidatesConfig, DenseConfig
 from evalkit.data.miracl import load_sample
 
-encode = encoder.Encoder.encode
-def slow(self, texts, prefix="", desc="encode"):
+encode = encoder.Encoder.encode_tokens
+def slow(self, tokens, desc="encode"):
     if desc == "embed shard 1":
         time.sleep(120)          # killed here: shard 0 is on disk, shard 1 never is
-    return encode(self, texts, prefix, desc)
-encoder.Encoder.encode = slow
+    return encode(self, tokens, desc)
+encoder.Encoder.encode_tokens = slow
 bench = load_sample(BenchmarkConfig(name="sample", source=sys.argv[1]))
 cfg = CandidatesConfig(name="dense", depth=2, dense=DenseConfig(model=sys.argv[2], max_length=512, shard_docs=1,
                                                                device="cpu", dtype="fp32"))
@@ -178,13 +178,13 @@ def test_killed_run_resumes_from_the_last_complete_shard_and_equals_a_clean_run(
     assert [p.name for p in cache.glob("embeddings/*/shard-*.npy")] == ["shard-00000.npy"]
 
     encoded = []
-    encode = encoder_module.Encoder.encode
+    encode = encoder_module.Encoder.encode_tokens
 
-    def counting(self, texts, prefix="", desc="encode"):
+    def counting(self, tokens, desc="encode"):
         encoded.append(desc)
-        return encode(self, texts, prefix, desc)
+        return encode(self, tokens, desc)
 
-    monkeypatch.setattr(encoder_module.Encoder, "encode", counting)
+    monkeypatch.setattr(encoder_module.Encoder, "encode_tokens", counting)
     bench = load_sample(BenchmarkConfig(name="sample", source=str(mini_miracl)))
     cfg = dense_cfg(gte_dirs["native"])
     resumed = dense_candidates(bench, cfg, cache)

@@ -185,6 +185,53 @@ def test_bad_settings_fail_naming_the_key(loaded, settings, key):
         engine(loaded, **settings)
 
 
+def test_windows_cut_the_stream_and_scores_stay_within_1e5(loaded):
+    pairs = make_pairs(200, seed=11)
+    whole = engine(loaded)
+    cut = engine(loaded, window_tokens=400)
+    np.testing.assert_allclose(cut.score(pairs), whole.score(pairs), atol=1e-5, rtol=0)
+    assert whole.stats.windows == 1 and cut.stats.windows == 4     # a window closes after a chunk of 64 pairs
+    assert cut.stats.scored == whole.stats.scored == whole.stats.unique_pairs
+
+
+def test_a_window_holds_its_budget_plus_at_most_one_chunk(loaded):
+    from evalkit.rerank.windows import WindowBuilder
+
+    enc = engine(loaded)
+    pairs = make_pairs(300, seed=14)
+    chunks = [pairs[k:k + 10] for k in range(0, 300, 10)]
+    chunk_tokens = max(int(enc.encode_arrays(c).lengths.sum()) for c in chunks)
+    s = enc.settings
+    builder = WindowBuilder(loaded.tokenizer, enc._layout, s.max_length, s.query_budget, s.query_template,
+                            s.doc_template, window_tokens=400)
+    windows = list(builder.windows(chunks))
+    assert len(windows) > 5 and sum(sum(w.chunk_sizes) for w in windows) == 300
+    done = 0
+    for w in windows:
+        mine = [p for c in chunks[done:done + len(w.chunk_sizes)] for p in c]
+        done += len(w.chunk_sizes)
+        assert w.tokens.ids.dtype == np.int32
+        assert int(w.tokens.lengths.sum()) < 400 + chunk_tokens
+        assert w.tokens.tolist() == enc.encode(list(dict.fromkeys(mine)))   # the window's unique pairs, in order
+
+
+def test_score_stream_gives_one_array_per_chunk_in_order(loaded):
+    pairs = make_pairs(40, seed=12)
+    chunks = [pairs[:7], [], pairs[7:30], pairs[30:]]
+    out = list(engine(loaded, window_tokens=300).score_stream(iter(chunks)))
+    assert [len(o) for o in out] == [7, 0, 23, 10]
+    np.testing.assert_allclose(np.concatenate(out), engine(loaded).score(pairs), atol=1e-5, rtol=0)
+
+
+def test_a_pair_repeated_in_a_following_window_is_not_scored_again(loaded):
+    pairs = make_pairs(30, seed=13)
+    enc = engine(loaded, window_tokens=200)     # cache off: the repeats come from the recent windows
+    chunks = [pairs[:10], pairs[10:20], pairs[:10], pairs[20:]]
+    out = list(enc.score_stream(chunks))
+    assert enc.stats.windows >= 3 and enc.stats.scored == 30 and enc.stats.cache_hits == 10
+    assert out[2].tobytes() == out[0].tobytes()
+
+
 CHILD = """
 import sys, time
 sys.path.insert(0, {tests!r})
@@ -227,6 +274,15 @@ def test_a_killed_run_keeps_finished_batches_and_a_rerun_scores_only_the_rest(lo
     assert resumed.stats.cache_hits == kept and resumed.stats.scored == n - kept
     clean = engine(loaded, batch_tokens=256).score(pairs)
     np.testing.assert_allclose(scores, clean, atol=1e-5, rtol=0)
+
+
+def test_auto_batch_tokens_is_16384_on_cpu_and_an_explicit_budget_is_kept():
+    from evalkit.rerank.engine import resolve_batch_tokens, resolve_window_tokens
+
+    assert resolve_batch_tokens(0, "cpu") == 16384 and resolve_batch_tokens(-1, "cpu") == 16384
+    assert resolve_batch_tokens(777, "cpu") == 777 and resolve_batch_tokens(777, "cuda") == 777
+    assert resolve_window_tokens(0, 16384) == 1 << 21 and resolve_window_tokens(0, 1 << 20) == 8 << 20
+    assert resolve_window_tokens(5000, 1 << 20) == 5000
 
 
 def test_build_cross_encoder_resolves_auto_settings_and_the_models_limit(model_dir, tmp_path):

@@ -1,7 +1,8 @@
 """Bi-encoders for dense retrieval: texts -> pooled embeddings.
 
 Loading is evalkit.rerank.loading.load_encoder (safetensors, native classes, gte translation, as the reranker);
-encoding shares the reranker's length-sorted token-budget batching (evalkit.rerank.batching.BudgetRunner).
+encoding shares the reranker's length-sorted token-budget batching (evalkit.rerank.batching.BudgetRunner) and
+flat int32 token arrays; the corpus streams shard by shard (evalkit.candidates.embeddings).
 """
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ import torch
 from evalkit.errors import EvalkitError
 from evalkit.rerank import loading
 from evalkit.rerank.batching import BudgetRunner
+from evalkit.rerank.prefetch import prefetch
+from evalkit.rerank.tokens import TokenArrays
 
 log = logging.getLogger(__name__)
 POOLINGS = ("cls", "mean")
@@ -43,7 +46,8 @@ class Encoder:
             settings = EncoderSettings(limit, settings.pooling, settings.normalize, settings.batch_tokens,
                                        settings.device)
         self.model, self.tokenizer, self.info, self.settings = loaded.model, loaded.tokenizer, loaded.info, settings
-        self.runner = BudgetRunner(settings.batch_tokens, self.tokenizer.pad_token_id, progress=progress)
+        self.runner = BudgetRunner(settings.batch_tokens, self.tokenizer.pad_token_id, progress=progress,
+                                   device=settings.device)
 
     def fingerprint(self, prefix: str) -> str:
         """Everything that changes an embedding of a text: weights, tokenizer, dtype, length, pooling, prefix."""
@@ -52,16 +56,26 @@ class Encoder:
                  s.pooling, s.normalize, repr(prefix)]
         return hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest()[:24]
 
+    def tokenize(self, texts: Sequence[str], prefix: str = "") -> TokenArrays:
+        ids = self.tokenizer([prefix + t for t in texts], truncation=True, max_length=self.settings.max_length,
+                             return_attention_mask=False, return_token_type_ids=False)["input_ids"]
+        return TokenArrays.from_lists(ids)
+
     def encode(self, texts: Sequence[str], prefix: str = "", desc: str = "encode") -> np.ndarray:
-        ids = self.tokenizer([prefix + t for t in texts], truncation=True, max_length=self.settings.max_length)
-        return self.runner.run(ids["input_ids"], self._forward, desc=desc)
+        return self.encode_tokens(self.tokenize(texts, prefix), desc)
+
+    def encode_tokens(self, tokens: TokenArrays, desc: str = "encode") -> np.ndarray:
+        """Embeddings of already tokenized texts (rows of `tokens`), in order."""
+        return self.runner.run(tokens, self._forward, desc=desc)
 
     def encode_groups(self, groups: Iterable[tuple[str, Sequence[str]]],
                       prefix: str = "") -> Iterator[tuple[str, np.ndarray]]:
-        """(desc, texts) -> (desc, embeddings), one group at a time and in order; executor=ray sends many
-        groups through one actor pool instead (RayEncoder.encode_groups)."""
-        for desc, texts in groups:
-            yield desc, self.encode(texts, prefix, desc=desc)
+        """(desc, texts) -> (desc, embeddings), one group at a time and in order; the next group is read and
+        tokenized in a background thread while this one is encoded. executor=ray sends many groups through one
+        actor pool instead (RayEncoder.encode_groups)."""
+        tokenized = ((desc, self.tokenize(texts, prefix)) for desc, texts in groups)
+        for desc, tokens in prefetch(tokenized, depth=1, name="evalkit-encode-groups"):
+            yield desc, self.encode_tokens(tokens, desc)
 
     def _forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         device = self.settings.device

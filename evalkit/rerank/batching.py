@@ -13,11 +13,14 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 from torch.nn.attention import SDPBackend, sdpa_kernel
+
 from evalkit.progress import Progress
+from evalkit.rerank.tokens import TokenArrays, ragged_positions
 
 log = logging.getLogger(__name__)
 
 Forward = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]   # (input_ids, attention_mask) -> outputs
+PackedForward = Callable[["TokenArrays", np.ndarray], torch.Tensor]   # (tokens, rows) -> outputs, no padding
 
 # Every SDPA backend but cuDNN's: it builds a plan per new (batch, width) shape, and length-sorted batches are
 # nearly all new shapes. On an H200, fp16 over fresh shapes ran 330-500 pairs/s with it and 1,080 without
@@ -50,15 +53,39 @@ def token_budget_batches(lengths: np.ndarray, budget: int, max_batch: int | None
     return batches
 
 
+def packed_batches(lengths: np.ndarray, budget: int) -> list[np.ndarray]:
+    """Index batches for packed (padding-free) forward passes: longest first (ties by index), each holding at
+    most `budget` real tokens; an item longer than the budget gets a batch of its own."""
+    lengths = np.asarray(lengths, dtype=np.int64)
+    if budget < 1:
+        raise ValueError(f"token budget must be >= 1, got {budget}")
+    order = np.argsort(-lengths, kind="stable")
+    ends = np.cumsum(lengths[order])
+    batches, start = [], 0
+    while start < len(order):
+        before = int(ends[start - 1]) if start else 0
+        stop = max(int(np.searchsorted(ends, before + budget, side="right")), start + 1)
+        batches.append(order[start:stop])
+        start = stop
+    return batches
+
+
+def pad_rows(tokens: TokenArrays, rows: np.ndarray, pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Right-padded int64 input_ids and attention_mask of `tokens`' rows, built by one numpy scatter."""
+    rows = np.asarray(rows, dtype=np.int64)
+    lengths = tokens.lengths[rows]
+    width = int(lengths.max()) if len(rows) else 0
+    ids = np.full((len(rows), width), pad_id, dtype=np.int64)
+    mask = np.zeros((len(rows), width), dtype=np.int64)
+    dst = ragged_positions(np.arange(len(rows), dtype=np.int64) * width, lengths)
+    ids.reshape(-1)[dst] = tokens.ids[ragged_positions(tokens.offsets[rows], lengths)]
+    mask.reshape(-1)[dst] = 1
+    return torch.from_numpy(ids), torch.from_numpy(mask)
+
+
 def pad_batch(seqs: Sequence[Sequence[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Right-padded int64 input_ids and attention_mask for a list of token-id lists."""
-    width = max(len(s) for s in seqs)
-    ids = torch.full((len(seqs), width), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(seqs), width), dtype=torch.long)
-    for row, seq in enumerate(seqs):
-        ids[row, :len(seq)] = torch.as_tensor(seq, dtype=torch.long)
-        mask[row, :len(seq)] = 1
-    return ids, mask
+    return pad_rows(TokenArrays.from_lists(seqs), np.arange(len(seqs)), pad_id)
 
 
 @dataclass
@@ -70,57 +97,89 @@ class BatchStats:
 
 
 class BudgetRunner:
-    """Runs `forward` over token-budget batches; `budget` shrinks (and stays shrunk) after an OOM."""
+    """Runs `forward` over token-budget batches; `budget` shrinks (and stays shrunk) after an OOM.
 
-    def __init__(self, budget: int, pad_id: int, max_batch: int | None = None, progress: bool | None = None):
-        self.budget, self.pad_id, self.max_batch = budget, pad_id, max_batch
+    On CUDA, each batch is copied from pinned memory without blocking and its outputs stay on the device until
+    the call ends: one synchronisation per call (per window), not per batch; `on_batch` then runs per batch.
+    On CPU `on_batch` runs right after each batch, so a killed process keeps every finished batch.
+    """
+
+    def __init__(self, budget: int, pad_id: int, max_batch: int | None = None, progress: bool | None = None,
+                 device: str = "cpu"):
+        self.budget, self.pad_id, self.max_batch, self.device = budget, pad_id, max_batch, device
         self.progress = progress is not False   # a bar on a terminal, else periodic log lines (evalkit.progress)
         self.stats = BatchStats()
 
-    def run(self, seqs: Sequence[Sequence[int]], forward: Forward,
-            on_batch: Callable[[np.ndarray, np.ndarray], None] | None = None, desc: str = "batches") -> np.ndarray:
-        """float32 outputs of shape (len(seqs), ...) in input order; `on_batch(indices, outputs)` after each batch."""
-        lengths = np.fromiter((len(s) for s in seqs), dtype=np.int64, count=len(seqs))
+    def run(self, seqs: TokenArrays | Sequence[Sequence[int]], forward: Forward | PackedForward,
+            on_batch: Callable[[np.ndarray, np.ndarray], None] | None = None, desc: str = "batches",
+            packed: bool = False) -> np.ndarray:
+        """float32 outputs of shape (len(seqs), ...) in input order; `on_batch(indices, outputs)` after each batch.
+        `packed`: `forward(tokens, rows)` runs a batch without padding, and batches hold `budget` real tokens."""
+        tokens = seqs if isinstance(seqs, TokenArrays) else TokenArrays.from_lists(seqs)
+        lengths = tokens.lengths
+        on_device = self.device.startswith("cuda")
+        done: list[tuple[np.ndarray, torch.Tensor]] = []
         out: np.ndarray | None = None
-        todo = np.arange(len(seqs))
-        with Progress(len(seqs), desc, "sequences", enabled=self.progress) as bar, \
+        todo = np.arange(len(tokens))
+        with Progress(len(tokens), desc, "sequences", enabled=self.progress) as bar, \
                 torch.inference_mode(), sdpa_kernel(SDPA_BACKENDS):
             while len(todo):
-                batches = [todo[b] for b in token_budget_batches(lengths[todo], self.budget, self.max_batch)]
+                cut = (packed_batches(lengths[todo], self.budget) if packed else
+                       token_budget_batches(lengths[todo], self.budget, self.max_batch))
+                batches = [todo[b] for b in cut]
                 for k, idx in enumerate(batches):
-                    result = self._try(forward, [seqs[i] for i in idx])
+                    result = self._try(forward, tokens, idx, packed)
                     if result is None:                        # out of memory: shrink and re-pack the rest
                         todo = np.concatenate(batches[k:])
                         break
-                    if out is None:
-                        out = np.empty((len(seqs), *result.shape[1:]), dtype=np.float32)
-                    out[idx] = result
-                    self._count(lengths[idx])
-                    if on_batch is not None:
-                        on_batch(idx, result)
+                    self._count(lengths[idx], packed)
                     bar.update(len(idx))
+                    if on_device:
+                        done.append((idx, result))
+                        continue
+                    values = result.cpu().numpy()
+                    if out is None:
+                        out = np.empty((len(tokens), *values.shape[1:]), dtype=np.float32)
+                    out[idx] = values
+                    if on_batch is not None:
+                        on_batch(idx, values)
                 else:
                     todo = todo[:0]
+        if done:   # one copy back (and one synchronisation) for the whole call
+            values = torch.cat([r for _, r in done]).cpu().numpy()
+            out = np.empty((len(tokens), *values.shape[1:]), dtype=np.float32)
+            start = 0
+            for idx, _ in done:
+                out[idx] = values[start:start + len(idx)]
+                if on_batch is not None:
+                    on_batch(idx, out[idx])
+                start += len(idx)
         return out if out is not None else np.empty((0,), dtype=np.float32)
 
-    def _try(self, forward: Forward, batch: list[Sequence[int]]) -> np.ndarray | None:
-        ids, mask = pad_batch(batch, self.pad_id)
+    def _inputs(self, tokens: TokenArrays, idx: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        ids, mask = pad_rows(tokens, idx, self.pad_id)
+        if self.device.startswith("cuda"):
+            ids, mask = (t.pin_memory().to(self.device, non_blocking=True) for t in (ids, mask))
+        return ids, mask
+
+    def _try(self, forward, tokens: TokenArrays, idx: np.ndarray, packed: bool) -> torch.Tensor | None:
+        inputs = (tokens, idx) if packed else self._inputs(tokens, idx)
         try:
-            return forward(ids, mask).float().cpu().numpy()
+            return forward(*inputs).float()
         except torch.OutOfMemoryError:
-            if len(batch) == 1:
+            if len(idx) == 1:
                 raise
         # outside the except block, so the failed batch's tensors can be freed before retrying
-        del ids, mask
+        del inputs
         if torch.cuda.is_available():
             torch.cuda.empty_cache()
         self.budget = max(self.budget // 2, 1)
         self.stats.budget_changes += 1
         log.warning("out of memory on a batch of %d x %d tokens; token budget halved to %d",
-                    len(batch), max(len(s) for s in batch), self.budget)
+                    len(idx), int(tokens.lengths[idx].max()), self.budget)
         return None
 
-    def _count(self, lengths: np.ndarray) -> None:
+    def _count(self, lengths: np.ndarray, packed: bool = False) -> None:
         self.stats.batches += 1
         self.stats.tokens += int(lengths.sum())
-        self.stats.padded_tokens += len(lengths) * int(lengths.max())
+        self.stats.padded_tokens += int(lengths.sum()) if packed else len(lengths) * int(lengths.max())

@@ -1,4 +1,6 @@
-"""The cross-encoder scoring engine: templates, dedupe, cache, one bulk tokenization, token-budget batches.
+"""The cross-encoder scoring engine: pairs stream through windows (evalkit.rerank.windows) prepared in a background
+thread (dedupe, pair cache, tokenization into flat int32 arrays) while the model scores the previous window in
+length-sorted token-budget batches; scores are written to the pair cache batch by batch.
 
 Scores are batch-invariant: a pair's fp32 score moves by < 1e-5 whatever batch (and padding) it lands in, so
 batch size and device are left out of the fingerprint; everything that changes what the model computes is in it.
@@ -8,9 +10,10 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from collections import deque
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 import torch
@@ -18,10 +21,16 @@ import torch
 from evalkit.errors import EvalkitError
 from evalkit.rerank.batching import BudgetRunner
 from evalkit.rerank.cache import PairCache, pair_key
+from evalkit.rerank.prefetch import prefetch
+from evalkit.rerank.tokens import TokenArrays
+from evalkit.rerank.windows import Window, WindowBuilder
 from evalkit.storage import cache_root
 
 DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 TRANSFORMS = ("logit", "sigmoid")
+WINDOW_TOKENS = 1 << 21     # model tokens per scoring window (see README "Streaming"): ~8 MB of int32 ids
+SCORE_CHUNK = 64            # score(pairs) feeds its pairs to the windows in chunks of this many
+RECENT_WINDOWS = 2          # a pair scored in one of the last windows is not scored again (cache on or off)
 
 
 @dataclass(frozen=True)
@@ -34,6 +43,8 @@ class EngineSettings:
     batch_tokens: int = 16384
     dtype: str = "fp32"
     device: str = "cpu"
+    window_tokens: int = WINDOW_TOKENS
+    packed: bool = False      # padding-free forward passes (evalkit.rerank.packed); batch_tokens = real tokens
 
     @property
     def query_budget(self) -> int:
@@ -51,6 +62,7 @@ class EngineStats:
     batches: int = 0
     wall_seconds: float = 0.0
     budget_changes: int = 0
+    windows: int = 0
 
 
 def _check(settings: EngineSettings, model: torch.nn.Module, n_special: int) -> None:
@@ -66,6 +78,14 @@ def _check(settings: EngineSettings, model: torch.nn.Module, n_special: int) -> 
             ok = False
         if not ok:
             raise EvalkitError(f"reranker.{key}: {template!r} must contain '{{{field}}}' and no other field")
+    if s.packed:
+        from evalkit.rerank.packed import supports
+
+        if not supports(model):
+            raise EvalkitError(f"reranker.packed: {type(model).__name__} has no packed forward pass "
+                               "(GTE and XLM-R cross-encoders have one); set reranker.packed=false")
+    if s.window_tokens < 1:
+        raise EvalkitError(f"reranker.window_tokens: {s.window_tokens} must be >= 1")
     if not 0 < s.query_budget < s.max_length - n_special:
         raise EvalkitError(f"reranker.query_max_length: {s.query_budget} leaves no room for a document "
                            f"within reranker.max_length {s.max_length}")
@@ -114,11 +134,12 @@ class CrossEncoder:
 
     def __init__(self, model: torch.nn.Module, tokenizer: Any, info: dict[str, Any], settings: EngineSettings,
                  cache: PairCache | None = None, progress: bool | None = None):
-        self._prefix, self._middle, self._suffix = _pair_layout(tokenizer)
-        _check(settings, model, len(self._prefix) + len(self._middle) + len(self._suffix))
+        self._layout = _pair_layout(tokenizer)
+        _check(settings, model, sum(len(part) for part in self._layout))
         self.model, self.tokenizer, self.info, self.settings, self.cache = model.eval(), tokenizer, info, settings, cache
         self.stats = EngineStats()
-        self._runner = BudgetRunner(settings.batch_tokens, tokenizer.pad_token_id, progress=progress)
+        self._runner = BudgetRunner(settings.batch_tokens, tokenizer.pad_token_id, progress=progress,
+                                    device=settings.device)
         self.fingerprint = self._fingerprint()
 
     @property
@@ -136,46 +157,88 @@ class CrossEncoder:
         return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
 
     def score(self, pairs: Sequence[tuple[str, str]]) -> np.ndarray:
-        return cached_scores(pairs, self.settings, self.cache, self.fingerprint, self.stats,
-                             lambda raw, templated, keys: self._score_unique(templated, keys))
+        """float32 scores of `pairs` in input order (the `Scorer` contract)."""
+        chunks = (pairs[k:k + SCORE_CHUNK] for k in range(0, len(pairs), SCORE_CHUNK))
+        parts = list(self.score_stream(chunks))
+        return np.concatenate(parts) if parts else np.empty(0, dtype=np.float32)
 
-    def _score_unique(self, pairs: list[tuple[str, str]], keys: list[bytes]) -> np.ndarray:
-        seqs = self._token_ids(pairs)
-        before = asdict(self._runner.stats)
+    def score_stream(self, chunks: Iterable[Sequence[tuple[str, str]]]) -> Iterator[np.ndarray]:
+        """One float32 score array per chunk of (query, doc) pairs, in order. Chunks are read (and tokenized) in a
+        background thread one window ahead of the model; memory is bounded by `settings.window_tokens`."""
+        recent: deque[dict[bytes, float]] = deque(maxlen=RECENT_WINDOWS)
+        for window in prefetch(self._windows(chunks), depth=1, name="evalkit-rerank-windows"):
+            scores = self._score_window(window, recent)[window.where]
+            start = 0
+            for size in window.chunk_sizes:
+                yield scores[start:start + size]
+                start += size
 
-        def save(idx: np.ndarray, out: np.ndarray) -> None:
-            if self.cache is not None:
-                self.cache.put_many(self.fingerprint, ((keys[i], v) for i, v in zip(idx, out)))
-
-        out = self._runner.run(seqs, self._forward, on_batch=save, desc="rerank")
-        for name, value in asdict(self._runner.stats).items():
-            setattr(self.stats, name, getattr(self.stats, name) + value - before[name])
-        return out
-
-    def _templated(self, pairs: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+    def _windows(self, chunks: Iterable[Sequence[tuple[str, str]]]) -> Iterator[Window]:
+        """Runs in the prefetch thread, with its own pair-cache connection (SQLite's are per thread)."""
         s = self.settings
-        return [(s.query_template.format(query=q), s.doc_template.format(doc=d)) for q, d in pairs]
+        reader = PairCache(self.cache.path) if self.cache is not None else None
+        try:
+            lookup = (lambda keys: reader.get_many(self.fingerprint, keys)) if reader is not None else None
+            builder = WindowBuilder(self.tokenizer, self._layout, s.max_length, s.query_budget, s.query_template,
+                                    s.doc_template, s.window_tokens, lookup)
+            yield from builder.windows(chunks)
+        finally:
+            if reader is not None:
+                reader.close()
+
+    def _score_window(self, window: Window, recent: deque[dict[bytes, float]]) -> np.ndarray:
+        """The window's unique-pair scores: cached ones as read, repeats of recent windows' pairs from them, the
+        rest from the model (each batch written to the cache as soon as it is scored)."""
+        start = time.perf_counter()
+        scores, keys, missing = window.scores, window.keys, window.missing
+        repeated = np.array([any(keys[k] in r for r in recent) for k in missing.tolist()], dtype=bool)
+        for j in np.flatnonzero(repeated):
+            scores[missing[j]] = next(r[keys[missing[j]]] for r in recent if keys[missing[j]] in r)
+        rows = np.flatnonzero(~repeated)
+        todo = missing[rows]
+        if len(todo):
+            tokens = window.tokens if len(rows) == len(missing) else window.tokens.take(rows)
+            before = asdict(self._runner.stats)
+
+            def save(idx: np.ndarray, out: np.ndarray) -> None:
+                if self.cache is not None:
+                    self.cache.put_many(self.fingerprint, ((keys[todo[i]], v) for i, v in zip(idx, out)))
+
+            forward = self._packed_forward if self.settings.packed else self._forward
+            scores[todo] = self._runner.run(tokens, forward, on_batch=save, desc="rerank", packed=self.settings.packed)
+            for name, value in asdict(self._runner.stats).items():
+                setattr(self.stats, name, getattr(self.stats, name) + value - before[name])
+        recent.append({keys[k]: float(scores[k]) for k in todo.tolist()})
+        st = self.stats
+        st.pairs_requested += len(window.where)
+        st.unique_pairs += len(keys)
+        st.cache_hits += window.cache_hits + int(repeated.sum())
+        st.scored += len(todo)
+        st.windows += 1
+        st.wall_seconds += time.perf_counter() - start
+        return scores
 
     def encode(self, pairs: Sequence[tuple[str, str]]) -> list[list[int]]:
         """The token ids the model reads for each pair (templates applied, special tokens added)."""
-        return self._token_ids(self._templated(pairs))
+        return self.encode_arrays(pairs).tolist()
 
-    def _token_ids(self, pairs: list[tuple[str, str]]) -> list[list[int]]:
-        """Unique queries and docs tokenized once each; the doc is cut to fit max_length, the query only
-        beyond its own budget."""
-        s, tok = self.settings, self.tokenizer
-        queries, docs = list(dict.fromkeys(q for q, _ in pairs)), list(dict.fromkeys(d for _, d in pairs))
-        q_ids = dict(zip(queries, tok(queries, add_special_tokens=False, truncation=True,
-                                      max_length=s.query_budget)["input_ids"]))
-        d_ids = dict(zip(docs, tok(docs, add_special_tokens=False, truncation=True,
-                                   max_length=s.max_length)["input_ids"]))
-        specials = len(self._prefix) + len(self._middle) + len(self._suffix)
-        seqs = []
-        for q, d in pairs:
-            q_part = q_ids[q]
-            room = s.max_length - specials - len(q_part)
-            seqs.append(self._prefix + q_part + self._middle + d_ids[d][:room] + self._suffix)
-        return seqs
+    def encode_arrays(self, pairs: Sequence[tuple[str, str]]) -> TokenArrays:
+        """`encode` as flat int32 arrays: row i is pair i (duplicates included)."""
+        s = self.settings
+        builder = WindowBuilder(self.tokenizer, self._layout, s.max_length, s.query_budget, s.query_template,
+                                s.doc_template, window_tokens=1 << 62)
+        window = next(builder.windows([pairs]), None)
+        if window is None:
+            return TokenArrays.concat([])
+        row_of = np.empty(len(window.keys), dtype=np.int64)
+        row_of[window.missing] = np.arange(len(window.missing))
+        return window.tokens.take(row_of[window.where])
+
+    def _packed_forward(self, tokens: TokenArrays, rows: np.ndarray) -> torch.Tensor:
+        from evalkit.rerank.packed import packed_logits
+
+        logits = packed_logits(self.model, tokens, rows, self.settings.device)[:, 0].float()
+        return torch.sigmoid(logits) if self.settings.score_transform == "sigmoid" else logits
 
     def _forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         input_ids = input_ids.to(self.settings.device)
@@ -207,6 +270,40 @@ def resolve_device_dtype(device: str, dtype: str) -> tuple[str, str]:
     return device, dtype
 
 
+CPU_BATCH_TOKENS = 16384
+CUDA_BYTES_PER_TOKEN = 64 * 1024   # activation memory a batch token may take (GTE-base fp16 peaks near 20 KiB)
+
+
+def resolve_batch_tokens(batch_tokens: int, device: str) -> int:
+    """`batch_tokens <= 0` (auto): 16,384 on CPU; on CUDA what a quarter of the free device memory holds at
+    CUDA_BYTES_PER_TOKEN, between 16,384 and 1,048,576 tokens (an out-of-memory error still halves it)."""
+    if batch_tokens > 0:
+        return batch_tokens
+    if not device.startswith("cuda"):
+        return CPU_BATCH_TOKENS
+    free, _ = torch.cuda.mem_get_info(torch.device(device))
+    return int(min(max(free // 4 // CUDA_BYTES_PER_TOKEN, CPU_BATCH_TOKENS), 1 << 20))
+
+
+def resolve_window_tokens(window_tokens: int, batch_tokens: int) -> int:
+    """`window_tokens <= 0` (auto): 2M tokens (~8 MB of ids; padding efficiency >= 0.99 at 16K-token batches),
+    or 8 batches when batches are larger, so a GPU's batches stay full (results/bench/window-padding-*.md)."""
+    return window_tokens if window_tokens > 0 else max(WINDOW_TOKENS, 8 * batch_tokens)
+
+
+def resolve_packed(packed: Any, device: str, dtype: str, model: torch.nn.Module) -> bool:
+    """'auto': packed on CUDA in fp16/bf16 for GTE and XLM-R (FlashAttention varlen), padded elsewhere (on CPU
+    padded batches are as fast, and varlen kernels need half precision)."""
+    from evalkit.rerank.packed import supports
+
+    choice = str(packed).lower()   # Hydra hands a str field `true` over as "True"
+    if choice in ("true", "false"):
+        return choice == "true"
+    if choice != "auto":
+        raise EvalkitError(f"reranker.packed: {packed!r} is not one of auto, true, false")
+    return device.startswith("cuda") and dtype in ("fp16", "bf16") and supports(model)
+
+
 def build_cross_encoder(cfg: Any, cache_dir: str | Path | None = None, progress: bool | None = None) -> CrossEncoder:
     """A CrossEncoder from an evalkit.config.RerankerConfig; `max_length: null` becomes the model's own limit."""
     from evalkit.rerank import loading   # imported here: loading pulls in model code this module does not need
@@ -222,8 +319,11 @@ def build_cross_encoder(cfg: Any, cache_dir: str | Path | None = None, progress:
     if cfg.cache:
         root = Path(cache_dir) if cache_dir is not None else cache_root()   # EVALKIT_CACHE, like every cache
         cache = PairCache(cfg.cache_path or root / "pair_scores.sqlite")
+    packed = resolve_packed(cfg.packed, device, dtype, loaded.model)
+    batch_tokens = resolve_batch_tokens(cfg.batch_tokens, device)
     settings = EngineSettings(max_length=max_length, query_max_length=cfg.query_max_length,
                               query_template=cfg.query_template, doc_template=cfg.doc_template,
-                              score_transform=cfg.score_transform, batch_tokens=cfg.batch_tokens,
-                              dtype=dtype, device=device)
+                              score_transform=cfg.score_transform, batch_tokens=batch_tokens, dtype=dtype,
+                              device=device, window_tokens=resolve_window_tokens(cfg.window_tokens, batch_tokens),
+                              packed=packed)
     return CrossEncoder(loaded.model, loaded.tokenizer, loaded.info, settings, cache=cache, progress=progress)

@@ -1,0 +1,91 @@
+"""The rerank stage as a stream: candidates -> chunks of pairs -> scorer windows -> per-language score arrays.
+
+The run's pairs are never gathered: documents are fetched from the doc store a group of queries at a time, each
+query's candidates become one chunk, and the scorer consumes the chunks window by window (a `score_stream`
+scorer, such as the local CrossEncoder, prepares the next window in a background thread). Scores land in one
+float32 array per language, in candidate order; the `Run` dicts are built from them at the end.
+"""
+from __future__ import annotations
+
+from typing import Iterable, Iterator, Sequence
+
+import numpy as np
+
+from evalkit.contracts import Benchmark, Run
+from evalkit.errors import EvalkitError
+
+FETCH_DOCS = 1024   # docids per doc-store fetch (a group of whole queries)
+Pair = tuple[str, str]
+
+
+def candidate_chunks(benchmark: Benchmark, runs: dict[str, Run]) -> Iterator[list[Pair]]:
+    """One chunk of (query text, document text) per query, languages and queries in run order."""
+    sep = benchmark.protocol.get("doc_sep", " ")
+    for lang, run in runs.items():
+        queries, store = benchmark.queries[lang], benchmark.stores[lang]
+        qids = list(run)
+        start = 0
+        while start < len(qids):
+            end, n_docs = start + 1, len(run[qids[start]])
+            while end < len(qids) and n_docs + len(run[qids[end]]) <= FETCH_DOCS:
+                n_docs += len(run[qids[end]])
+                end += 1
+            docs = iter(store.get([d for q in qids[start:end] for d in run[q]]))
+            for q in qids[start:end]:
+                yield [(queries[q], next(docs).full_text(sep)) for _ in run[q]]
+            start = end
+
+
+def window_chunks(chunks: Iterable[Sequence[Pair]], budget: int, max_length: int) -> Iterator[list[list[Pair]]]:
+    """Chunks grouped so that each group's estimated tokens reach `budget`: characters per pair, capped at
+    `max_length` (an upper bound of the tokens of most text), for scorers without `score_stream`."""
+    group: list[list[Pair]] = []
+    size = 0
+    for chunk in chunks:
+        group.append(list(chunk))
+        size += sum(min(len(q) + len(d), max_length) for q, d in chunk)
+        if size >= budget:
+            yield group
+            group, size = [], 0
+    if group:
+        yield group
+
+
+def score_chunks(scorer, chunks: Iterable[Sequence[Pair]]) -> Iterator[np.ndarray]:
+    """One score array per chunk: `scorer.score_stream` where the scorer has it, else one `score` per window."""
+    if hasattr(scorer, "score_stream"):
+        yield from scorer.score_stream(chunks)
+        return
+    settings = getattr(scorer, "settings", None)
+    budget = getattr(settings, "window_tokens", 1 << 21)
+    max_length = getattr(settings, "max_length", None) or 8192
+    for group in window_chunks(chunks, budget, max_length):
+        scores = scorer.score([pair for chunk in group for pair in chunk])
+        start = 0
+        for chunk in group:
+            yield scores[start:start + len(chunk)]
+            start += len(chunk)
+
+
+def rerank_runs(benchmark: Benchmark, runs: dict[str, Run], scorer) -> dict[str, Run]:
+    """Every candidate rescored by `scorer`, streamed; same queries and documents as `runs`."""
+    sizes = {lang: sum(len(docs) for docs in run.values()) for lang, run in runs.items()}
+    scores = {lang: np.empty(n, dtype=np.float32) for lang, n in sizes.items()}
+    cursor = [(lang, len(docs)) for lang, run in runs.items() for docs in run.values()]
+    filled = {lang: 0 for lang in runs}
+    got = score_chunks(scorer, candidate_chunks(benchmark, runs))
+    for (lang, n), chunk in zip(cursor, got):
+        if len(chunk) != n:
+            raise EvalkitError(f"scorer returned {len(chunk)} scores for {n} pairs")
+        scores[lang][filled[lang]:filled[lang] + n] = chunk
+        filled[lang] += n
+    if filled != sizes:
+        raise EvalkitError(f"scorer returned scores for {filled} of {sizes} candidates")
+    out: dict[str, Run] = {}
+    for lang, run in runs.items():
+        values, start = scores[lang].tolist(), 0
+        out[lang] = {}
+        for qid, docs in run.items():
+            out[lang][qid] = dict(zip(docs, values[start:start + len(docs)]))
+            start += len(docs)
+    return out

@@ -1,0 +1,105 @@
+"""Flat token arrays, vectorised pair assembly and padding, and the prefetch thread, against plain-Python versions."""
+import threading
+import time
+
+import numpy as np
+import pytest
+import torch
+
+from evalkit.rerank.batching import pad_rows
+from evalkit.rerank.prefetch import prefetch
+from evalkit.rerank.tokens import TokenArrays, pair_tokens, ragged_positions
+
+
+def random_lists(rng, n: int, longest: int) -> list[list[int]]:
+    return [rng.integers(3, 1000, size=int(rng.integers(0, longest))).tolist() for _ in range(n)]
+
+
+def test_ragged_positions_hand_worked():
+    assert ragged_positions(np.array([10, 0, 5]), np.array([2, 0, 3])).tolist() == [10, 11, 5, 6, 7]
+    assert ragged_positions(np.array([], dtype=np.int64), np.array([], dtype=np.int64)).tolist() == []
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_arrays_round_trip_take_and_concat(seed):
+    rng = np.random.default_rng(seed)
+    seqs = random_lists(rng, 50, 30)
+    arrays = TokenArrays.from_lists(seqs)
+    assert arrays.ids.dtype == np.int32 and arrays.offsets.dtype == np.int64
+    assert arrays.tolist() == seqs and arrays.lengths.tolist() == [len(s) for s in seqs]
+    rows = rng.integers(0, 50, size=80)
+    assert arrays.take(rows).tolist() == [seqs[r] for r in rows]
+    other = random_lists(rng, 7, 10)
+    assert TokenArrays.concat([arrays, TokenArrays.from_lists(other)]).tolist() == seqs + other
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_pair_tokens_equal_list_concatenation(seed):
+    rng = np.random.default_rng(seed)
+    queries, docs = random_lists(rng, 6, 12), random_lists(rng, 20, 80)
+    layout = ([0], [2, 2], [2]) if seed % 2 else ([101], [], [102, 7])
+    max_length = int(rng.integers(20, 90))
+    q_rows, d_rows = rng.integers(0, 6, size=40), rng.integers(0, 20, size=40)
+    got = pair_tokens(TokenArrays.from_lists(queries), q_rows, TokenArrays.from_lists(docs), d_rows, layout,
+                      max_length)
+    specials = sum(len(p) for p in layout)
+    expected = []
+    for q, d in zip(q_rows, d_rows):
+        room = max_length - specials - len(queries[q])
+        expected.append(layout[0] + queries[q] + layout[1] + docs[d][:max(room, 0)] + layout[2])
+    assert got.tolist() == expected
+
+
+def test_pad_rows_equals_row_by_row_padding():
+    rng = np.random.default_rng(3)
+    seqs = [s for s in random_lists(rng, 30, 25) if s]
+    arrays, rows = TokenArrays.from_lists(seqs), np.array([4, 0, 9, 9, 2])
+    ids, mask = pad_rows(arrays, rows, pad_id=1)
+    width = max(len(seqs[r]) for r in rows)
+    expected_ids = torch.full((len(rows), width), 1, dtype=torch.long)
+    expected_mask = torch.zeros((len(rows), width), dtype=torch.long)
+    for k, r in enumerate(rows):
+        expected_ids[k, :len(seqs[r])] = torch.tensor(seqs[r])
+        expected_mask[k, :len(seqs[r])] = 1
+    assert torch.equal(ids, expected_ids) and torch.equal(mask, expected_mask)
+    assert ids.dtype == torch.long
+
+
+def test_prefetch_keeps_order_and_runs_ahead_in_another_thread():
+    produced, threads = [], set()
+
+    def items():
+        for i in range(6):
+            threads.add(threading.current_thread().name)
+            produced.append(i)
+            yield i
+
+    got = []
+    for item in prefetch(items(), depth=1):
+        time.sleep(0.05)
+        got.append(item)
+        assert len(produced) <= len(got) + 2      # one in the queue, one being made
+    assert got == list(range(6))
+    assert threads == {"evalkit-prefetch"}
+
+
+def test_prefetch_reraises_the_producers_error_and_stops_with_the_consumer():
+    def failing():
+        yield 1
+        raise ValueError("bad line 7")
+
+    with pytest.raises(ValueError, match="bad line 7"):
+        list(prefetch(failing()))
+    made = []
+
+    def endless():
+        while True:
+            made.append(1)
+            yield len(made)
+
+    stream = prefetch(endless(), depth=2)
+    assert next(stream) == 1
+    stream.close()                                  # consumer gone: the thread stops
+    count = len(made)
+    time.sleep(0.3)
+    assert len(made) == count and count <= 4

@@ -4,7 +4,7 @@
 # for torch (CPU build, ~no download) and numpy 2 (infinity-emb pins numpy<2, which breaks the system's pandas; it
 # runs on numpy 2 for cross-encoders); datasets 4.0 matches the venv's huggingface_hub 0.x. Bounded: ~60 MB of wheels.
 set -euo pipefail
-VENV="${EVALKIT_VENVS:-/work/venvs}/infinity"
+VENV="${EVALKIT_VENVS:-$(cd "$(dirname "$0")/.." && pwd)/.venvs}/infinity"
 if [ -x "$VENV/bin/infinity_emb" ] && "$VENV/bin/python" -c "import infinity_emb" 2>/dev/null; then
   echo "infinity venv ready: $VENV"; exit 0
 fi

@@ -1,26 +1,18 @@
-"""Command line: `evalkit [hydra overrides]` runs the pipeline; `evalkit <subcommand> ...` runs a tool."""
+"""Command line: `evalkit [hydra overrides]` runs the pipeline; `evalkit <subcommand> ...` runs a tool.
+
+Heavy modules (Hydra, pandas, torch) are imported only once a run or a tool needs them, so `--help` is instant.
+"""
 from __future__ import annotations
 
 import logging
 import sys
 from pathlib import Path
 
-import hydra
-from hydra.core.hydra_config import HydraConfig
-from omegaconf import DictConfig, OmegaConf
-
-from evalkit.config import check_targets, register
+from evalkit.commands import SUBCOMMANDS
 from evalkit.errors import EvalkitError
 
 CONFIG_DIR = str(Path(__file__).resolve().parent.parent / "configs")
-SUBCOMMANDS: dict[str, str] = {   # name -> "module:function" taking argv, returning an exit code
-    "compare": "evalkit.report.compare:main",
-    "regress": "evalkit.gate.regress:main",
-    "subset": "evalkit.gate.subset:main",
-    "merge": "evalkit.executors.merge:main",
-    "explore": "evalkit.report.explore:main",
-    "probe": "evalkit.rerank.api.probe:main",
-}
+HELP_FLAGS = ("-h", "--help")
 log = logging.getLogger("evalkit")
 
 
@@ -29,54 +21,154 @@ def _fail(exc: Exception) -> None:
     raise SystemExit(2)
 
 
-@hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="config")
-def main(cfg: DictConfig) -> None:
-    from evalkit.pipeline import run
+def _job(cfg) -> None:
+    """One pipeline run, built in a staging directory and swapped in whole; Ctrl-C / SIGTERM end it in one line."""
+    from hydra.core.hydra_config import HydraConfig
+    from omegaconf import OmegaConf
 
+    from evalkit import interrupt
+    from evalkit.rundir import Staging, check_reuse
+    from evalkit.validate import check_config
+
+    final = Path(HydraConfig.get().runtime.output_dir)
     try:
-        result = run(cfg, Path(HydraConfig.get().runtime.output_dir))
-    except (EvalkitError, FileNotFoundError) as exc:   # bad input, missing model or data: one line, exit 2
+        check_config(cfg)   # also in --multirun jobs, which skip the preflight
+        check_reuse(final, OmegaConf.to_container(cfg, resolve=True), bool(cfg.run.overwrite))
+    except EvalkitError as exc:
         _fail(exc)
-    except OSError as exc:                              # disk full, size limit, read-only: one line, exit 2
-        from evalkit.storage.atomic import is_write_failure
+    staging = Staging(final)
+    with interrupt.stop_on_signals():
+        try:
+            from evalkit.pipeline import run
 
-        if not is_write_failure(exc):
+            staging.write_hydra_record(cfg)
+            run(cfg, staging.path)
+            staging.publish()
+        except (EvalkitError, FileNotFoundError) as exc:   # bad input, missing model or data: one line, exit 2
+            staging.discard()
+            _fail(exc)
+        except OSError as exc:                              # disk full, size limit, read-only: one line, exit 2
+            from evalkit.storage.atomic import is_write_failure
+
+            staging.discard()
+            if not is_write_failure(exc):
+                raise
+            _fail(EvalkitError(f"could not write: {exc}"))
+        except KeyboardInterrupt as exc:                     # SIGINT or SIGTERM (interrupt.Interrupted)
+            staging.discard()
+            interrupt.report(exc)
+            raise SystemExit(interrupt.exit_code(exc)) from None
+        except BaseException:
+            staging.discard()
             raise
-        _fail(EvalkitError(f"could not write: {exc}"))
-    log.info("report: %s", result.out_dir / "report.md")
+    log.info("report: %s", final / "report.md")
+
+
+def main() -> None:
+    import hydra
+
+    hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="config")(_job)()
+
+
+def check_group_options(overrides: list[str]) -> None:
+    """`group=option` must name a file under configs/<group>/; list the options when it does not."""
+    from evalkit.cli_help import groups
+
+    known = groups(Path(CONFIG_DIR))
+    for override in overrides:
+        key, eq, value = override.lstrip("+~").partition("=")
+        if not eq or key not in known or key.startswith("hydra/") or value in ("null", ""):
+            continue
+        for option in value.split(","):   # --multirun sweeps: a,b,c
+            if option not in known[key]:
+                _fail(EvalkitError(f"{key}={option!r} is not an option of group '{key}': choose one of "
+                                   f"{', '.join(known[key])}"))
+
+
+def _known_keys(key: str | None) -> str:
+    """For a misspelt key: the keys its section has (from the structured configs)."""
+    import dataclasses
+    import typing
+
+    from evalkit.config import Config
+
+    if not key or "." not in key:
+        return ""
+    node = Config
+    for part in key.split(".")[:-1]:
+        fields = typing.get_type_hints(node) if dataclasses.is_dataclass(node) else {}
+        if part not in fields or not dataclasses.is_dataclass(fields[part]):
+            return ""
+        node = fields[part]
+    names = [f.name for f in dataclasses.fields(node)]
+    return "" if key.rsplit(".", 1)[1] in names else f"; {key.rsplit('.', 1)[0]} has: {', '.join(names)}"
+
+
+def _short(exc) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else exc.__class__.__name__
 
 
 def preflight(overrides: list[str]) -> None:
-    """Compose the config once before Hydra runs, to turn a bad key or value into one line naming it."""
+    """Compose and validate the config before Hydra runs: a bad key or value is one line naming it, exit 2."""
     from hydra import compose, initialize_config_dir
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
 
+    from omegaconf import OmegaConf, open_dict
+
+    from evalkit.config import check_targets, register
+    from evalkit.validate import check_config
+
+    register()
     try:
         with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
-            composed = compose(config_name="config", overrides=overrides, return_hydra_config=True)
+            cfg = compose(config_name="config", overrides=overrides, return_hydra_config=True)
     except (HydraException, OmegaConfBaseException) as exc:
         cause = exc.__cause__ if isinstance(exc.__cause__, OmegaConfBaseException) else exc
-        key = getattr(cause, "full_key", None)
-        first = str(cause).strip().splitlines()[0] if str(cause).strip() else cause.__class__.__name__
-        where = f" (key: {key})" if key else (f" (override: {exc.override})" if getattr(exc, "override", None) else "")
-        _fail(EvalkitError(f"bad configuration: {first}{where}"))
+        key, value = getattr(cause, "full_key", None), getattr(cause, "value", None)
+        where = f" (key: {key}" + (f", value: {value!r}" if value is not None else "") + ")" if key else \
+            (f" (override: {exc.override})" if getattr(exc, "override", None) else "")
+        _fail(EvalkitError(f"bad configuration: {_short(cause)}{where}{_known_keys(key)}"))
     try:
-        check_targets(OmegaConf.to_container(composed, resolve=False))
-    except ValueError as exc:
+        tree = OmegaConf.to_container(cfg, resolve=False)
+        hydra_node = tree.pop("hydra", {})
+        check_targets(tree)                                   # _target_: evalkit's own classes only
+        check_targets(hydra_node.get("callbacks") or {}, "hydra.callbacks")
+        for plugin in ("launcher", "sweeper"):                # Hydra's own plugins (basic, joblib, submitit, ray)
+            target = (hydra_node.get(plugin) or {}).get("_target_", "hydra._internal.")
+            if not str(target).startswith(("hydra._internal.", "hydra_plugins.")):
+                raise ValueError(f"hydra.{plugin}._target_={target!r}: only Hydra's own plugins may be a launcher")
+        with open_dict(cfg):
+            del cfg["hydra"]
+        check_config(cfg)
+    except (EvalkitError, ValueError) as exc:
         _fail(EvalkitError(f"bad configuration: {exc}"))
 
 
 def entry() -> None:
-    register()
-    if len(sys.argv) > 1 and sys.argv[1] in SUBCOMMANDS:
+    args = sys.argv[1:]
+    if args and args[0] in SUBCOMMANDS:
         import importlib
 
-        module, function = SUBCOMMANDS[sys.argv[1]].split(":")
-        raise SystemExit(getattr(importlib.import_module(module), function)(sys.argv[2:]))
+        if any(a in HELP_FLAGS for a in args[1:]):   # answered by the light parser, before the heavy module loads
+            from evalkit.commands import parser
+
+            parser(args[0]).parse_args(args[1:])
+
+        module, function = SUBCOMMANDS[args[0]].split(":")
+        raise SystemExit(getattr(importlib.import_module(module), function)(args[1:]))
+    if any(a in HELP_FLAGS for a in args):
+        from evalkit.cli_help import help_text
+
+        sys.stdout.write(help_text(Path(CONFIG_DIR), SUBCOMMANDS))
+        raise SystemExit(0)
     if not Path(CONFIG_DIR).is_dir():
         _fail(EvalkitError(f"config directory {CONFIG_DIR} not found: install evalkit from its repository (pip install -e .)"))
-    args = sys.argv[1:]
-    if not any(a.startswith("-") or a.startswith("hydra") for a in args):
+    check_group_options([a for a in args if not a.startswith("-")])
+    from evalkit.config import register
+
+    register()
+    if not any(a.startswith("-") for a in args):   # a single run: compose and check it before Hydra starts
         preflight(args)
     main()

@@ -95,6 +95,7 @@ class M3Config:                              # candidates.name=m3: BGE-M3's five
 @dataclass
 class CandidatesConfig:
     name: str = MISSING                      # bm25 | lucene | runfile | dense | hybrid | m3
+    label: str = "${.name}"                  # the candidates part of the default run name (bm25_anserini, dense_gte)
     depth: int = 100                         # candidates per query handed to the reranker
     path: Optional[str] = None               # runfile: a file, or a directory of run.{lang}.trec files
     bm25: Bm25Config = field(default_factory=Bm25Config)
@@ -181,9 +182,10 @@ class ExecutorConfig:
 
 @dataclass
 class RunConfig:
-    name: str = "${candidates.name}-${reranker.name}"
+    name: str = "${candidates.label}-${reranker.name}"
     seed: int = 0
     shard: Optional[str] = None              # "i/n": this process handles shard i of n
+    overwrite: bool = False                  # replace a run directory that holds another configuration's run
 
 
 @dataclass

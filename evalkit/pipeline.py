@@ -14,10 +14,11 @@ from evalkit.contracts import Benchmark, Run
 from evalkit.data import load_benchmark
 from evalkit.candidates import first_stage
 from evalkit.data.trec import write_run
+from evalkit.data.validate import check_run_docids
 from evalkit.metrics.aggregate import summary
 from evalkit.metrics.buckets import query_buckets
-from evalkit.metrics.evaluate import POLICY, evaluate_runs
-from evalkit.data.tokenizer import load_tokenizer
+from evalkit.metrics.evaluate import POLICY, evaluate_runs, excluded_line, excluded_queries
+from evalkit.data.tokenizer import load_length_tokenizer
 from evalkit.gate.provenance import manifest
 from evalkit.executors.shard import parse_shard, select_shard, write_shard_info
 from evalkit.report.outputs import check_formats, write_frame, write_reports
@@ -91,7 +92,10 @@ def run(cfg: DictConfig, out_dir: Path) -> RunResult:
         from evalkit.metrics.oracle import check_table
 
         check_table(table, benchmark.qrels, systems, benchmark.queries, cfg.metrics.no_relevant)
-    metrics = {"systems": summary(table), "protocol": protocol(benchmark, cfg, scorer)}
+    excluded = excluded_queries(benchmark.qrels, benchmark.queries, cfg.metrics.no_relevant)
+    metrics = {"systems": summary(table), "protocol": {**protocol(benchmark, cfg, scorer),
+                                                       "excluded_queries": excluded_line(excluded)},
+               "excluded_queries": excluded}
     if scorer is not None:   # ties in the reranked scores that move a metric; an endpoint's cost and latency
         from evalkit.metrics.ties import tie_effects
 
@@ -112,7 +116,7 @@ def run(cfg: DictConfig, out_dir: Path) -> RunResult:
                       json.dumps(manifest(cfg, benchmark, scorer, timings), indent=2, ensure_ascii=False) + "\n")
     if shard is not None:
         write_shard_info(out_dir, shard, benchmark)
-    log.info("wrote %s", out_dir)
+    log.debug("wrote %s", out_dir)
     return RunResult(out_dir, table, metrics, timings)
 
 
@@ -139,6 +143,8 @@ def candidates_for(benchmark: Benchmark, cfg: DictConfig) -> tuple[dict[str, Run
         from evalkit.data.pool import restrict_to_judged
 
         candidates = restrict_to_judged(benchmark, candidates)
+    if cfg.candidates.name == "runfile":   # docids from outside: those absent from the corpus are an error (or =warn)
+        check_run_docids(benchmark, candidates, cfg.benchmark.missing_docs)
     # run.shard=i/n: keep this shard's queries (after the first stage, so run files of all queries load);
     # `evalkit merge` joins the shards' run dirs into the unsharded one
     shard = select_shard(benchmark, candidates, cfg.run.shard) if cfg.run.shard else None
@@ -160,7 +166,7 @@ def measures(benchmark: Benchmark, cfg: DictConfig) -> list[str]:
 
 
 def evaluate_all(benchmark: Benchmark, systems: dict[str, dict[str, Run]], cfg: DictConfig) -> pd.DataFrame:
-    tokenizer = load_tokenizer(cfg.metrics.bucket_tokenizer)
+    tokenizer = load_length_tokenizer(cfg.metrics.bucket_tokenizer)
     buckets = query_buckets(benchmark, tokenizer, list(cfg.metrics.bucket_edges), cfg.benchmark.doc_sep)
     frames = []
     for system, runs in systems.items():

@@ -157,3 +157,42 @@ def test_unknown_metric_and_duplicate_names_are_errors():
         build_comparison([a, b], "a")
     with pytest.raises(EvalkitError, match="mrr@10"):
         build_comparison([a], "a", ["mrr@10"])
+
+
+def test_a_run_gets_the_same_ci_in_its_report_and_in_compare(sweep):
+    """One bootstrap per (seed, metric, language): the run's own comparison and `evalkit compare` agree exactly."""
+    from omegaconf import OmegaConf
+
+    from evalkit.report.outputs import run_comparison
+    import json
+
+    run = _run(sweep, 0)
+    cfg = OmegaConf.load(run / "config.yaml")
+    table = pd.read_parquet(run / "per_query.parquet")
+    own = run_comparison(table, json.loads((run / "metrics.json").read_text()), cfg).cis
+    other = compare_dirs([run, _run(sweep, 2)], seed=int(cfg.run.seed)).cis
+    mine = own[own.system == "reranked"].drop(columns="system").reset_index(drop=True)
+    theirs = other[other.system == "bm25-gte"].drop(columns="system").reset_index(drop=True)
+    assert len(mine) > 0
+    pd.testing.assert_frame_equal(mine, theirs)
+
+
+def test_sweep_writes_md_and_html_whatever_report_formats(sweep, tmp_path):
+    from omegaconf import OmegaConf
+
+    from evalkit.report.sweep import CompareSweep
+
+    copy = tmp_path / "sweep"
+    shutil.copytree(sweep, copy, ignore=shutil.ignore_patterns("compare*"))
+    config = OmegaConf.create({"hydra": {"sweep": {"dir": str(copy)}}, "report": {"formats": ["md"]},
+                               "run": {"seed": 0}})
+    CompareSweep(n_resamples=200).on_multirun_end(config)
+    assert sorted(p.name for p in copy.glob("compare*")) == ["compare.html", "compare.md"]
+
+
+def test_compare_writes_under_results_by_default(sweep, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    runs = [_run(sweep, 2), _run(sweep, 3)]
+    assert main([*map(str, runs), "--resamples", "200"]) == 0
+    assert (tmp_path / "results" / "compare" / f"{runs[0].name}+{runs[1].name}" / "compare.md").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["results"]

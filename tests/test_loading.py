@@ -100,7 +100,7 @@ def test_missing_hub_model_offline_says_how_to_run(offline_hub):
     message = str(err.value)
     assert "\n" not in message
     assert "Alibaba-NLP/gte-multilingual-reranker-base" in message and "reranker.model=" in message
-    assert "huggingface-cli download Alibaba-NLP/gte-multilingual-reranker-base --local-dir" in message
+    assert "hf download Alibaba-NLP/gte-multilingual-reranker-base --local-dir" in message
 
 
 def test_missing_local_directory(tmp_path):

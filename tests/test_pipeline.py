@@ -44,6 +44,10 @@ def test_counts_add_up(first_stage_run):
     assert by_lang["en"] + by_lang["zh"] == by_lang["avg"] == len(one)
     buckets = metrics["systems"]["first_stage"]["by_bucket"]["ndcg@10"]
     assert sum(b["queries"] for b in buckets.values()) == len(one)
+    # the query without a relevant judgment is counted where the 4 scored ones are reported
+    assert metrics["excluded_queries"] == {"en": 1, "zh": 0}
+    assert metrics["protocol"]["excluded_queries"] == "1 (en 1)"
+    assert "| excluded_queries | 1 (en 1) |" in (first_stage_run / "report.md").read_text()
 
 
 def test_bm25_ranks_the_answer_above_the_distractor(first_stage_run):
@@ -74,5 +78,27 @@ def test_missing_sample_file_is_one_line_error(mini_miracl, tmp_path):
 def test_misspelt_key_is_one_line_error(tmp_path):
     proc = evalkit("reranker.mdoel=x", cwd=tmp_path, check=False)
     assert proc.returncode == 2
-    assert proc.stderr.strip() == ("evalkit: error: bad configuration: Key 'mdoel' not in 'RerankerConfig' "
-                                   "(key: reranker.mdoel)")
+    line = proc.stderr.strip()
+    assert line.startswith("evalkit: error: bad configuration: Key 'mdoel' not in 'RerankerConfig' "
+                           "(key: reranker.mdoel); reranker has: name, model, revision, max_length, ") and "\n" not in line
+
+
+@pytest.mark.parametrize("mode", ["error", "warn"])
+def test_run_docids_absent_from_the_corpus(mini_miracl, tmp_path, mode):
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    (runs / "run.en.trec").write_text("1 Q0 10#0 1 3.0 x\n1 Q0 99#9 2 2.0 x\n2 Q0 12#0 1 1.0 x\n")
+    (runs / "run.zh.trec").write_text("1 Q0 20#0 1 1.0 x\n")
+    proc = evalkit(f"benchmark.source={mini_miracl}", "reranker=none", "candidates=runfile",
+                   f"candidates.path={runs}", f"benchmark.missing_docs={mode}", "run.name=r", cwd=tmp_path, check=False)
+    if mode == "error":
+        assert proc.returncode == 2 and "Traceback" not in proc.stderr
+        assert proc.stderr.strip().splitlines()[-1] == (
+            "evalkit: error: [en] 1 first-stage docids are not in the corpus, e.g. ['99#9'] "
+            "(set benchmark.missing_docs=warn to drop them and continue)")
+        return
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "1 first-stage docids are not in the corpus" in proc.stdout + proc.stderr   # Hydra logs to stdout
+    out = tmp_path / "results" / "sample" / "r"
+    assert json.loads((out / "metrics.json").read_text())["protocol"]["missing_run_docs"] == 1
+    assert "99#9" not in (out / "runs" / "first_stage.en.trec").read_text()

@@ -22,6 +22,7 @@ from evalkit.candidates.text import language_tokens
 from evalkit.candidates.topk import top_k
 from evalkit.data.docstore import default_cache_dir
 from evalkit.errors import EvalkitError
+from evalkit.progress import Progress
 from evalkit.storage import Artefact, Damaged, cached_artefact, fault_point
 
 log = logging.getLogger(__name__)
@@ -83,10 +84,12 @@ class Bm25Index:
 
         def build(tmp: Path) -> dict:
             docids, tokens = [], []
-            for batch in store.iter_docs():
-                for doc in batch:
-                    docids.append(doc.docid)
-                    tokens.append(tokenize(doc.full_text(sep)))
+            with Progress(len(store), "bm25 index", "docs") as bar:
+                for batch in store.iter_docs():
+                    for doc in batch:
+                        docids.append(doc.docid)
+                        tokens.append(tokenize(doc.full_text(sep)))
+                    bar.update(len(batch))
             retriever = bm25s.BM25(k1=k1, b=b, method=method)
             retriever.index(tokens, show_progress=False)
             retriever.save(str(tmp), show_progress=False)
@@ -151,5 +154,9 @@ def bm25_candidates(benchmark: Benchmark, cfg: CandidatesConfig, cache_dir: Path
                                   if method == "lucene-norms" else
                                   Bm25Index(store, tokenize, sep, cfg.bm25.k1, cfg.bm25.b, method, cache_dir))
         index = indexes[id(store)]
-        runs[lang] = {qid: index.search(text, cfg.depth) for qid, text in queries.items()}
+        with Progress(len(queries), f"bm25 search [{lang}]", "queries") as bar:
+            runs[lang] = {}
+            for qid, text in queries.items():
+                runs[lang][qid] = index.search(text, cfg.depth)
+                bar.update()
     return runs

@@ -19,6 +19,7 @@ import pyarrow.compute as pc
 from evalkit.contracts import Doc
 from evalkit.data.trec import numbered_lines
 from evalkit.errors import DataFormatError, EvalkitError
+from evalkit.progress import Progress
 from evalkit.storage import Artefact, Damaged, cache_root, cached_artefact, fault_point
 
 log = logging.getLogger(__name__)
@@ -128,7 +129,8 @@ def _build(shards, tmp: Path, id_field, title_field, text_field) -> dict:
     log.info("building document store from %d file(s)", len(shards))
     content = hashlib.sha256()
     seen_rows = 0
-    with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, SCHEMA) as writer:
+    with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, SCHEMA) as writer, \
+            Progress(len(shards), "document store", "files") as bar:
         for shard in shards:
             cols: dict[str, list] = {"docid": [], "title": [], "text": []}
             for number, line in numbered_lines(shard):
@@ -147,6 +149,7 @@ def _build(shards, tmp: Path, id_field, title_field, text_field) -> dict:
             if cols["docid"]:
                 writer.write_batch(pa.record_batch(cols, schema=SCHEMA))
                 seen_rows += len(cols["docid"])
+            bar.update()
             fault_point("docstore:shard")
     table = pa.ipc.open_file(pa.memory_map(str(tmp))).read_all()
     duplicates = table.num_rows - pc.count_distinct(table["docid"]).as_py()

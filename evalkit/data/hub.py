@@ -46,7 +46,7 @@ def require_files(root: Path, files: list[str], source: str) -> None:
 def _alternative(source: str) -> str:
     if is_local(source):
         return "Copy the files in the repository layout into that directory (see docs/benchmarks.md)."
-    return (f"On a machine with network run `huggingface-cli download {source} --repo-type dataset --local-dir DIR`, "
+    return (f"On a machine with network run `hf download {source} --repo-type dataset --local-dir DIR`, "
             "then pass that DIR as benchmark.source (or benchmark.corpus_source for the corpus).")
 
 

@@ -103,6 +103,27 @@ def check_qrels(lang: str, queries: dict[str, str], qrels: Qrels, store: DocStor
     return {"missing_docs": len(absent), "unjudged_queries": len(unjudged), "no_relevant_queries": len(no_relevant)}
 
 
+def check_run_docids(benchmark, runs: dict, missing_docs: str = "error") -> dict[str, int]:
+    """First-stage docids that are not in the corpus: an error, or (missing_docs=warn) dropped, warned and counted
+    in the protocol (`missing_run_docs`), since a document without a text can be neither reranked nor judged."""
+    counts = {}
+    for lang, run in runs.items():
+        store = benchmark.stores[lang]
+        docids = {d for docs in run.values() for d in docs}
+        absent = docids - store.contains(sorted(docids)) if docids and hasattr(store, "contains") else set()
+        counts[lang] = len(absent)
+        if not absent:
+            continue
+        message = f"[{lang}] {len(absent)} first-stage docids are not in the corpus, e.g. {sorted(absent)[:3]}"
+        if missing_docs == "error":
+            raise EvalkitError(message + " (set benchmark.missing_docs=warn to drop them and continue)")
+        log.warning("%s: dropped from the candidates (counted in the report as missing_run_docs)", message)
+        for qid, docs in run.items():
+            run[qid] = {d: s for d, s in docs.items() if d not in absent}
+    benchmark.protocol["missing_run_docs"] = sum(counts.values())
+    return counts
+
+
 def count_empty_documents(store: DocStore) -> int:
     """Documents whose title and text are both empty: counted on the Arrow columns, never in Python objects."""
     table = getattr(store, "_table", None)

@@ -8,7 +8,6 @@ refused.
 """
 from __future__ import annotations
 
-import argparse
 import copy
 import json
 import logging
@@ -20,6 +19,7 @@ from omegaconf import DictConfig, OmegaConf
 from evalkit.errors import EvalkitError
 from evalkit.storage import atomic_write_text
 from evalkit.metrics.aggregate import summary
+from evalkit.metrics.evaluate import excluded_line
 from evalkit.gate.provenance import cache_rates, config_hash
 from evalkit.executors.shard import SHARD_FILE
 
@@ -139,8 +139,10 @@ def merge_shards(shard_dirs: list[Path], out: Path) -> Path:
     cfg = copy.deepcopy(shards[0]["config"])
     cfg.run.shard = None
     table = merged_table(shards, order)
-    protocol = json.loads((shards[0]["dir"] / "metrics.json").read_text(encoding="utf-8"))["protocol"]
-    metrics = {"systems": summary(table), "protocol": {**protocol, "languages": list(order)}}
+    shard_metrics = [json.loads((s["dir"] / "metrics.json").read_text(encoding="utf-8")) for s in shards]
+    excluded = {lang: sum(m.get("excluded_queries", {}).get(lang, 0) for m in shard_metrics) for lang in order}
+    protocol = {**shard_metrics[0]["protocol"], "languages": list(order), "excluded_queries": excluded_line(excluded)}
+    metrics = {"systems": summary(table), "protocol": protocol, "excluded_queries": excluded}
     out.mkdir(parents=True, exist_ok=True)
     merge_run_files(shards, order, out)
     write_frame(table, out / "per_query.parquet")
@@ -154,10 +156,9 @@ def merge_shards(shard_dirs: list[Path], out: Path) -> Path:
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="evalkit merge", description=__doc__.splitlines()[0])
-    parser.add_argument("shards", nargs="+", type=Path, metavar="SHARD_DIR")
-    parser.add_argument("--out", required=True, type=Path, metavar="DIR")
-    args = parser.parse_args(argv)
+    from evalkit.commands import parser
+
+    args = parser("merge").parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
         merge_shards(args.shards, args.out)

@@ -72,7 +72,7 @@ def candidate_settings(candidates: dict) -> dict:
     used = {candidates["name"]}
     if candidates["name"] == "hybrid":
         used |= set(candidates.get("hybrid", {}).get("systems", []))
-    return {k: v for k, v in candidates.items() if k != "path" and (k not in CANDIDATE_SUBCONFIGS or k in used)}
+    return {k: v for k, v in candidates.items() if k not in ("path", "label") and (k not in CANDIDATE_SUBCONFIGS or k in used)}
 
 
 def protocol_fields(cfg: DictConfig, benchmark, scorer) -> dict[str, Any]:

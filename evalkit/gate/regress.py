@@ -12,7 +12,6 @@ Exit codes: 0 pass, 1 regression, 2 unusable input (missing files, different que
 """
 from __future__ import annotations
 
-import argparse
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -185,31 +184,6 @@ def equivalence_gate(base: Results, cur: Results, table: pd.DataFrame, gate: Gat
             "equivalent": bool(frames["lang"]["equivalent"].all())}
 
 
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="evalkit regress", description=__doc__.splitlines()[0])
-    p.add_argument("--baseline", required=True, help="baseline name (results/baselines/<name>) or a directory")
-    p.add_argument("--current", required=True, type=Path, help="run directory to gate")
-    p.add_argument("--root", type=Path, default=ROOT, help="baselines directory (default results/baselines)")
-    p.add_argument("--tolerance", type=float, default=0.01, help="absolute drop that may count as a regression")
-    p.add_argument("--hard-limit", type=float, default=0.05, help="absolute drop that fails without any test")
-    p.add_argument("--alpha", type=float, default=0.05)
-    p.add_argument("--test", choices=["randomization", "t"], default="randomization")
-    p.add_argument("--n-resamples", type=int, default=10_000)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--allow-protocol-change", action="append", default=[], metavar="FIELD")
-    p.add_argument("--max-query-change", type=float, help="fail if any per-query metric value moves by more")
-    p.add_argument("--max-score-change", type=float, help="fail if any run score moves by more (needs run files)")
-    p.add_argument("--equivalence", type=float, metavar="D", help="fail unless the current run is equivalent to the "
-                   "baseline within +-D (TOST per language, Holm; per length bucket reported)")
-    p.add_argument("--equivalence-metric", default="ndcg@10")
-    p.add_argument("--summary", type=Path, help="append the Markdown summary here (e.g. $GITHUB_STEP_SUMMARY)")
-    p.add_argument("--junit", type=Path, help="write JUnit XML here")
-    p.add_argument("--update", action="store_true", help="bless --current as baseline --baseline instead of gating")
-    p.add_argument("--message", default="", help="with --update: why this baseline is blessed")
-    p.add_argument("--with-runs", action="store_true", help="with --update: keep the final system's run files")
-    return p
-
-
 def _emit(args, markdown: str, junit: str) -> None:
     sys.stdout.write(markdown)
     if args.summary:
@@ -220,7 +194,9 @@ def _emit(args, markdown: str, junit: str) -> None:
 
 
 def main(argv: list[str]) -> int:
-    args = _parser().parse_args(argv)
+    from evalkit.commands import parser
+
+    args = parser("regress").parse_args(argv)
     gate = Gate(args.tolerance, args.hard_limit, args.alpha, args.test, args.n_resamples, args.seed,
                 args.allow_protocol_change, args.max_query_change, args.max_score_change, args.equivalence,
                 args.equivalence_metric)

@@ -11,7 +11,6 @@ generator per language, so the same run, N and seed always give the same files.
 """
 from __future__ import annotations
 
-import argparse
 import gzip
 import json
 import logging
@@ -183,14 +182,9 @@ def _write_language(out: Path, benchmark: Benchmark, lang: str, qids: list[str],
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="evalkit subset", description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="command", required=True)
-    create = sub.add_parser("create", help="cut a subset from a full run directory")
-    create.add_argument("--run", required=True, type=Path, help="a full run directory (results/<benchmark>/<run>)")
-    create.add_argument("--name", required=True)
-    create.add_argument("--per-language", required=True, type=int)
-    create.add_argument("--seed", type=int, default=0)
-    create.add_argument("--root", type=Path, default=ROOT, help="where subsets live (default results/subsets)")
+    from evalkit.commands import parser as command_parser
+
+    parser = command_parser("subset")
     args = parser.parse_args(argv)
     try:
         path = create_subset(args.run, args.name, args.per_language, args.seed, args.root)

@@ -1,4 +1,4 @@
-"""Per-query metrics with ranx, as one tidy table (lang, qid, metric, value); aggregates come later.
+"""Per-query metrics (ranx's definitions), as one tidy table (lang, qid, metric, value); aggregates come later.
 
 Conventions, stated in every report (see `POLICY`):
 - ties: documents are put in trec_eval order (score desc, docid desc) before ranx sees them, because ranx
@@ -44,27 +44,54 @@ def rank_scores(run: dict[str, float]) -> dict[str, float]:
 
 def evaluate_language(qrels: Qrels, run: Run, measures: list[str], queries: list[str] | None = None,
                       no_relevant: str = "exclude") -> pd.DataFrame:
-    """Per-query values for one language: columns qid, metric, value."""
-    import ranx
+    """Per-query values for one language: columns qid, metric, value (numpy for the usual measures, else ranx)."""
+    from evalkit.metrics import native
 
     judged = relevant_queries(qrels)
     extra = [q for q in (queries or []) if q not in set(judged)] if no_relevant == "zero" else []
     positive = {q: {d: g for d, g in qrels[q].items() if g > 0} for q in judged}
     scored = [q for q in judged if run.get(q)]
     values = {m: dict.fromkeys(judged + extra, 0.0) for m in measures}
-    if scored:
-        ranx_qrels = ranx.Qrels({q: positive[q] for q in scored})
-        ranx_run = ranx.Run({q: rank_scores(run[q]) for q in scored})
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            # ranx returns a bare array (under a wrong key) for a single metric: always ask for >= 2
-            asked = [ranx_name(m) for m in measures] * (2 if len(measures) == 1 else 1)
-            result = ranx.evaluate(ranx_qrels, ranx_run, asked, return_mean=False, save_results_in_run=False)
-        order = list(ranx_qrels.keys())
-        for m in measures:
-            values[m].update(zip(order, np.asarray(result[ranx_name(m)], dtype=float).tolist()))
+    here = {m: native.parse(ranx_name(m)) for m in measures}
+    for q in scored:
+        gains = np.array([positive[q].get(d, 0) for d, _ in canonical_order(run[q])], dtype=float)
+        grades = np.array(list(positive[q].values()), dtype=float)
+        for m, spec in here.items():
+            if spec is not None:
+                values[m][q] = native.value(*spec, gains, grades)
+    others = [m for m, spec in here.items() if spec is None]
+    if scored and others:
+        _ranx_values(values, others, {q: positive[q] for q in scored}, {q: run[q] for q in scored})
     rows = [(q, m, v) for m in measures for q, v in values[m].items()]
     return pd.DataFrame(rows, columns=["qid", "metric", "value"])
+
+
+def _ranx_values(values: dict, measures: list[str], positive: Qrels, run: Run) -> None:
+    import ranx
+
+    ranx_qrels = ranx.Qrels(positive)
+    ranx_run = ranx.Run({q: rank_scores(docs) for q, docs in run.items()})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        # ranx returns a bare array (under a wrong key) for a single metric: always ask for >= 2
+        asked = [ranx_name(m) for m in measures] * (2 if len(measures) == 1 else 1)
+        result = ranx.evaluate(ranx_qrels, ranx_run, asked, return_mean=False, save_results_in_run=False)
+    order = list(ranx_qrels.keys())
+    for m in measures:
+        values[m].update(zip(order, np.asarray(result[ranx_name(m)], dtype=float).tolist()))
+
+
+def excluded_queries(qrels: dict[str, Qrels], queries: dict[str, dict[str, str]], no_relevant: str) -> dict[str, int]:
+    """Per language, the queries left out of every mean: no relevant judgment under no_relevant=exclude (else 0)."""
+    if no_relevant != "exclude":
+        return {lang: 0 for lang in queries}
+    return {lang: len(set(qs) - set(relevant_queries(qrels.get(lang, {})))) for lang, qs in queries.items()}
+
+
+def excluded_line(counts: dict[str, int]) -> str:
+    """`2 (en 2)`: the total, then the languages that have any."""
+    some = ", ".join(f"{lang} {n}" for lang, n in counts.items() if n)
+    return f"{sum(counts.values())}" + (f" ({some})" if some else "")
 
 
 def evaluate_runs(qrels: dict[str, Qrels], runs: dict[str, Run], measures: list[str],

@@ -11,7 +11,6 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 Seed = int | Sequence[int]
 _CHUNK_ELEMENTS = 1 << 22      # ~32 MB of float64 per chunk of resamples
@@ -113,6 +112,8 @@ def paired_t_test(a, b) -> float:
 def _t_p(diff: float, se2: float, df: float) -> float:
     if se2 <= 1e-300:
         return 1.0 if diff == 0 else 0.0
+    from scipy import stats   # imported here: scipy.stats costs seconds of start-up, only the t-test needs it
+
     return float(2 * stats.t.sf(abs(diff) / np.sqrt(se2), df))
 
 

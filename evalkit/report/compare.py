@@ -1,7 +1,6 @@
 """`evalkit compare RUN_DIR...`: several runs (or multirun sweep directories) side by side, one report."""
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import re
@@ -109,26 +108,17 @@ def compare_dirs(paths: list[str | Path], baseline: str | None = None, metrics: 
                             n_resamples=n_resamples)
 
 
-def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="evalkit compare", description=__doc__)
-    p.add_argument("run_dirs", nargs="+", help="run directories or multirun sweep directories")
-    p.add_argument("--baseline", help="system the others are tested against (default: first run without reranker)")
-    p.add_argument("--metric", action="append", help="metric(s) to compare, repeatable or comma-separated "
-                                                     "(default: every common measure)")
-    p.add_argument("--out", help="output directory (default: the sweep directory when one is given, else ./compare)")
-    p.add_argument("--formats", default="md", help=f"comma-separated subset of {','.join(FORMATS)}")
-    p.add_argument("--test", choices=["randomization", "t"], default="randomization")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--resamples", type=int, default=10_000, help="bootstrap / randomization resamples")
-    p.add_argument("--equivalence", type=float, metavar="D", help="also test equivalence within +-D (TOST per "
-                   "language and per bucket, Holm) and score agreement: equivalence.md / .json")
-    p.add_argument("--equivalence-metric", default="ndcg@10", help="per-query metric of the equivalence test")
-    return p
+def default_out(run_dirs: list[str]) -> Path:
+    """results/compare/<run dir names joined by +> (results/ is git-ignored; a path never leaves it)."""
+    name = "+".join(Path(d).resolve().name for d in run_dirs)[:150]
+    return Path("results") / "compare" / name
 
 
 def main(argv: list[str]) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    args = parser().parse_args(argv)
+    from evalkit.commands import parser
+
+    args = parser("compare").parse_args(argv)
     formats = [f.strip() for f in args.formats.split(",") if f.strip()]
     metrics = [m.strip() for arg in args.metric or [] for m in arg.split(",") if m.strip()] or None
     try:
@@ -136,7 +126,7 @@ def main(argv: list[str]) -> int:
         comparison = compare_dirs(args.run_dirs, args.baseline, metrics, test=args.test, seed=args.seed,
                                   n_resamples=args.resamples)
         single_sweep = len(args.run_dirs) == 1 and not _is_run(Path(args.run_dirs[0]))
-        out = Path(args.out or (args.run_dirs[0] if single_sweep else "compare"))
+        out = Path(args.out or (args.run_dirs[0] if single_sweep else default_out(args.run_dirs)))
         written = write_outputs(comparison, out, formats, stem="compare")
         if args.equivalence is not None:   # same model served elsewhere: same ranking within +-D?
             from evalkit.report.agreement import write_equivalence

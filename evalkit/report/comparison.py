@@ -87,13 +87,17 @@ def _macro_ci(strata: list[np.ndarray], n_resamples: int, seed: list[int]) -> tu
 
 
 def system_cis(tidy: pd.DataFrame, n_resamples: int, seed: int) -> pd.DataFrame:
+    """Bootstrap CIs per system, metric and language (and macro). The resampling depends only on the seed, metric,
+    language and the per-query values in qid order, never on the system's name: the same run gets the same interval
+    in its own report.html and in any `evalkit compare` (and systems over one query set share their resamples)."""
     rows = []
     for (system, metric), part in tidy.groupby(["system", "metric"], sort=False):
-        strata = {lang: g["value"].to_numpy() for lang, g in part.groupby("lang", sort=True)}
+        strata = {lang: g.sort_values("qid", kind="stable")["value"].to_numpy()
+                  for lang, g in part.groupby("lang", sort=True)}
         for lang, x in strata.items():
-            mean, lo, hi = mean_ci(x, level=LEVEL, n_resamples=n_resamples, seed=_seed(seed, system, metric, lang))
+            mean, lo, hi = mean_ci(x, level=LEVEL, n_resamples=n_resamples, seed=_seed(seed, metric, lang))
             rows.append(dict(system=system, metric=metric, lang=lang, n=x.size, mean=mean, lo=lo, hi=hi))
-        mean, lo, hi = _macro_ci(list(strata.values()), n_resamples, _seed(seed, system, metric, MACRO))
+        mean, lo, hi = _macro_ci(list(strata.values()), n_resamples, _seed(seed, metric, MACRO))
         rows.append(dict(system=system, metric=metric, lang=MACRO, n=len(part), mean=mean, lo=lo, hi=hi))
     return pd.DataFrame(rows)
 

@@ -7,7 +7,6 @@ benchmark's answer span sits). Data is gathered one language at a time, so memor
 """
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import sys
@@ -190,11 +189,9 @@ def write_explorer(run_dirs: list[Path], out: Path, title: str | None = None) ->
 
 def main(argv: list[str]) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    p = argparse.ArgumentParser(prog="evalkit explore", description=__doc__.splitlines()[0])
-    p.add_argument("run_dirs", nargs="+", type=Path, help="run directories; the first one's first stage is the baseline")
-    p.add_argument("--out", type=Path, help="output file (default: RUN_DIR/explore.html of the first run)")
-    p.add_argument("--title", help="page title")
-    args = p.parse_args(argv)
+    from evalkit.commands import parser
+
+    args = parser("explore").parse_args(argv)
     try:
         path = write_explorer(args.run_dirs, args.out or args.run_dirs[0] / "explore.html", args.title)
     except (EvalkitError, FileNotFoundError) as exc:

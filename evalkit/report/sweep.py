@@ -30,7 +30,7 @@ class CompareSweep(Callback):
         for run in runs:
             protocol = json.loads((run / "metrics.json").read_text(encoding="utf-8"))["protocol"]
             groups.setdefault((str(protocol.get("benchmark")), str(protocol.get("split"))), []).append(run)
-        formats = list(config.report.formats)
+        formats = list(dict.fromkeys(["md", "html", *config.report.formats]))   # compare.md + compare.html always
         for (benchmark, split), dirs in groups.items():
             comparison = compare_dirs(dirs, self.baseline, test=self.test, seed=int(config.run.seed),
                                       n_resamples=self.n_resamples)

@@ -7,15 +7,14 @@ error, re-packs what is left, keeps the smaller budget for later calls and retur
 from __future__ import annotations
 
 import logging
-import sys
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
 import numpy as np
 import torch
 from torch.nn.attention import SDPBackend, sdpa_kernel
-from tqdm.auto import tqdm
 
+from evalkit.progress import Progress
 from evalkit.rerank.tokens import TokenArrays, ragged_positions
 
 log = logging.getLogger(__name__)
@@ -108,7 +107,7 @@ class BudgetRunner:
     def __init__(self, budget: int, pad_id: int, max_batch: int | None = None, progress: bool | None = None,
                  device: str = "cpu"):
         self.budget, self.pad_id, self.max_batch, self.device = budget, pad_id, max_batch, device
-        self.progress = sys.stderr.isatty() if progress is None else progress
+        self.progress = progress is not False   # a bar on a terminal, else periodic log lines (evalkit.progress)
         self.stats = BatchStats()
 
     def run(self, seqs: TokenArrays | Sequence[Sequence[int]], forward: Forward | PackedForward,
@@ -122,7 +121,7 @@ class BudgetRunner:
         done: list[tuple[np.ndarray, torch.Tensor]] = []
         out: np.ndarray | None = None
         todo = np.arange(len(tokens))
-        with tqdm(total=len(tokens), desc=desc, file=sys.stderr, disable=not self.progress) as bar, \
+        with Progress(len(tokens), desc, "sequences", enabled=self.progress) as bar, \
                 torch.inference_mode(), sdpa_kernel(SDPA_BACKENDS):
             while len(todo):
                 cut = (packed_batches(lengths[todo], self.budget) if packed else

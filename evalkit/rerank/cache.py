@@ -60,6 +60,9 @@ def _retrying(what: str, path: Path, action):
 
 
 class PairCache:
+    saved_in_process = 0                     # pairs committed by this process (any instance)
+    last_path: Path | None = None
+
     def __init__(self, path: str | Path, timeout_s: float = 60.0):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -142,6 +145,8 @@ class PairCache:
                 raise
 
         _retrying("write", self.path, transaction)
+        PairCache.saved_in_process += len(rows)          # what an interrupted run reports as saved
+        PairCache.last_path = self.path
         fault_point("pairs:committed")
 
     def stats(self) -> dict[str, object]:

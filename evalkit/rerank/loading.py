@@ -85,7 +85,7 @@ def _unavailable_message(model: str, revision: str | None, err: Exception) -> st
         reason = f"hub request failed: {str(err).splitlines()[0]}"
     return (f"model {model!r} is unavailable: {reason} (HF cache: {hub_constants.HF_HUB_CACHE}); run with a local "
             f"copy: reranker.model=/path/to/dir, made on a machine with network by "
-            f"`huggingface-cli download {model} --local-dir DIR`")
+            f"`hf download {model} --local-dir DIR`")
 
 
 def native_gte_config(original: dict[str, Any], source: str = "config.json") -> dict[str, Any]:

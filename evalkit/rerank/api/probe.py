@@ -74,22 +74,9 @@ def load_probe(path: str | Path) -> dict:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="evalkit probe", description=__doc__.splitlines()[0])
-    p.add_argument("--format", required=True, help="cohere | jina | voyage | tei | vllm | infinity")
-    p.add_argument("--base-url", required=True)
-    p.add_argument("--model", help="the provider's model name")
-    p.add_argument("--route", help="vllm: rerank | score")
-    p.add_argument("--key-env", help="NAME of the environment variable holding the API key")
-    p.add_argument("--normalized", action="store_true", help="do not ask for raw scores")
-    p.add_argument("--truncate-tokens", type=int, help="cohere max_tokens_per_doc / vllm truncate_prompt_tokens")
-    p.add_argument("--tokenizer", help="counts document tokens (default: --local-model's, else the bundled XLM-R)")
-    p.add_argument("--local-model", help="also probe this local checkpoint (reranker=hf) for comparison")
-    p.add_argument("--local-max-length", type=int, help="the local model's max_length (default: its own limit)")
-    p.add_argument("--max-offset", type=int, default=2048)
-    p.add_argument("--step", type=int, default=32)
-    p.add_argument("--tol", type=float, default=1e-4, help="scores closer than this to the control count as equal")
-    p.add_argument("--out", default="probe", help="output directory (probe.json)")
-    return p
+    from evalkit.commands import parser as command_parser   # defined there, so `--help` needs no numpy
+
+    return command_parser("probe")
 
 
 def _tokenizer(path: str | None) -> Any:

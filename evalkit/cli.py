@@ -8,7 +8,7 @@ import logging
 import sys
 from pathlib import Path
 
-from evalkit.commands import SUBCOMMANDS
+from evalkit.app.commands import SUBCOMMANDS
 from evalkit.errors import EvalkitError
 
 CONFIG_DIR = str(Path(__file__).resolve().parent.parent / "configs")
@@ -26,9 +26,9 @@ def _job(cfg) -> None:
     from hydra.core.hydra_config import HydraConfig
     from omegaconf import OmegaConf
 
-    from evalkit import interrupt
-    from evalkit.rundir import Staging, check_reuse
-    from evalkit.validate import check_config
+    from evalkit.app import interrupt
+    from evalkit.app.rundir import Staging, check_reuse
+    from evalkit.app.validate import check_config
 
     final = Path(HydraConfig.get().runtime.output_dir)
     try:
@@ -72,7 +72,7 @@ def main() -> None:
 
 def check_group_options(overrides: list[str]) -> None:
     """`group=option` must name a file under configs/<group>/; list the options when it does not."""
-    from evalkit.cli_help import groups
+    from evalkit.app.help import groups
 
     known = groups(Path(CONFIG_DIR))
     for override in overrides:
@@ -118,7 +118,7 @@ def preflight(overrides: list[str]) -> None:
     from omegaconf import OmegaConf, open_dict
 
     from evalkit.config import check_targets, register
-    from evalkit.validate import check_config
+    from evalkit.app.validate import check_config
 
     register()
     try:
@@ -152,14 +152,14 @@ def entry() -> None:
         import importlib
 
         if any(a in HELP_FLAGS for a in args[1:]):   # answered by the light parser, before the heavy module loads
-            from evalkit.commands import parser
+            from evalkit.app.commands import parser
 
             parser(args[0]).parse_args(args[1:])
 
         module, function = SUBCOMMANDS[args[0]].split(":")
         raise SystemExit(getattr(importlib.import_module(module), function)(args[1:]))
     if any(a in HELP_FLAGS for a in args):
-        from evalkit.cli_help import help_text
+        from evalkit.app.help import help_text
 
         sys.stdout.write(help_text(Path(CONFIG_DIR), SUBCOMMANDS))
         raise SystemExit(0)

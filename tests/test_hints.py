@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from evalkit.cli_help import groups
-from evalkit.commands import SUBCOMMANDS, parser
+from evalkit.app.help import groups
+from evalkit.app.commands import SUBCOMMANDS, parser
 
 REPO = Path(__file__).resolve().parent.parent
 TEXTS = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md")),

@@ -18,7 +18,7 @@ from hydra import compose, initialize_config_dir
 from evalkit.cli import CONFIG_DIR
 from evalkit.config import register
 from evalkit.errors import EvalkitError
-from evalkit.rundir import Staging, check_reuse
+from evalkit.app.rundir import Staging, check_reuse
 
 REPO = Path(__file__).resolve().parent.parent
 

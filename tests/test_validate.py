@@ -10,7 +10,7 @@ import typing
 import pytest
 
 from evalkit import cli, config
-from evalkit.validate import RULES
+from evalkit.app.validate import RULES
 
 # one bad override per config field (a value of the wrong type where any value of the right type is allowed)
 BAD = {
@@ -110,7 +110,7 @@ def run_preflight(overrides: list[str], capsys) -> str:
 
 def test_every_config_field_has_a_rule_and_a_bad_value():
     fields = leaf_fields(config.Config)
-    assert sorted(fields) == sorted(RULES), "evalkit/validate.py RULES must cover exactly the config fields"
+    assert sorted(fields) == sorted(RULES), "evalkit/app/validate.py RULES must cover exactly the config fields"
     assert sorted(fields) == sorted(BAD), "this test needs one bad value per config field"
 
 

@@ -22,7 +22,7 @@ from evalkit.candidates.text import language_tokens
 from evalkit.candidates.topk import top_k
 from evalkit.data.docstore import default_cache_dir
 from evalkit.errors import EvalkitError
-from evalkit.progress import Progress
+from evalkit.app.progress import Progress
 from evalkit.storage import Artefact, Damaged, cached_artefact, fault_point
 
 log = logging.getLogger(__name__)

@@ -156,7 +156,7 @@ def merge_shards(shard_dirs: list[Path], out: Path) -> Path:
 
 
 def main(argv: list[str]) -> int:
-    from evalkit.commands import parser
+    from evalkit.app.commands import parser
 
     args = parser("merge").parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")

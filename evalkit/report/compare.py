@@ -116,7 +116,7 @@ def default_out(run_dirs: list[str]) -> Path:
 
 def main(argv: list[str]) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    from evalkit.commands import parser
+    from evalkit.app.commands import parser
 
     args = parser("compare").parse_args(argv)
     formats = [f.strip() for f in args.formats.split(",") if f.strip()]

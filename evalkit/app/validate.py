@@ -172,7 +172,7 @@ def _rerankers() -> tuple[str, ...]:
     """The `name:` of every configs/reranker/*.yaml (a new reranker config brings its name with it)."""
     import yaml
 
-    folder = Path(__file__).resolve().parent.parent / "configs" / "reranker"
+    folder = Path(__file__).resolve().parents[2] / "configs" / "reranker"
     names = {(yaml.safe_load(p.read_text(encoding="utf-8")) or {}).get("name") for p in folder.glob("*.yaml")}
     return tuple(sorted(n for n in names if n))
 

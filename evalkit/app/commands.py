@@ -23,7 +23,7 @@ REPORT_FORMATS = "md,html,latex,csv,parquet,explore"
 def module_doc(name: str, first_line: bool = False) -> str:
     """A subcommand module's docstring, parsed from its source (no import)."""
     module = SUBCOMMANDS[name].split(":")[0]   # located by path: find_spec would import the parent packages
-    origin = Path(__file__).resolve().parent.parent.joinpath(*module.split(".")).with_suffix(".py")
+    origin = Path(__file__).resolve().parents[2].joinpath(*module.split(".")).with_suffix(".py")
     doc = ast.get_docstring(ast.parse(origin.read_text(encoding="utf-8"))) or ""
     return doc.splitlines()[0] if first_line and doc else doc
 

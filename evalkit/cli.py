@@ -142,6 +142,9 @@ def preflight(overrides: list[str]) -> None:
         with open_dict(cfg):
             del cfg["hydra"]
         check_config(cfg)
+    except OmegaConfBaseException as exc:                    # e.g. an interpolation to a missing key, met on use
+        key = getattr(exc, "full_key", None)
+        _fail(EvalkitError(f"bad configuration: {_short(exc)}" + (f" (key: {key})" if key else "")))
     except (EvalkitError, ValueError) as exc:
         _fail(EvalkitError(f"bad configuration: {exc}"))
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
+from evalkit.app.rundir import published_path
 from evalkit.config import BenchmarkConfig
 from evalkit.contracts import Benchmark, canonical_order
 from evalkit.data.spans import read_spans
@@ -155,7 +156,8 @@ def collect(run_dirs: list[Path], title: str | None = None) -> tuple[dict, dict[
     buckets = sorted(wide.bucket.unique(), key=_bucket_order)
     summary = {
         "title": title or f"evalkit explore: {protocol['benchmark']} — " + " vs ".join(s.name for s in systems),
-        "systems": [{"name": s.name, "run": str(s.run_dir), "max_length": s.max_length} for s in systems],
+        "systems": [{"name": s.name, "run": str(published_path(s.run_dir)), "max_length": s.max_length}
+                    for s in systems],
         "metrics": metrics, "langs": langs, "buckets": buckets, "top": TOP,
         "tokenizer": protocol.get("bucket_tokenizer", "xlmr"),
         "q": {"lang": [langs.index(x) for x in wide.lang], "qid": list(wide.qid),

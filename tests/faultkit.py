@@ -40,12 +40,19 @@ def _job(overrides: list[str], out_dir: str, env: dict[str, str], fsize: int | N
     with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
         cfg = compose(config_name="config", overrides=overrides)
     if fsize is not None:           # "disk full": no file of this process may grow beyond `fsize` bytes
-        resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
+        resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, resource.getrlimit(resource.RLIMIT_FSIZE)[1]))   # soft only:
+        # raising a hard limit back needs a privilege a sandbox may not grant
     try:
         run(cfg, Path(out_dir))
-    except EvalkitError as exc:
-        resource.setrlimit(resource.RLIMIT_FSIZE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
-        Path(f"{log_file}.error").write_text(f"{exc}\n")
+    except (EvalkitError, OSError) as exc:    # as evalkit.cli: bad input or a failed write is one line, exit 2
+        from evalkit.storage.atomic import is_write_failure
+
+        if not isinstance(exc, EvalkitError) and not is_write_failure(exc):
+            raise
+        hard = resource.getrlimit(resource.RLIMIT_FSIZE)[1]
+        resource.setrlimit(resource.RLIMIT_FSIZE, (hard, hard))
+        message = exc if isinstance(exc, EvalkitError) else f"could not write: {exc}"
+        Path(f"{log_file}.error").write_text(f"{message}\n")
         os._exit(2)
     os._exit(0)
 

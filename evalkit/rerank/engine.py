@@ -52,15 +52,20 @@ class EngineSettings:
 
 
 @dataclass
-class EngineStats:
+class ScoreStats:
+    """What `cached_scores` counts for any scorer (local model or HTTP endpoint)."""
     pairs_requested: int = 0
     unique_pairs: int = 0
     cache_hits: int = 0
     scored: int = 0
+    wall_seconds: float = 0.0
+
+
+@dataclass
+class EngineStats(ScoreStats):
     tokens: int = 0
     padded_tokens: int = 0
     batches: int = 0
-    wall_seconds: float = 0.0
     budget_changes: int = 0
     windows: int = 0
 
@@ -100,7 +105,7 @@ ScoreMissing = Callable[[list[tuple[str, str]], list[tuple[str, str]], list[byte
 
 
 def cached_scores(pairs: Sequence[tuple[str, str]], settings: EngineSettings, cache: PairCache | None,
-                  fingerprint: str, stats: EngineStats, score_missing: ScoreMissing) -> np.ndarray:
+                  fingerprint: str, stats: ScoreStats, score_missing: ScoreMissing) -> np.ndarray:
     """Scores in input order: templates applied, identical pairs deduped, what the cache holds taken from it,
     the rest from `score_missing(raw pairs, templated pairs, cache keys)`. Shared by every executor."""
     start = time.perf_counter()

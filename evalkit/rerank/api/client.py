@@ -18,6 +18,7 @@ import numpy as np
 
 from evalkit.errors import EvalkitError
 from evalkit.rerank.api.pacing import RateLimiter, retry_wait, retryable
+from evalkit.rerank.engine import ScoreStats
 
 log = logging.getLogger(__name__)
 TRANSIENT = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
@@ -28,13 +29,8 @@ class ApiFailure(EvalkitError):
 
 
 @dataclass
-class ApiStats:
-    """Counters of one scorer (cached_scores fills the first five)."""
-    pairs_requested: int = 0
-    unique_pairs: int = 0
-    cache_hits: int = 0
-    scored: int = 0
-    wall_seconds: float = 0.0
+class ApiStats(ScoreStats):
+    """Counters of one scorer: cached_scores' plus the HTTP side's."""
     requests: int = 0                 # HTTP attempts, retries included
     retries: int = 0
     http_429: int = 0

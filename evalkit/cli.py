@@ -133,12 +133,8 @@ def preflight(overrides: list[str]) -> None:
     try:
         tree = OmegaConf.to_container(cfg, resolve=False)
         hydra_node = tree.pop("hydra", {})
-        check_targets(tree)                                   # _target_: evalkit's own classes only
-        check_targets(hydra_node.get("callbacks") or {}, "hydra.callbacks")
-        for plugin in ("launcher", "sweeper"):                # Hydra's own plugins (basic, joblib, submitit, ray)
-            target = (hydra_node.get(plugin) or {}).get("_target_", "hydra._internal.")
-            if not str(target).startswith(("hydra._internal.", "hydra_plugins.")):
-                raise ValueError(f"hydra.{plugin}._target_={target!r}: only Hydra's own plugins may be a launcher")
+        check_targets(tree)                                   # _target_: evalkit's own classes only, and
+        check_targets(hydra_node, "hydra")                    # Hydra's own plugins (launchers, sweepers, callbacks)
         with open_dict(cfg):
             del cfg["hydra"]
         check_config(cfg)

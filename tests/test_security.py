@@ -111,7 +111,8 @@ def test_config_targets_are_evalkit_classes_only():
 
 
 @pytest.mark.parametrize("override", ["+reranker._target_=os.system", "+benchmark._target_=builtins.eval",
-                                      "+candidates.bm25._target_=subprocess.call"])
+                                      "+candidates.bm25._target_=subprocess.call", "hydra.launcher._target_=os.system",
+                                      "+hydra.callbacks.x._target_=builtins.exec"])
 def test_a_target_cannot_be_added_to_evalkit_config_groups(override, capsys):
     from evalkit.cli import preflight
     from evalkit.config import register

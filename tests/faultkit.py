@@ -2,6 +2,7 @@
 run costs no interpreter start-up), their outputs, and the cache artefacts they leave."""
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import multiprocessing
@@ -76,10 +77,11 @@ def run_job(overrides: list[str], out: Path, cache: Path, fault: str | None = No
     return proc.exitcode, log.read_text(), error.read_text() if error.exists() else ""
 
 
-def outputs(out: Path) -> dict[str, bytes]:
-    """What a run delivers: metrics.json, per_query.parquet and every run file, as bytes."""
+def outputs(out: Path) -> dict[str, str]:
+    """What a run delivers: metrics.json, per_query.parquet and every run file, as sha256 digests of their bytes
+    (an assertion then names the files that differ, instead of diffing megabytes)."""
     files = [out / name for name in OUTPUTS] + sorted((out / "runs").glob("*.trec"))
-    return {str(p.relative_to(out)): p.read_bytes() for p in files}
+    return {str(p.relative_to(out)): hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
 
 
 def artefact_problems(cache: Path) -> list[str]:

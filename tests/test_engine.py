@@ -194,25 +194,55 @@ def test_windows_cut_the_stream_and_scores_stay_within_1e5(loaded):
     assert cut.stats.scored == whole.stats.scored == whole.stats.unique_pairs
 
 
-def test_a_window_holds_its_budget_plus_at_most_one_chunk(loaded):
+def estimated_tokens(pairs, specials: int, max_length: int) -> int:
+    """The window budget's measure, computed here independently: min(UTF-8 bytes / 4 + specials, max_length)."""
+    return sum(min(specials + (len(q.encode("utf-8")) + len(d.encode("utf-8"))) // 4, max_length)
+               for q, d in dict.fromkeys(pairs))
+
+
+def test_a_window_closes_at_the_first_chunk_that_brings_its_estimate_to_the_budget(loaded):
     from evalkit.rerank.windows import WindowBuilder
 
     enc = engine(loaded)
     pairs = make_pairs(300, seed=14)
     chunks = [pairs[k:k + 10] for k in range(0, 300, 10)]
-    chunk_tokens = max(int(enc.encode_arrays(c).lengths.sum()) for c in chunks)
     s = enc.settings
+    specials = sum(len(part) for part in enc._layout)
     builder = WindowBuilder(loaded.tokenizer, enc._layout, s.max_length, s.query_budget, s.query_template,
                             s.doc_template, window_tokens=400)
     windows = list(builder.windows(chunks))
     assert len(windows) > 5 and sum(sum(w.chunk_sizes) for w in windows) == 300
     done = 0
-    for w in windows:
-        mine = [p for c in chunks[done:done + len(w.chunk_sizes)] for p in c]
+    for i, w in enumerate(windows):
+        mine = chunks[done:done + len(w.chunk_sizes)]
         done += len(w.chunk_sizes)
+        flat = [p for c in mine for p in c]
+        if i < len(windows) - 1:
+            assert estimated_tokens(flat, specials, s.max_length) >= 400
+            assert estimated_tokens(flat[:-len(mine[-1])], specials, s.max_length) < 400
         assert w.tokens.ids.dtype == np.int32
-        assert int(w.tokens.lengths.sum()) < 400 + chunk_tokens
-        assert w.tokens.tolist() == enc.encode(list(dict.fromkeys(mine)))   # the window's unique pairs, in order
+        assert w.tokens.tolist() == enc.encode(list(dict.fromkeys(flat)))   # the window's unique pairs, in order
+
+
+def test_scores_do_not_depend_on_what_the_cache_held(loaded, tmp_path):
+    """A run on an empty cache, then the same run on that cache with random pairs deleted (what a killed run or a
+    parallel one leaves): the same windows and batches, so the same bits, and only the deleted pairs are scored."""
+    import sqlite3
+
+    pairs = make_pairs(400, seed=21)
+    chunks = [pairs[k:k + 20] for k in range(0, 400, 20)]
+    db = tmp_path / "c.sqlite"
+    with PairCache(db) as cache:
+        fresh = np.concatenate(list(engine(loaded, cache=cache, window_tokens=3000).score_stream(chunks)))
+    with sqlite3.connect(db) as con:
+        rows = con.execute("SELECT fp_id, pair_key FROM scores ORDER BY pair_key").fetchall()
+        gone = np.random.default_rng(3).choice(len(rows), size=len(rows) // 3, replace=False)
+        con.executemany("DELETE FROM scores WHERE fp_id = ? AND pair_key = ?", [rows[i] for i in gone])
+    with PairCache(db) as cache:
+        again = engine(loaded, cache=cache, window_tokens=3000)
+        rerun = np.concatenate(list(again.score_stream(chunks)))
+    assert rerun.tobytes() == fresh.tobytes()
+    assert again.stats.windows > 3 and again.stats.scored == len(gone)
 
 
 def test_score_stream_gives_one_array_per_chunk_in_order(loaded):

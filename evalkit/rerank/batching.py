@@ -112,9 +112,11 @@ class BudgetRunner:
 
     def run(self, seqs: TokenArrays | Sequence[Sequence[int]], forward: Forward | PackedForward,
             on_batch: Callable[[np.ndarray, np.ndarray], None] | None = None, desc: str = "batches",
-            packed: bool = False) -> np.ndarray:
+            packed: bool = False, skip: np.ndarray | None = None) -> np.ndarray:
         """float32 outputs of shape (len(seqs), ...) in input order; `on_batch(indices, outputs)` after each batch.
-        `packed`: `forward(tokens, rows)` runs a batch without padding, and batches hold `budget` real tokens."""
+        `packed`: `forward(tokens, rows)` runs a batch without padding, and batches hold `budget` real tokens.
+        `skip` (bool per item): a batch whose items are all skipped does not run (their outputs are undefined);
+        batches are planned over every item, so the others' batches are the same whatever is skipped."""
         tokens = seqs if isinstance(seqs, TokenArrays) else TokenArrays.from_lists(seqs)
         lengths = tokens.lengths
         on_device = self.device.startswith("cuda")
@@ -128,6 +130,9 @@ class BudgetRunner:
                        token_budget_batches(lengths[todo], self.budget, self.max_batch))
                 batches = [todo[b] for b in cut]
                 for k, idx in enumerate(batches):
+                    if skip is not None and skip[idx].all():
+                        bar.update(len(idx))
+                        continue
                     result = self._try(forward, tokens, idx, packed)
                     if result is None:                        # out of memory: shrink and re-pack the rest
                         todo = np.concatenate(batches[k:])

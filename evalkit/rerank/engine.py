@@ -193,31 +193,39 @@ class CrossEncoder:
 
     def _score_window(self, window: Window, recent: deque[dict[bytes, float]]) -> np.ndarray:
         """The window's unique-pair scores: cached ones as read, repeats of recent windows' pairs from them, the
-        rest from the model (each batch written to the cache as soon as it is scored)."""
+        rest from the model. Batches are planned over all the window's pairs and a batch runs when any of its
+        pairs is unknown, so a score never depends on what the cache held; only unknown pairs' scores are used
+        and written (each batch to the cache as soon as it is scored)."""
         start = time.perf_counter()
         scores, keys, missing = window.scores, window.keys, window.missing
-        repeated = np.array([any(keys[k] in r for r in recent) for k in missing.tolist()], dtype=bool)
-        for j in np.flatnonzero(repeated):
-            scores[missing[j]] = next(r[keys[missing[j]]] for r in recent if keys[missing[j]] in r)
-        rows = np.flatnonzero(~repeated)
-        todo = missing[rows]
+        known = np.ones(len(keys), dtype=bool)
+        known[missing] = False
+        repeated = 0
+        for k in missing.tolist():
+            value = next((r[keys[k]] for r in recent if keys[k] in r), None)
+            if value is not None:
+                scores[k], known[k] = value, True
+                repeated += 1
+        todo = np.flatnonzero(~known)
         if len(todo):
-            tokens = window.tokens if len(rows) == len(missing) else window.tokens.take(rows)
             before = asdict(self._runner.stats)
 
             def save(idx: np.ndarray, out: np.ndarray) -> None:
+                new = ~known[idx]
                 if self.cache is not None:
-                    self.cache.put_many(self.fingerprint, ((keys[todo[i]], v) for i, v in zip(idx, out)))
+                    self.cache.put_many(self.fingerprint, ((keys[i], v) for i, v in zip(idx[new], out[new])))
 
             forward = self._packed_forward if self.settings.packed else self._forward
-            scores[todo] = self._runner.run(tokens, forward, on_batch=save, desc="rerank", packed=self.settings.packed)
+            out = self._runner.run(window.tokens, forward, on_batch=save, desc="rerank", packed=self.settings.packed,
+                                   skip=known)
+            scores[todo] = out[todo]
             for name, value in asdict(self._runner.stats).items():
                 setattr(self.stats, name, getattr(self.stats, name) + value - before[name])
         recent.append({keys[k]: float(scores[k]) for k in todo.tolist()})
         st = self.stats
         st.pairs_requested += len(window.where)
         st.unique_pairs += len(keys)
-        st.cache_hits += window.cache_hits + int(repeated.sum())
+        st.cache_hits += window.cache_hits + repeated
         st.scored += len(todo)
         st.windows += 1
         st.wall_seconds += time.perf_counter() - start
@@ -233,11 +241,7 @@ class CrossEncoder:
         builder = WindowBuilder(self.tokenizer, self._layout, s.max_length, s.query_budget, s.query_template,
                                 s.doc_template, window_tokens=1 << 62)
         window = next(builder.windows([pairs]), None)
-        if window is None:
-            return TokenArrays.concat([])
-        row_of = np.empty(len(window.keys), dtype=np.int64)
-        row_of[window.missing] = np.arange(len(window.missing))
-        return window.tokens.take(row_of[window.where])
+        return window.tokens.take(window.where) if window is not None else TokenArrays.concat([])
 
     def _packed_forward(self, tokens: TokenArrays, rows: np.ndarray) -> torch.Tensor:
         from evalkit.rerank.packed import packed_logits

@@ -1,9 +1,15 @@
 """Scoring windows: a stream of pair chunks cut into windows of about `window_tokens` model tokens.
 
-Per window: templates applied, identical pairs deduped, the pair cache read, the pairs still missing tokenized
-(each distinct query and document once) and assembled into flat int32 token arrays. Nothing outlives its window,
-so memory is set by the window size, not by the run. A window closes at a chunk boundary (the pipeline hands one
-query's candidates per chunk) once its missing pairs reach the token budget.
+Per window: templates applied, identical pairs deduped, the pair cache read and, unless it holds every pair, all
+the window's unique pairs tokenized (each distinct query and document once) into flat int32 token arrays. Nothing
+outlives its window, so memory is set by the window size, not by the run.
+
+What a window holds never depends on the pair cache: a window closes at a chunk boundary (the pipeline hands one
+query's candidates per chunk) once its unique pairs' estimated tokens reach the budget, a pair counting
+min(UTF-8 bytes / 4 + special tokens, max_length) (XLM-R: 3.4-4.4 bytes a token for zh, ja, ko, en, de, es; 5-10
+for ar, ru, hi, th, where windows hold fewer real tokens). The engine plans its batches over all of a window's
+pairs, so a pair lands in the same batch, and gets the same bits, whether the run starts on an empty cache, resumes
+after a kill or shares the cache with parallel runs of the same configuration.
 """
 from __future__ import annotations
 
@@ -16,18 +22,20 @@ import numpy as np
 from evalkit.rerank.tokens import TokenArrays, pair_tokens
 
 Pair = tuple[str, str]
+BYTES_PER_TOKEN = 4
 
 
 @dataclass
 class Window:
-    """One window's requested pairs, reduced to unique pairs; `tokens` row k is the model input of missing[k]."""
+    """One window's requested pairs, reduced to unique pairs; `tokens` row k is the model input of unique pair k
+    (empty when the cache held every pair)."""
 
     chunk_sizes: list[int]          # pairs per input chunk, in order
     where: np.ndarray               # int64 per requested pair: its unique pair
     keys: list[bytes]               # per unique pair: its pair-cache key
     scores: np.ndarray              # float32 per unique pair: cached score, NaN where missing
-    missing: np.ndarray             # int64: unique pairs to score
-    tokens: TokenArrays             # model input ids of the missing pairs
+    missing: np.ndarray             # int64: unique pairs the cache did not have
+    tokens: TokenArrays             # model input ids of every unique pair, or none
     cache_hits: int = 0
 
 
@@ -40,24 +48,14 @@ class _Open:
     unique: dict[Pair, int] = field(default_factory=dict)   # templated pair -> its index in `pairs`
     pairs: list[Pair] = field(default_factory=list)
     keys: list[bytes] = field(default_factory=list)
-    scores: list[float] = field(default_factory=list)
-    hashes: dict[str, bytes] = field(default_factory=dict)
-    q_rows: dict[str, int] = field(default_factory=dict)     # query text -> row in q_parts
-    d_rows: dict[str, int] = field(default_factory=dict)
-    q_len: dict[str, int] = field(default_factory=dict)      # query text -> its token count
-    d_len: dict[str, int] = field(default_factory=dict)
-    q_parts: list[TokenArrays] = field(default_factory=list)
-    d_parts: list[TokenArrays] = field(default_factory=list)
-    missing: list[int] = field(default_factory=list)
-    miss_q: list[int] = field(default_factory=list)
-    miss_d: list[int] = field(default_factory=list)
-    tokens: int = 0
-    hits: int = 0
+    texts: dict[str, tuple[bytes, int]] = field(default_factory=dict)   # text -> (sha256, UTF-8 bytes)
+    estimate: int = 0
 
-    def digest(self, text: str) -> bytes:
-        found = self.hashes.get(text)
+    def digest(self, text: str) -> tuple[bytes, int]:
+        found = self.texts.get(text)
         if found is None:
-            found = self.hashes[text] = hashlib.sha256(text.encode()).digest()
+            raw = text.encode()
+            found = self.texts[text] = (hashlib.sha256(raw).digest(), len(raw))
         return found
 
 
@@ -79,7 +77,7 @@ class WindowBuilder:
         win = _Open()
         for chunk in chunks:
             self._add(win, chunk)
-            if win.tokens >= self.window_tokens:
+            if win.estimate >= self.window_tokens:
                 yield self._close(win)
                 win = _Open()
         if win.chunk_sizes:
@@ -92,58 +90,34 @@ class WindowBuilder:
 
     def _add(self, win: _Open, chunk: Sequence[Pair]) -> None:
         where = np.empty(len(chunk), dtype=np.int64)
-        new: list[int] = []
         plain = self.query_template == "{query}" and self.doc_template == "{doc}"
         for i, (q, d) in enumerate(chunk):
             pair = (q, d) if plain else (self.query_template.format(query=q), self.doc_template.format(doc=d))
             k = win.unique.get(pair)
             if k is None:
                 k = win.unique[pair] = len(win.keys)
+                (q_hash, q_bytes), (d_hash, d_bytes) = win.digest(pair[0]), win.digest(pair[1])
                 win.pairs.append(pair)
-                win.keys.append(win.digest(pair[0]) + win.digest(pair[1]))
-                win.scores.append(np.nan)
-                new.append(k)
+                win.keys.append(q_hash + d_hash)
+                win.estimate += min(self.specials + (q_bytes + d_bytes) // BYTES_PER_TOKEN, self.max_length)
             where[i] = k
         win.where.append(where)
         win.chunk_sizes.append(len(chunk))
-        if not new:
-            return
-        cached = self.lookup([win.keys[k] for k in new]) if self.lookup is not None else {}
-        win.hits += len(cached)
-        pairs = win.pairs
-        todo = [k for k in new if win.keys[k] not in cached]
-        for k in new:
-            if win.keys[k] in cached:
-                win.scores[k] = cached[win.keys[k]]
-        if not todo:
-            return
-        q_new = list(dict.fromkeys(pairs[k][0] for k in todo if pairs[k][0] not in win.q_rows))
-        d_new = list(dict.fromkeys(pairs[k][1] for k in todo if pairs[k][1] not in win.d_rows))
-        self._extend(win.q_rows, win.q_len, win.q_parts, q_new, self.query_budget)
-        self._extend(win.d_rows, win.d_len, win.d_parts, d_new, self.max_length)
-        q_len, d_len = win.q_len, win.d_len
-        for k in todo:
-            q, d = pairs[k]
-            win.missing.append(k)
-            win.miss_q.append(win.q_rows[q])
-            win.miss_d.append(win.d_rows[d])
-            lq = q_len[q]
-            win.tokens += self.specials + lq + min(d_len[d], max(self.max_length - self.specials - lq, 0))
-
-    def _extend(self, rows: dict[str, int], lengths: dict[str, int], parts: list[TokenArrays], texts: list[str],
-                max_length: int) -> None:
-        """Tokenizes `texts` (new to the window) and appends them to `parts`, recording their rows and lengths."""
-        if texts:
-            base = sum(len(p) for p in parts)
-            part = self.tokenize(texts, max_length)
-            parts.append(part)
-            rows.update((t, base + i) for i, t in enumerate(texts))
-            lengths.update(zip(texts, part.lengths.tolist()))
 
     def _close(self, win: _Open) -> Window:
-        queries, docs = TokenArrays.concat(win.q_parts), TokenArrays.concat(win.d_parts)
-        tokens = pair_tokens(queries, np.asarray(win.miss_q, dtype=np.int64), docs,
-                             np.asarray(win.miss_d, dtype=np.int64), self.layout, self.max_length)
-        return Window(win.chunk_sizes, np.concatenate(win.where) if win.where else np.zeros(0, dtype=np.int64),
-                      win.keys, np.asarray(win.scores, dtype=np.float32), np.asarray(win.missing, dtype=np.int64),
-                      tokens, win.hits)
+        cached = self.lookup(win.keys) if self.lookup is not None and win.keys else {}
+        scores = np.array([cached.get(k, np.nan) for k in win.keys], dtype=np.float32)
+        missing = np.array([i for i, k in enumerate(win.keys) if k not in cached], dtype=np.int64)
+        where = np.concatenate(win.where) if win.where else np.zeros(0, dtype=np.int64)
+        if not len(missing):
+            return Window(win.chunk_sizes, where, win.keys, scores, missing, TokenArrays.concat([]), len(cached))
+        q_rows: dict[str, int] = {}
+        d_rows: dict[str, int] = {}
+        for q, d in win.pairs:
+            q_rows.setdefault(q, len(q_rows))
+            d_rows.setdefault(d, len(d_rows))
+        queries, docs = self.tokenize(list(q_rows), self.query_budget), self.tokenize(list(d_rows), self.max_length)
+        tokens = pair_tokens(queries, np.fromiter((q_rows[q] for q, _ in win.pairs), np.int64, len(win.pairs)), docs,
+                             np.fromiter((d_rows[d] for _, d in win.pairs), np.int64, len(win.pairs)), self.layout,
+                             self.max_length)
+        return Window(win.chunk_sizes, where, win.keys, scores, missing, tokens, len(cached))

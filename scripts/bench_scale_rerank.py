@@ -26,6 +26,7 @@ import platform
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -111,17 +112,40 @@ def run_cli(data: Path, out: Path, mode: str, model: Path | None, cache: Path, e
     cmd = [sys.executable, "-c", STUB, *args] if mode == "stub" else [sys.executable, "-m", "evalkit", *args]
     env = {**os.environ, "EVALKIT_CACHE": str(cache), "PYTHONPATH": str(REPO)}
     start = time.perf_counter()
+    trace: list[tuple[float, float]] = []     # (seconds since start, RSS GiB) of the child, once a second
     with open(out.parent / f"{out.name}.log", "w") as log:
         child = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
+        sampler = threading.Thread(target=sample_rss, args=(child.pid, start, trace), daemon=True)
+        sampler.start()
         _, status, usage = os.wait4(child.pid, 0)
     wall = time.perf_counter() - start
     if status != 0:
         raise SystemExit(f"evalkit failed ({status}); see {out.parent / (out.name + '.log')}")
     env_info = json.loads((out / "manifest.json").read_text())["environment"]
     stats, walls = env_info["reranker_stats"], env_info["wall_seconds"]
-    return {"peak_rss_gib": usage.ru_maxrss / 2**20, "wall_s": wall, "stage_s": walls, "stats": stats,
+    at = {f"rss_at_{q}pct_gib": next((r for t, r, _ in trace if t >= wall * q / 100), None) for q in (10, 50, 90)}
+    at["peak_anon_gib"] = max((a for _, _, a in trace), default=None)
+    at["built_docstore"] = "building document store" in (out.parent / f"{out.name}.log").read_text()
+    return {"peak_rss_gib": usage.ru_maxrss / 2**20, **at, "wall_s": wall, "stage_s": walls, "stats": stats,
             "host_tokens_per_s": stats["tokens"] / walls["rerank"], "host_pairs_per_s": stats["scored"] / walls["rerank"],
             "padding_efficiency": stats["tokens"] / max(stats["padded_tokens"], 1)}
+
+
+def sample_rss(pid: int, start: float, trace: list[tuple[float, float, float]]) -> None:
+    """Appends (seconds, RSS GiB, anonymous RSS GiB) of the process 5 times a second until it exits. Anonymous
+    memory is what the run allocates; the rest is file pages (the memory-mapped doc store), which the kernel
+    can drop, so the peak RSS that os.wait4 reports grows with the corpus pages a run touches."""
+    while True:
+        try:
+            text = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            return
+        fields = {line.split(":")[0]: int(line.split()[1]) for line in text.splitlines()
+                  if line.startswith(("VmRSS:", "RssAnon:"))}
+        if "VmRSS" not in fields:            # a zombie: exited, not yet reaped
+            return
+        trace.append((time.perf_counter() - start, fields["VmRSS"] / 2**20, fields.get("RssAnon", 0) / 2**20))
+        time.sleep(0.2)
 
 
 def tokenizer_rate(data: Path, budget_tokens: int) -> dict:
@@ -159,15 +183,26 @@ def tokenizer_rate(data: Path, budget_tokens: int) -> dict:
             "backend_encode_batch_docs_per_s": len(texts) / rust}
 
 
+def anon(cli: dict) -> str:
+    return f"{cli['peak_anon_gib']:.2f}" if cli.get("peak_anon_gib") is not None else "-"
+
+
+def rss_points(cli: dict) -> str:
+    points = [cli.get(f"rss_at_{q}pct_gib") for q in (10, 50, 90)]
+    return " / ".join(f"{p:.2f}" for p in points) if all(p is not None for p in points) else "-"
+
+
 def report(path: Path) -> str:
     rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-    lines = ["| mix | fraction | mode | pairs | peak RSS GiB | rerank s | host pairs/s (tokens/s) | tokenizer "
-             "docs/s, call / Rust (tokens/s) | host / tokenizer | padding eff. | windows |", "|" + "---|" * 11]
+    lines = ["| mix | fraction | mode | pairs | peak RSS GiB | peak anonymous GiB | RSS at 10/50/90% of the run | "
+             "rerank s | host pairs/s (tokens/s) | tokenizer docs/s, call / Rust (tokens/s) | host / tokenizer | "
+             "padding eff. | windows |", "|" + "---|" * 13]
     for r in rows:
         t, s, c = r["tokenizer"], r["cli"]["stats"], r["cli"]
         best = max(t["tokenizer_call_docs_per_s"], t["backend_encode_batch_docs_per_s"])
-        lines.append(f"| {r['data']['mix']} | {r['data']['fraction']:g} | {r['mode']} | {r['data']['pairs']:,} | "
-                     f"{c['peak_rss_gib']:.2f} | {c['stage_s']['rerank']:.0f} | {c['host_pairs_per_s']:,.0f} "
+        built = " (doc store built)" if c.get("built_docstore") else ""
+        lines.append(f"| {r['data']['mix']} | {r['data']['fraction']:g} | {r['mode']}{built} | {r['data']['pairs']:,} | "
+                     f"{c['peak_rss_gib']:.2f} | {anon(c)} | {rss_points(c)} | {c['stage_s']['rerank']:.0f} | {c['host_pairs_per_s']:,.0f} "
                      f"({c['host_tokens_per_s']:,.0f}) | {t['tokenizer_call_docs_per_s']:,.0f} / "
                      f"{t['backend_encode_batch_docs_per_s']:,.0f} ({t['tokenizer_call_tokens_per_s']:,.0f}) | "
                      f"{c['host_pairs_per_s'] / best:.2f} | {c['padding_efficiency']:.3f} | {s.get('windows')} |")

@@ -53,15 +53,25 @@ def model(tmp_path_factory) -> Path:
 
 
 def cli(out: Path, cache: Path, *overrides: str, script: str | None = None) -> subprocess.Popen:
+    """The CLI in a child process; its output goes to `<out>.log` (a file: no child waits on an undrained pipe)."""
     args = ["-c", script] if script else ["-m", "evalkit"]
-    env = {**os.environ, "EVALKIT_CACHE": str(cache), "PYTHONPATH": str(Path(__file__).parents[1])}
-    return subprocess.Popen([sys.executable, *args, *COMMON, f"hydra.run.dir={out}", *overrides], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    env = {**os.environ, "EVALKIT_CACHE": str(cache), "PYTHONPATH": str(Path(__file__).parents[1]),
+           "EVALKIT_PROGRESS_SECONDS": "1"}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_of(out), "w") as sink:
+        proc = subprocess.Popen([sys.executable, *args, *COMMON, f"hydra.run.dir={out}", *overrides], env=env,
+                                stdout=sink, stderr=subprocess.STDOUT)
+    proc.out = out
+    return proc
+
+
+def log_of(out: Path) -> Path:
+    return out.with_name(f"{out.name}.log")
 
 
 def finish(proc: subprocess.Popen) -> None:
-    log = proc.communicate(timeout=900)[0]
-    assert proc.returncode == 0, log[-3000:]
+    proc.wait(timeout=900)
+    assert proc.returncode == 0, log_of(proc.out).read_text()[-3000:]
 
 
 def reranker_stats(out: Path) -> dict:
@@ -129,6 +139,16 @@ def test_more_windows_agree_within_1e5_and_give_equal_metrics(runs, name, window
     assert systems(runs[name]) == systems(runs["one"])
 
 
+def test_progress_lines_count_the_runs_pairs_not_a_windows(runs):
+    """Over 100 windows, one progress line every second off a terminal, each against the run's total."""
+    total = reranker_stats(runs["many"])["pairs_requested"]
+    lines = [line.split(" - ", 1)[1] for line in log_of(runs["many"]).read_text().splitlines()
+             if "evalkit.app.progress" in line and " - rerank: " in line]
+    assert lines and all(f"/{total:,} pairs (" in line for line in lines), lines[:3]
+    done = [int(line.split()[1].split("/")[0].replace(",", "")) for line in lines]
+    assert done == sorted(done) and done[-1] <= total
+
+
 def cached_rows(db: Path) -> int:
     if not db.exists():
         return 0
@@ -145,8 +165,8 @@ def test_sigkill_mid_window_then_rerun_scores_each_pair_once(model, runs, tmp_pa
     while cached_rows(db) < 150 and time.monotonic() < deadline and child.poll() is None:
         time.sleep(0.1)
     os.kill(child.pid, signal.SIGKILL)
-    log = child.communicate()[0]
-    assert child.returncode == -signal.SIGKILL, log[-3000:]
+    child.wait()
+    assert child.returncode == -signal.SIGKILL, log_of(child.out).read_text()[-3000:]
     kept = cached_rows(db)
     total = reranker_stats(runs["one"])["scored"]
     assert 150 <= kept < total

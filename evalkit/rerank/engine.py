@@ -18,6 +18,7 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 import numpy as np
 import torch
 
+from evalkit.app.progress import Progress
 from evalkit.errors import EvalkitError
 from evalkit.rerank.batching import BudgetRunner
 from evalkit.rerank.cache import PairCache, pair_key
@@ -143,7 +144,8 @@ class CrossEncoder:
         _check(settings, model, sum(len(part) for part in self._layout))
         self.model, self.tokenizer, self.info, self.settings, self.cache = model.eval(), tokenizer, info, settings, cache
         self.stats = EngineStats()
-        self._runner = BudgetRunner(settings.batch_tokens, tokenizer.pad_token_id, progress=progress,
+        self.progress = progress is not False   # score(): one bar over its pairs (rerank_runs has the run's)
+        self._runner = BudgetRunner(settings.batch_tokens, tokenizer.pad_token_id, progress=False,
                                     device=settings.device)
         self.fingerprint = self._fingerprint()
 
@@ -164,7 +166,11 @@ class CrossEncoder:
     def score(self, pairs: Sequence[tuple[str, str]]) -> np.ndarray:
         """float32 scores of `pairs` in input order (the `Scorer` contract)."""
         chunks = (pairs[k:k + SCORE_CHUNK] for k in range(0, len(pairs), SCORE_CHUNK))
-        parts = list(self.score_stream(chunks))
+        parts = []
+        with Progress(len(pairs), "rerank", "pairs", enabled=self.progress) as bar:
+            for part in self.score_stream(chunks):
+                parts.append(part)
+                bar.update(len(part))
         return np.concatenate(parts) if parts else np.empty(0, dtype=np.float32)
 
     def score_stream(self, chunks: Iterable[Sequence[tuple[str, str]]]) -> Iterator[np.ndarray]:

@@ -11,6 +11,7 @@ from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 
+from evalkit.app.progress import Progress
 from evalkit.contracts import Benchmark, Run
 from evalkit.errors import EvalkitError
 
@@ -74,11 +75,13 @@ def rerank_runs(benchmark: Benchmark, runs: dict[str, Run], scorer) -> dict[str,
     cursor = [(lang, len(docs)) for lang, run in runs.items() for docs in run.values()]
     filled = {lang: 0 for lang in runs}
     got = score_chunks(scorer, candidate_chunks(benchmark, runs))
-    for (lang, n), chunk in zip(cursor, got):
-        if len(chunk) != n:
-            raise EvalkitError(f"scorer returned {len(chunk)} scores for {n} pairs")
-        scores[lang][filled[lang]:filled[lang] + n] = chunk
-        filled[lang] += n
+    with Progress(sum(sizes.values()), "rerank", "pairs") as bar:   # the run's progress, whatever the scorer
+        for (lang, n), chunk in zip(cursor, got):
+            if len(chunk) != n:
+                raise EvalkitError(f"scorer returned {len(chunk)} scores for {n} pairs")
+            scores[lang][filled[lang]:filled[lang] + n] = chunk
+            filled[lang] += n
+            bar.update(n)
     if filled != sizes:
         raise EvalkitError(f"scorer returned scores for {filled} of {sizes} candidates")
     out: dict[str, Run] = {}

@@ -141,8 +141,8 @@ class RerankerConfig:
     attn_implementation: str = "sdpa"        # sdpa | eager | flash_attention_2
     batch_tokens: int = 0                    # tokens per batch (padded; real when packed); 0 = auto (CPU 16384,
                                              # CUDA from free memory)
-    window_tokens: int = 0                   # model tokens per scoring window (deduped, cached, tokenized, scored,
-                                             # released); 0 = auto: max(2,097,152, 8 x batch_tokens)
+    window_tokens: int = 0                   # est. model tokens per scoring window (UTF-8 bytes / 4; deduped,
+                                             # cached, tokenized, scored, released); 0 = auto: max(2M, 8 x batch_tokens)
     packed: str = "auto"                     # padding-free batches: auto (CUDA fp16/bf16, GTE/XLM-R) | true | false
     cache: bool = True                       # the on-disk pair-score cache
     cache_path: Optional[str] = None         # default $EVALKIT_CACHE/pair_scores.sqlite

@@ -6,12 +6,82 @@ Everything is keyed by language first: query ids and docids are only unique with
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterator, Protocol, Sequence
+from typing import Iterator, Mapping, Protocol, Sequence
 
 import numpy as np
 
 Qrels = dict[str, dict[str, int]]      # qid -> docid -> grade (0 = judged non-relevant, kept)
-Run = dict[str, dict[str, float]]      # qid -> docid -> score
+Run = Mapping[str, Mapping[str, float]]   # qid -> docid -> score: a dict of dicts, or a CompactRun
+
+
+class CompactRun(Mapping[str, dict[str, float]]):
+    """One language's run as arrays: ~20 bytes a candidate where a dict of dicts takes ~150, so the runs a
+    pipeline keeps between stages (first stage, ceiling, reranked) do not grow its memory at full size. Systems
+    over the same candidates share `qids`, `offsets` and `docids` (`with_scores`). Read-only; `run[qid]` builds
+    that query's {docid: score} dict (the last one is kept, as consumers often read a query twice in a row).
+    """
+
+    __slots__ = ("qids", "offsets", "docids", "scores", "_index", "_last")
+
+    def __init__(self, qids: list[str], offsets: np.ndarray, docids, scores: np.ndarray):
+        self.qids = qids               # run order
+        self.offsets = offsets         # int64, len(qids) + 1: query i holds candidates offsets[i]:offsets[i + 1]
+        self.docids = docids           # pyarrow string array, candidate order
+        self.scores = scores           # float64 (first stages) or float32 (reranker scores), candidate order
+        self._index = {q: i for i, q in enumerate(qids)}
+        self._last: tuple[str, dict[str, float]] | None = None
+        if len(offsets) != len(qids) + 1 or len(docids) != offsets[-1] or len(scores) != offsets[-1]:
+            raise ValueError(f"inconsistent run arrays: {len(qids)} queries, {offsets[-1]} offsets end, "
+                             f"{len(docids)} docids, {len(scores)} scores")
+
+    @classmethod
+    def of(cls, run: Mapping[str, Mapping[str, float]]) -> "CompactRun":
+        """`run` as a CompactRun (itself when it already is one); scores kept exactly (float64)."""
+        if isinstance(run, CompactRun):
+            return run
+        import pyarrow as pa
+
+        qids = list(run)
+        sizes = np.fromiter((len(run[q]) for q in qids), np.int64, len(qids))
+        offsets = np.zeros(len(qids) + 1, dtype=np.int64)
+        np.cumsum(sizes, out=offsets[1:])
+        docids = pa.array([d for q in qids for d in run[q]], type=pa.string())
+        scores = np.fromiter((s for q in qids for s in run[q].values()), np.float64, int(offsets[-1]))
+        return cls(qids, offsets, docids, scores)
+
+    def with_scores(self, scores: np.ndarray) -> "CompactRun":
+        """The same candidates with other scores (one per candidate, in candidate order)."""
+        return CompactRun(self.qids, self.offsets, self.docids, scores)
+
+    @property
+    def n_pairs(self) -> int:
+        return int(self.offsets[-1])
+
+    def docids_of(self, qid: str) -> list[str]:
+        i = self._index[qid]
+        return self.docids.slice(self.offsets[i], self.offsets[i + 1] - self.offsets[i]).to_pylist()
+
+    def __getitem__(self, qid: str) -> dict[str, float]:
+        last = self._last
+        if last is not None and last[0] == qid:
+            return dict(last[1])
+        i = self._index[qid]
+        start, end = int(self.offsets[i]), int(self.offsets[i + 1])
+        docs = dict(zip(self.docids.slice(start, end - start).to_pylist(), self.scores[start:end].tolist()))
+        self._last = (qid, docs)
+        return dict(docs)
+
+    def __contains__(self, qid: object) -> bool:
+        return qid in self._index
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.qids)
+
+    def __len__(self) -> int:
+        return len(self.qids)
+
+    def __repr__(self) -> str:
+        return f"CompactRun({len(self.qids)} queries, {self.n_pairs} candidates)"
 
 
 @dataclass(frozen=True)

@@ -7,10 +7,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from omegaconf import DictConfig, OmegaConf
 
-from evalkit.contracts import Benchmark, Run
+from evalkit.contracts import Benchmark, CompactRun, Run
 from evalkit.data import load_benchmark
 from evalkit.candidates import first_stage
 from evalkit.data.trec import write_run
@@ -36,13 +37,17 @@ class RunResult:
     timings: dict[str, float] = field(default_factory=dict)
 
 
-def oracle_run(benchmark: Benchmark, runs: dict[str, Run]) -> dict[str, Run]:
+def oracle_run(benchmark: Benchmark, runs: dict[str, CompactRun]) -> dict[str, CompactRun]:
     """The candidates ordered by their grades: what a perfect reranker reaches on this first stage."""
-    return {lang: {qid: {d: float(benchmark.qrels[lang].get(qid, {}).get(d, 0)) for d in docs}
-                   for qid, docs in run.items()} for lang, run in runs.items()}
+    out = {}
+    for lang, run in runs.items():
+        qrels = benchmark.qrels.get(lang, {})
+        grades = (float(qrels.get(qid, {}).get(d, 0)) for qid in run for d in run.docids_of(qid))
+        out[lang] = run.with_scores(np.fromiter(grades, np.float64, run.n_pairs))
+    return out
 
 
-def rerank(benchmark: Benchmark, runs: dict[str, Run], scorer) -> dict[str, Run]:
+def rerank(benchmark: Benchmark, runs: dict[str, CompactRun], scorer) -> dict[str, CompactRun]:
     """Rescore every candidate, streamed window by window (evalkit.rerank.stream): memory does not grow with the run."""
     from evalkit.rerank.stream import rerank_runs
 
@@ -152,7 +157,7 @@ def candidates_for(benchmark: Benchmark, cfg: DictConfig) -> tuple[dict[str, Run
         from evalkit.metrics.answers import answer_qrels
 
         benchmark.qrels = answer_qrels(benchmark, {FIRST: candidates})
-    return candidates, shard
+    return {lang: CompactRun.of(run) for lang, run in candidates.items()}, shard   # kept as arrays from here on
 
 
 def measures(benchmark: Benchmark, cfg: DictConfig) -> list[str]:

@@ -126,6 +126,8 @@ def run_cli(data: Path, out: Path, mode: str, model: Path | None, cache: Path, e
     at = {f"rss_at_{q}pct_gib": next((r for t, r, _ in trace if t >= wall * q / 100), None) for q in (10, 50, 90)}
     at["peak_anon_gib"] = max((a for _, _, a in trace), default=None)
     at["built_docstore"] = "building document store" in (out.parent / f"{out.name}.log").read_text()
+    (out.parent / f"{out.name}.rss.tsv").write_text("seconds\trss_gib\tanon_gib\n" + "".join(
+        f"{t:.1f}\t{r:.3f}\t{a:.3f}\n" for t, r, a in trace))   # the whole trace, next to the run's log
     return {"peak_rss_gib": usage.ru_maxrss / 2**20, **at, "wall_s": wall, "stage_s": walls, "stats": stats,
             "host_tokens_per_s": stats["tokens"] / walls["rerank"], "host_pairs_per_s": stats["scored"] / walls["rerank"],
             "padding_efficiency": stats["tokens"] / max(stats["padded_tokens"], 1)}

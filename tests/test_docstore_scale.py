@@ -86,3 +86,39 @@ def test_million_passages_open_with_bounded_memory(tmp_path):
     assert got["arrow_peak_mb"] < text_mb / 3   # no copy of the text columns (Table.take concatenates chunks)
     assert got["python_peak_mb"] < text_mb / 3
     assert got["anon_mb"] < text_mb / 3
+
+
+def _mapped_kib(path) -> int:
+    """Resident KiB of this process's mappings of `path` (/proc/self/smaps)."""
+    total, inside = 0, False
+    for line in open("/proc/self/smaps", encoding="utf-8"):
+        head = line.split()
+        if len(head) >= 5 and "-" in head[0] and ":" in head[3]:    # a mapping's header line
+            inside = line.rstrip().endswith(str(path))
+        elif inside and head[0] == "Rss:":
+            total += int(head[1])
+    return total
+
+
+@pytest.mark.parametrize("release", [True, False])
+def test_reading_every_document_does_not_keep_the_corpus_resident(tmp_path, monkeypatch, release):
+    """Reading a whole 20 MB corpus through get(): with releases (every 1 MB read) the store's mapping keeps
+    under a quarter of the file resident; without them (the control) nearly all of it, so the measurement works."""
+    from evalkit.data import docstore
+
+    corpus = tmp_path / "docs.jsonl"
+    with open(corpus, "w", encoding="utf-8") as fh:
+        for i in range(20_000):
+            fh.write(json.dumps({"docid": f"d{i}", "title": "", "text": f"{i} " + "x" * 1000}) + "\n")
+    monkeypatch.setattr(docstore, "RELEASE_BYTES", 1 << 20 if release else 1 << 40)
+    store = docstore.open_jsonl_store([corpus], tmp_path / "cache")
+    ids = [f"d{i}" for i in range(20_000)]
+    for start in range(0, len(ids), 1024):
+        docs = store.get(ids[start:start + 1024])
+        assert [d.docid for d in docs] == ids[start:start + 1024]
+        assert docs[-1].text.startswith(f"{start + len(docs) - 1} ")
+    resident, size = _mapped_kib(store.path), store.path.stat().st_size // 1024
+    if release:
+        assert resident < size / 4, (resident, size)
+    else:
+        assert resident > size * 0.9, (resident, size)

@@ -12,7 +12,7 @@ import math
 from pathlib import Path
 
 from evalkit.config import CandidatesConfig
-from evalkit.contracts import Benchmark, Run
+from evalkit.contracts import Benchmark, CompactRun, Run
 from evalkit.data.trec import cut, read_run
 from evalkit.errors import DataFormatError, EvalkitError
 
@@ -115,7 +115,9 @@ def runfile_candidates(benchmark: Benchmark, cfg: CandidatesConfig) -> dict[str,
     path = Path(cfg.path).expanduser()
     if path.is_dir():
         files = _per_language_files(path, benchmark.languages)
-        runs = {lang: read_any_run(files[lang], set(benchmark.queries[lang]), cfg.depth) for lang in files}
+        # one language's dicts at a time: a full MIRACL run file as dicts would take ~150 bytes a candidate
+        runs = {lang: CompactRun.of(read_any_run(files[lang], set(benchmark.queries[lang]), cfg.depth))
+                for lang in files}
     elif path.exists():
         runs = _split_by_language(path, benchmark, cfg.depth)
     else:

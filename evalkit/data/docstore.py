@@ -3,13 +3,16 @@
 Built once from JSONL(.gz) shards (streamed, never held in memory whole) into the evalkit cache, then
 reused by every run whose source files are unchanged; built under a lock, published atomically and verified on
 load (evalkit.storage), so parallel runs build it once and a killed build is never read. Texts stay in the page cache, not in Python objects,
-so a 32.9M-passage corpus costs only what the candidates of a run touch.
+so a 32.9M-passage corpus costs only what the candidates of a run touch; and the process lets go of the pages it
+has read every RELEASE_BYTES (madvise), so its resident memory does not grow with the documents a run reads
+(they stay in the kernel's page cache, and a later read maps them again without touching the disk).
 """
 from __future__ import annotations
 
 import hashlib
 import json
 import logging
+import mmap
 from pathlib import Path
 from typing import Iterator, Sequence
 
@@ -26,6 +29,7 @@ log = logging.getLogger(__name__)
 SCHEMA = pa.schema([("docid", pa.string()), ("title", pa.string()), ("text", pa.string())])
 _BATCH = 50_000
 KIND, VERSION, DOCS = "docstore", 2, "docs.arrow"
+RELEASE_BYTES = 16 << 20    # document bytes read (all stores together) between two releases of their pages
 
 
 def default_cache_dir() -> Path:
@@ -38,6 +42,9 @@ class ArrowTableDocs:
 
     _table: pa.Table
 
+    def _read(self, nbytes: int) -> None:
+        """Called with the bytes each read touched; a memory-mapped store releases its pages now and then."""
+
     def __len__(self) -> int:
         return self._table.num_rows
 
@@ -48,6 +55,7 @@ class ArrowTableDocs:
 
     def iter_docs(self, batch_size: int = 10_000) -> Iterator[list[Doc]]:
         for batch in self._table.to_batches(max_chunksize=batch_size):
+            self._read(batch.nbytes)
             cols = batch.to_pydict()
             yield [Doc(d, t or "", x or "") for d, t, x in zip(cols["docid"], cols["title"], cols["text"])]
 
@@ -55,8 +63,13 @@ class ArrowTableDocs:
 class ArrowDocStore(ArrowTableDocs):
     def __init__(self, path: Path, fingerprint: str):
         self.path = Path(path)
-        self._table = pa.ipc.open_file(pa.memory_map(str(self.path))).read_all()
+        with open(self.path, "rb") as fh:   # the mapping outlives the descriptor
+            self._map = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+        self._table = pa.ipc.open_file(pa.BufferReader(pa.py_buffer(self._map))).read_all()   # zero-copy
         self.fingerprint = fingerprint
+
+    def _read(self, nbytes: int) -> None:
+        _MAPPED.read(self._map, nbytes)
 
     def get(self, docids: Sequence[str]) -> list[Doc]:
         """Documents in the order asked; one vectorised scan of the docid column per call."""
@@ -65,12 +78,37 @@ class ArrowDocStore(ArrowTableDocs):
         for batch in self._table.to_batches():  # per batch: Table.take would concatenate (copy) every chunk
             hit = pc.is_in(batch.column("docid"), value_set=wanted)
             if pc.any(hit).as_py():
-                found = batch.filter(hit).to_pydict()
+                found = batch.filter(hit)
+                self._read(found.nbytes)
+                found = found.to_pydict()
                 by_id.update((d, Doc(d, t or "", x or "")) for d, t, x in zip(found["docid"], found["title"], found["text"]))
         missing = [d for d in docids if d not in by_id]
         if missing:
             raise KeyError(f"{len(missing)} docids not in corpus {self.path.name}, e.g. {missing[:3]}")
         return [by_id[d] for d in docids]
+
+
+class _MappedPages:
+    """Pages read from every open store, counted together (a run reads one store per language): every
+    RELEASE_BYTES the stores read since the last release let go of their pages. Clean file pages: dropped from this
+    process, not from the page cache, and mapped again on the next read."""
+
+    def __init__(self) -> None:
+        self.unreleased = 0
+        self.maps: list[mmap.mmap] = []
+
+    def read(self, pages: mmap.mmap, nbytes: int) -> None:
+        if not any(m is pages for m in self.maps):
+            self.maps.append(pages)
+        self.unreleased += nbytes
+        if self.unreleased >= RELEASE_BYTES:
+            for m in self.maps:
+                if not m.closed:
+                    m.madvise(mmap.MADV_DONTNEED)
+            self.maps, self.unreleased = [], 0
+
+
+_MAPPED = _MappedPages()
 
 
 def open_jsonl_store(

@@ -118,8 +118,7 @@ def check_run_docids(benchmark, runs: dict, missing_docs: str = "error") -> dict
         if missing_docs == "error":
             raise EvalkitError(message + " (set benchmark.missing_docs=warn to drop them and continue)")
         log.warning("%s: dropped from the candidates (counted in the report as missing_run_docs)", message)
-        for qid, docs in run.items():
-            run[qid] = {d: s for d, s in docs.items() if d not in absent}
+        runs[lang] = {qid: {d: s for d, s in docs.items() if d not in absent} for qid, docs in run.items()}
     benchmark.protocol["missing_run_docs"] = sum(counts.values())
     return counts
 

@@ -7,23 +7,26 @@ Each metric is recomputed with every tie broken in favour of the relevant docume
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
-from evalkit.contracts import Benchmark, Run
+from evalkit.contracts import Benchmark, CompactRun, Run
 from evalkit.metrics.aggregate import MACRO
 from evalkit.metrics.evaluate import evaluate_runs
 
 SATURATED = 1e-7    # a score within this of 0 or 1 counts as saturated (when scores lie in [0, 1])
 
 
-def _broken(run: Run, qrels: dict, best: bool) -> Run:
+def _broken(run: Run, qrels: dict, best: bool) -> CompactRun:
     """Strictly decreasing scores: by score, then by grade (high first if best, else low first), then docid."""
-    out = {}
-    for qid, docs in run.items():
-        grades = qrels.get(qid, {})
-        sign = -1 if best else 1
+    run = CompactRun.of(run)
+    ranks = np.empty(run.n_pairs, dtype=np.float64)
+    sign = -1 if best else 1
+    for i, qid in enumerate(run.qids):
+        docs, grades = run[qid], qrels.get(qid, {})
         order = sorted(docs, key=lambda d: (-docs[d], sign * grades.get(d, 0), d))
-        out[qid] = {d: float(len(order) - i) for i, d in enumerate(order)}
-    return out
+        rank = {d: float(len(order) - k) for k, d in enumerate(order)}
+        ranks[run.offsets[i]:run.offsets[i + 1]] = [rank[d] for d in docs]   # candidate order
+    return run.with_scores(ranks)
 
 
 def tie_counts(runs: dict[str, Run]) -> dict[str, int]:
@@ -47,10 +50,13 @@ def tie_effects(benchmark: Benchmark, runs: dict[str, Run], measures: list[str],
         return {}
     means = {}
     for label, best in (("best", True), ("worst", False)):
-        broken = {lang: _broken(run, benchmark.qrels.get(lang, {}), best) for lang, run in runs.items()}
-        table = evaluate_runs(benchmark.qrels, broken, measures, benchmark.queries, no_relevant)
-        per_lang = table.groupby(["metric", "lang"])["value"].mean()
-        means[label] = {m: float(per_lang[m].mean()) for m in measures}
+        per_lang = []   # one language's broken run at a time: memory does not grow with the run
+        for lang, queries in benchmark.queries.items():
+            broken = {lang: _broken(runs[lang], benchmark.qrels.get(lang, {}), best)} if lang in runs else {}
+            table = evaluate_runs(benchmark.qrels, broken, measures, {lang: queries}, no_relevant)
+            if len(table):   # a language without a scored query has no mean (as in a groupby over languages)
+                per_lang.append(table.groupby("metric")["value"].mean())
+        means[label] = {m: float(pd.Series([lang_means[m] for lang_means in per_lang]).mean()) for m in measures}
     affected = {m: {"best": means["best"][m], "worst": means["worst"][m],
                     "spread": means["best"][m] - means["worst"][m]}
                 for m in measures if means["best"][m] - means["worst"][m] > 1e-12}

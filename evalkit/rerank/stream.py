@@ -3,7 +3,7 @@
 The run's pairs are never gathered: documents are fetched from the doc store a group of queries at a time, each
 query's candidates become one chunk, and the scorer consumes the chunks window by window (a `score_stream`
 scorer, such as the local CrossEncoder, prepares the next window in a background thread). Scores land in one
-float32 array per language, in candidate order; the `Run` dicts are built from them at the end.
+float32 array per language, in candidate order, which become the reranked runs (`CompactRun.with_scores`).
 """
 from __future__ import annotations
 
@@ -12,28 +12,27 @@ from typing import Iterable, Iterator, Sequence
 import numpy as np
 
 from evalkit.app.progress import Progress
-from evalkit.contracts import Benchmark, Run
+from evalkit.contracts import Benchmark, CompactRun
 from evalkit.errors import EvalkitError
 
 FETCH_DOCS = 1024   # docids per doc-store fetch (a group of whole queries)
 Pair = tuple[str, str]
 
 
-def candidate_chunks(benchmark: Benchmark, runs: dict[str, Run]) -> Iterator[list[Pair]]:
+def candidate_chunks(benchmark: Benchmark, runs: dict[str, CompactRun]) -> Iterator[list[Pair]]:
     """One chunk of (query text, document text) per query, languages and queries in run order."""
     sep = benchmark.protocol.get("doc_sep", " ")
     for lang, run in runs.items():
-        queries, store = benchmark.queries[lang], benchmark.stores[lang]
-        qids = list(run)
+        queries, store, offsets = benchmark.queries[lang], benchmark.stores[lang], run.offsets
         start = 0
-        while start < len(qids):
-            end, n_docs = start + 1, len(run[qids[start]])
-            while end < len(qids) and n_docs + len(run[qids[end]]) <= FETCH_DOCS:
-                n_docs += len(run[qids[end]])
-                end += 1
-            docs = iter(store.get([d for q in qids[start:end] for d in run[q]]))
-            for q in qids[start:end]:
-                yield [(queries[q], next(docs).full_text(sep)) for _ in run[q]]
+        while start < len(run.qids):   # whole queries, up to FETCH_DOCS documents a fetch
+            end = int(np.searchsorted(offsets, offsets[start] + FETCH_DOCS, side="right")) - 1
+            end = min(max(end, start + 1), len(run.qids))
+            docids = run.docids.slice(offsets[start], offsets[end] - offsets[start]).to_pylist()
+            docs = iter(store.get(docids))
+            for i in range(start, end):
+                query = queries[run.qids[i]]
+                yield [(query, next(docs).full_text(sep)) for _ in range(offsets[i + 1] - offsets[i])]
             start = end
 
 
@@ -68,11 +67,12 @@ def score_chunks(scorer, chunks: Iterable[Sequence[Pair]]) -> Iterator[np.ndarra
             start += len(chunk)
 
 
-def rerank_runs(benchmark: Benchmark, runs: dict[str, Run], scorer) -> dict[str, Run]:
+def rerank_runs(benchmark: Benchmark, runs: dict[str, CompactRun], scorer) -> dict[str, CompactRun]:
     """Every candidate rescored by `scorer`, streamed; same queries and documents as `runs`."""
-    sizes = {lang: sum(len(docs) for docs in run.values()) for lang, run in runs.items()}
+    runs = {lang: CompactRun.of(run) for lang, run in runs.items()}
+    sizes = {lang: run.n_pairs for lang, run in runs.items()}
     scores = {lang: np.empty(n, dtype=np.float32) for lang, n in sizes.items()}
-    cursor = [(lang, len(docs)) for lang, run in runs.items() for docs in run.values()]
+    cursor = ((lang, int(n)) for lang, run in runs.items() for n in np.diff(run.offsets))
     filled = {lang: 0 for lang in runs}
     got = score_chunks(scorer, candidate_chunks(benchmark, runs))
     with Progress(sum(sizes.values()), "rerank", "pairs") as bar:   # the run's progress, whatever the scorer
@@ -84,11 +84,4 @@ def rerank_runs(benchmark: Benchmark, runs: dict[str, Run], scorer) -> dict[str,
             bar.update(n)
     if filled != sizes:
         raise EvalkitError(f"scorer returned scores for {filled} of {sizes} candidates")
-    out: dict[str, Run] = {}
-    for lang, run in runs.items():
-        values, start = scores[lang].tolist(), 0
-        out[lang] = {}
-        for qid, docs in run.items():
-            out[lang][qid] = dict(zip(docs, values[start:start + len(docs)]))
-            start += len(docs)
-    return out
+    return {lang: run.with_scores(scores[lang]) for lang, run in runs.items()}

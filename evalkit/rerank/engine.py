@@ -185,17 +185,26 @@ class CrossEncoder:
                 start += size
 
     def _windows(self, chunks: Iterable[Sequence[tuple[str, str]]]) -> Iterator[Window]:
-        """Runs in the prefetch thread, with its own pair-cache connection (SQLite's are per thread)."""
-        s = self.settings
+        """Runs in the prefetch thread: tokenizes (Rust, GIL released, every core) window k+1 while a second thread
+        plans window k+2 (fetch texts, dedupe, cache lookup) and the model scores window k."""
+        builder = self._builder()
+        for plan in prefetch(self._plans(chunks), depth=1, name="evalkit-rerank-plans"):
+            yield builder.finish(plan)
+
+    def _plans(self, chunks: Iterable[Sequence[tuple[str, str]]]) -> Iterator[Any]:
+        """Runs in its own thread, with its own pair-cache connection (SQLite's are per thread)."""
         reader = PairCache(self.cache.path) if self.cache is not None else None
         try:
             lookup = (lambda keys: reader.get_many(self.fingerprint, keys)) if reader is not None else None
-            builder = WindowBuilder(self.tokenizer, self._layout, s.max_length, s.query_budget, s.query_template,
-                                    s.doc_template, s.window_tokens, lookup)
-            yield from builder.windows(chunks)
+            yield from self._builder(lookup).plans(chunks)
         finally:
             if reader is not None:
                 reader.close()
+
+    def _builder(self, lookup=None, window_tokens: int | None = None) -> WindowBuilder:
+        s = self.settings
+        return WindowBuilder(self.tokenizer, self._layout, s.max_length, s.query_budget, s.query_template,
+                             s.doc_template, s.window_tokens if window_tokens is None else window_tokens, lookup)
 
     def _score_window(self, window: Window, recent: deque[dict[bytes, float]]) -> np.ndarray:
         """The window's unique-pair scores: cached ones as read, repeats of recent windows' pairs from them, the
@@ -243,10 +252,7 @@ class CrossEncoder:
 
     def encode_arrays(self, pairs: Sequence[tuple[str, str]]) -> TokenArrays:
         """`encode` as flat int32 arrays: row i is pair i (duplicates included)."""
-        s = self.settings
-        builder = WindowBuilder(self.tokenizer, self._layout, s.max_length, s.query_budget, s.query_template,
-                                s.doc_template, window_tokens=1 << 62)
-        window = next(builder.windows([pairs]), None)
+        window = next(self._builder(window_tokens=1 << 62).windows([pairs]), None)
         return window.tokens.take(window.where) if window is not None else TokenArrays.concat([])
 
     def _packed_forward(self, tokens: TokenArrays, rows: np.ndarray) -> torch.Tensor:

@@ -40,6 +40,19 @@ class Window:
 
 
 @dataclass
+class _Plan:
+    """A window before tokenization: its unique (templated) pairs, their keys and what the cache held."""
+
+    chunk_sizes: list[int]
+    where: np.ndarray
+    keys: list[bytes]
+    scores: np.ndarray
+    missing: np.ndarray
+    pairs: list[Pair]
+    cache_hits: int
+
+
+@dataclass
 class _Open:
     """A window being filled."""
 
@@ -60,7 +73,8 @@ class _Open:
 
 
 class WindowBuilder:
-    """Turns chunks of raw (query, doc) pairs into `Window`s; runs in the prefetch thread.
+    """Turns chunks of raw (query, doc) pairs into `Window`s: `plans` then `finish` (the engine runs each in a
+    thread of its own).
 
     `lookup(keys) -> {key: score}` reads the pair cache (its own connection: SQLite connections stay in the
     thread that opened them). `layout` is the tokenizer's (prefix, middle, suffix) special tokens of a pair.
@@ -74,14 +88,19 @@ class WindowBuilder:
         self.specials = sum(len(part) for part in layout)
 
     def windows(self, chunks: Iterable[Sequence[Pair]]) -> Iterator[Window]:
+        return map(self.finish, self.plans(chunks))
+
+    def plans(self, chunks: Iterable[Sequence[Pair]]) -> Iterator[_Plan]:
+        """The windows' pairs, deduped, keyed and looked up in the cache: everything but the tokens (`finish`), so
+        the engine can plan the next window in one thread while another tokenizes this one."""
         win = _Open()
         for chunk in chunks:
             self._add(win, chunk)
             if win.estimate >= self.window_tokens:
-                yield self._close(win)
+                yield self._plan(win)
                 win = _Open()
         if win.chunk_sizes:
-            yield self._close(win)
+            yield self._plan(win)
 
     def tokenize(self, texts: list[str], max_length: int) -> TokenArrays:
         """Token ids of `texts` without special tokens, cut to `max_length`. A fast tokenizer's Rust backend is
@@ -111,20 +130,25 @@ class WindowBuilder:
         win.where.append(where)
         win.chunk_sizes.append(len(chunk))
 
-    def _close(self, win: _Open) -> Window:
+    def _plan(self, win: _Open) -> _Plan:
         cached = self.lookup(win.keys) if self.lookup is not None and win.keys else {}
         scores = np.array([cached.get(k, np.nan) for k in win.keys], dtype=np.float32)
         missing = np.array([i for i, k in enumerate(win.keys) if k not in cached], dtype=np.int64)
         where = np.concatenate(win.where) if win.where else np.zeros(0, dtype=np.int64)
-        if not len(missing):
-            return Window(win.chunk_sizes, where, win.keys, scores, missing, TokenArrays.concat([]), len(cached))
+        return _Plan(win.chunk_sizes, where, win.keys, scores, missing, win.pairs, len(cached))
+
+    def finish(self, plan: _Plan) -> Window:
+        """The plan's window with the model input of every unique pair (none when the cache held them all)."""
+        if not len(plan.missing):
+            return Window(plan.chunk_sizes, plan.where, plan.keys, plan.scores, plan.missing, TokenArrays.concat([]),
+                          plan.cache_hits)
         q_rows: dict[str, int] = {}
         d_rows: dict[str, int] = {}
-        for q, d in win.pairs:
+        for q, d in plan.pairs:
             q_rows.setdefault(q, len(q_rows))
             d_rows.setdefault(d, len(d_rows))
         queries, docs = self.tokenize(list(q_rows), self.query_budget), self.tokenize(list(d_rows), self.max_length)
-        tokens = pair_tokens(queries, np.fromiter((q_rows[q] for q, _ in win.pairs), np.int64, len(win.pairs)), docs,
-                             np.fromiter((d_rows[d] for _, d in win.pairs), np.int64, len(win.pairs)), self.layout,
-                             self.max_length)
-        return Window(win.chunk_sizes, where, win.keys, scores, missing, tokens, len(cached))
+        n = len(plan.pairs)
+        tokens = pair_tokens(queries, np.fromiter((q_rows[q] for q, _ in plan.pairs), np.int64, n), docs,
+                             np.fromiter((d_rows[d] for _, d in plan.pairs), np.int64, n), self.layout, self.max_length)
+        return Window(plan.chunk_sizes, plan.where, plan.keys, plan.scores, plan.missing, tokens, plan.cache_hits)

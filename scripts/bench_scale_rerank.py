@@ -211,15 +211,15 @@ def rss_points(cli: dict) -> str:
 
 def report(path: Path) -> str:
     rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-    lines = ["| mix | fraction | mode | pairs | peak RSS GiB | peak anonymous GiB | RSS at 10/50/90% of the run | "
+    lines = ["| commit | mix | fraction | mode | pairs | peak RSS GiB | peak anonymous GiB | RSS at 10/50/90% of the run | "
              "rerank s | host pairs/s (tokens/s) | tokenizer docs/s, call / Rust / Rust fast (tokens/s) | host / fastest tokenizer | "
-             "padding eff. | windows |", "|" + "---|" * 13]
+             "padding eff. | windows |", "|" + "---|" * 14]
     for r in rows:
         t, s, c = r["tokenizer"], r["cli"]["stats"], r["cli"]
         best = fastest_docs_per_s(t)
         fast = t.get("backend_encode_batch_fast_docs_per_s")
         built = " (doc store built)" if c.get("built_docstore") else ""
-        lines.append(f"| {r['data']['mix']} | {r['data']['fraction']:g} | {r['mode']}{built} | {r['data']['pairs']:,} | "
+        lines.append(f"| {r.get('commit') or '-'} | {r['data']['mix']} | {r['data']['fraction']:g} | {r['mode']}{built} | {r['data']['pairs']:,} | "
                      f"{c['peak_rss_gib']:.2f} | {anon(c)} | {rss_points(c)} | {c['stage_s']['rerank']:.0f} | {c['host_pairs_per_s']:,.0f} "
                      f"({c['host_tokens_per_s']:,.0f}) | {t['tokenizer_call_docs_per_s']:,.0f} / "
                      f"{t['backend_encode_batch_docs_per_s']:,.0f} / {f'{fast:,.0f}' if fast else '-'} "
@@ -258,7 +258,8 @@ def main() -> None:
     stamp = time.strftime("%H%M%S")
     cli = run_cli(data, args.work / f"run-{args.mix}-{args.fraction:g}-{args.mode}-{stamp}", args.mode, model,
                   args.work / "cache", extra)
-    record = {"data": built, "mode": args.mode, "overrides": extra, "cli": cli,
+    commit = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    record = {"data": built, "mode": args.mode, "overrides": extra, "cli": cli, "commit": commit.stdout.strip() or None,
               "tokenizer": tokenizer_rate(data, args.tokenizer_tokens),
               "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
               "date": time.strftime("%Y-%m-%d %H:%M")}

@@ -174,8 +174,8 @@ class CrossEncoder:
         return np.concatenate(parts) if parts else np.empty(0, dtype=np.float32)
 
     def score_stream(self, chunks: Iterable[Sequence[tuple[str, str]]]) -> Iterator[np.ndarray]:
-        """One float32 score array per chunk of (query, doc) pairs, in order. Chunks are read (and tokenized) in a
-        background thread one window ahead of the model; memory is bounded by `settings.window_tokens`."""
+        """One float32 score array per chunk of (query, doc) pairs, in order. Chunks are read and tokenized in two
+        background threads up to two windows ahead of the model; memory is bounded by `settings.window_tokens`."""
         recent: deque[dict[bytes, float]] = deque(maxlen=RECENT_WINDOWS)
         for window in prefetch(self._windows(chunks), depth=1, name="evalkit-rerank-windows"):
             scores = self._score_window(window, recent)[window.where]

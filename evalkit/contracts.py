@@ -57,16 +57,19 @@ class CompactRun(Mapping[str, dict[str, float]]):
     def n_pairs(self) -> int:
         return int(self.offsets[-1])
 
-    def docids_of(self, qid: str) -> list[str]:
+    def _span(self, qid: str) -> tuple[int, int]:
         i = self._index[qid]
-        return self.docids.slice(self.offsets[i], self.offsets[i + 1] - self.offsets[i]).to_pylist()
+        return int(self.offsets[i]), int(self.offsets[i + 1])
+
+    def docids_of(self, qid: str) -> list[str]:
+        start, end = self._span(qid)
+        return self.docids.slice(start, end - start).to_pylist()
 
     def __getitem__(self, qid: str) -> dict[str, float]:
         last = self._last
         if last is not None and last[0] == qid:
             return dict(last[1])
-        i = self._index[qid]
-        start, end = int(self.offsets[i]), int(self.offsets[i + 1])
+        start, end = self._span(qid)
         docs = dict(zip(self.docids.slice(start, end - start).to_pylist(), self.scores[start:end].tolist()))
         self._last = (qid, docs)
         return dict(docs)

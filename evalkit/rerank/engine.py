@@ -191,7 +191,7 @@ class CrossEncoder:
         for plan in prefetch(self._plans(chunks), depth=1, name="evalkit-rerank-plans"):
             yield builder.finish(plan)
 
-    def _plans(self, chunks: Iterable[Sequence[tuple[str, str]]]) -> Iterator[Any]:
+    def _plans(self, chunks: Iterable[Sequence[tuple[str, str]]]) -> Iterator[Window]:
         """Runs in its own thread, with its own pair-cache connection (SQLite's are per thread)."""
         reader = PairCache(self.cache.path) if self.cache is not None else None
         try:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Iterable, Iterator, Sequence
 
 import numpy as np
@@ -47,28 +47,17 @@ def _encode_overlapped(backend: Any, texts: list[str], max_length: int) -> Token
 @dataclass
 class Window:
     """One window's requested pairs, reduced to unique pairs; `tokens` row k is the model input of unique pair k
-    (empty when the cache held every pair)."""
+    (empty when the cache held every pair). `plans` yields windows without tokens (`pairs` still held); `finish`
+    adds the tokens and lets go of the texts."""
 
     chunk_sizes: list[int]          # pairs per input chunk, in order
     where: np.ndarray               # int64 per requested pair: its unique pair
     keys: list[bytes]               # per unique pair: its pair-cache key
     scores: np.ndarray              # float32 per unique pair: cached score, NaN where missing
     missing: np.ndarray             # int64: unique pairs the cache did not have
-    tokens: TokenArrays             # model input ids of every unique pair, or none
     cache_hits: int = 0
-
-
-@dataclass
-class _Plan:
-    """A window before tokenization: its unique (templated) pairs, their keys and what the cache held."""
-
-    chunk_sizes: list[int]
-    where: np.ndarray
-    keys: list[bytes]
-    scores: np.ndarray
-    missing: np.ndarray
-    pairs: list[Pair]
-    cache_hits: int
+    pairs: list[Pair] = field(default_factory=list)   # per unique pair: its templated texts (until `finish`)
+    tokens: TokenArrays | None = None                  # model input ids of every unique pair (after `finish`)
 
 
 @dataclass
@@ -109,7 +98,7 @@ class WindowBuilder:
     def windows(self, chunks: Iterable[Sequence[Pair]]) -> Iterator[Window]:
         return map(self.finish, self.plans(chunks))
 
-    def plans(self, chunks: Iterable[Sequence[Pair]]) -> Iterator[_Plan]:
+    def plans(self, chunks: Iterable[Sequence[Pair]]) -> Iterator[Window]:
         """The windows' pairs, deduped, keyed and looked up in the cache: everything but the tokens (`finish`), so
         the engine can plan the next window in one thread while another tokenizes this one."""
         win = _Open()
@@ -148,18 +137,17 @@ class WindowBuilder:
         win.where.append(where)
         win.chunk_sizes.append(len(chunk))
 
-    def _plan(self, win: _Open) -> _Plan:
+    def _plan(self, win: _Open) -> Window:
         cached = self.lookup(win.keys) if self.lookup is not None and win.keys else {}
         scores = np.array([cached.get(k, np.nan) for k in win.keys], dtype=np.float32)
         missing = np.array([i for i, k in enumerate(win.keys) if k not in cached], dtype=np.int64)
         where = np.concatenate(win.where) if win.where else np.zeros(0, dtype=np.int64)
-        return _Plan(win.chunk_sizes, where, win.keys, scores, missing, win.pairs, len(cached))
+        return Window(win.chunk_sizes, where, win.keys, scores, missing, len(cached), win.pairs)
 
-    def finish(self, plan: _Plan) -> Window:
-        """The plan's window with the model input of every unique pair (none when the cache held them all)."""
+    def finish(self, plan: Window) -> Window:
+        """The planned window with the model input of every unique pair (none when the cache held them all)."""
         if not len(plan.missing):
-            return Window(plan.chunk_sizes, plan.where, plan.keys, plan.scores, plan.missing, TokenArrays.concat([]),
-                          plan.cache_hits)
+            return replace(plan, pairs=[], tokens=TokenArrays.concat([]))
         q_rows: dict[str, int] = {}
         d_rows: dict[str, int] = {}
         for q, d in plan.pairs:
@@ -169,4 +157,4 @@ class WindowBuilder:
         n = len(plan.pairs)
         tokens = pair_tokens(queries, np.fromiter((q_rows[q] for q, _ in plan.pairs), np.int64, n), docs,
                              np.fromiter((d_rows[d] for _, d in plan.pairs), np.int64, n), self.layout, self.max_length)
-        return Window(plan.chunk_sizes, plan.where, plan.keys, plan.scores, plan.missing, tokens, plan.cache_hits)
+        return replace(plan, pairs=[], tokens=tokens)

@@ -22,7 +22,7 @@ from evalkit.app.progress import Progress
 from evalkit.errors import EvalkitError
 from evalkit.rerank.batching import BudgetRunner
 from evalkit.rerank.cache import PairCache, pair_key
-from evalkit.rerank.prefetch import prefetch
+from evalkit.rerank.prefetch import map_ahead, prefetch
 from evalkit.rerank.tokens import TokenArrays
 from evalkit.rerank.windows import Window, WindowBuilder
 from evalkit.storage import cache_root
@@ -185,11 +185,11 @@ class CrossEncoder:
                 start += size
 
     def _windows(self, chunks: Iterable[Sequence[tuple[str, str]]]) -> Iterator[Window]:
-        """Runs in the prefetch thread: tokenizes (Rust, GIL released, every core) window k+1 while a second thread
-        plans window k+2 (fetch texts, dedupe, cache lookup) and the model scores window k."""
+        """Runs in the prefetch thread: tokenizes (Rust, GIL released, every core) windows k+1 and k+2 in two
+        threads while another plans window k+3 (fetch texts, dedupe, cache lookup) and the model scores window k."""
         builder = self._builder()
-        for plan in prefetch(self._plans(chunks), depth=1, name="evalkit-rerank-plans"):
-            yield builder.finish(plan)
+        yield from map_ahead(builder.finish, prefetch(self._plans(chunks), depth=1, name="evalkit-rerank-plans"),
+                             workers=2, name="evalkit-rerank-finish")
 
     def _plans(self, chunks: Iterable[Sequence[tuple[str, str]]]) -> Iterator[Window]:
         """Runs in its own thread, with its own pair-cache connection (SQLite's are per thread)."""

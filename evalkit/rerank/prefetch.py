@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import queue
 import threading
-from typing import Iterable, Iterator, TypeVar
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Callable, Iterable, Iterator, TypeVar
 
 T = TypeVar("T")
+R = TypeVar("R")
 _END = object()
 
 
@@ -56,3 +59,23 @@ def prefetch(items: Iterable[T], depth: int = 1, name: str = "evalkit-prefetch")
     finally:
         stop.set()
         thread.join(timeout=5)
+
+
+def map_ahead(fn: Callable[[T], R], items: Iterable[T], workers: int = 2, name: str = "evalkit-map") -> Iterator[R]:
+    """fn(item) for each item, in order, computed by `workers` threads, each on its own item. The engine
+    tokenizes two windows at once so that the Rust tokenizer always has the next part to encode while one
+    window's ids are copied out (GIL held) or assembled; one window at a time left the cores idle in between.
+    A consumer that stops early lets the running calls finish and starts no more."""
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=name)
+    pending: deque[Future] = deque()
+    try:
+        for item in items:
+            pending.append(pool.submit(fn, item))
+            if len(pending) >= workers:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+    finally:
+        for future in pending:
+            future.cancel()
+        pool.shutdown(wait=False)

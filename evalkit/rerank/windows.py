@@ -26,7 +26,10 @@ Pair = tuple[str, str]
 BYTES_PER_TOKEN = 4
 ENCODE_PARTS = 8          # a window's texts are encoded in this many parts (at least ENCODE_MIN texts each)...
 ENCODE_MIN = 64
-_ENCODER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="evalkit-encode")   # ... the next part here
+# ... the next part here. Every tokenizer call of the engine's windows runs in this one thread: two windows are
+# tokenized at once, and a Hugging Face fast tokenizer used from two threads while its truncation is set raises
+# "Already borrowed".
+_ENCODER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="evalkit-encode")
 
 
 def _encode_overlapped(backend: Any, texts: list[str], max_length: int) -> TokenArrays:
@@ -40,7 +43,7 @@ def _encode_overlapped(backend: Any, texts: list[str], max_length: int) -> Token
         encodings = pending.result()
         if k + 1 < len(parts):
             pending = _ENCODER.submit(backend.encode_batch_fast, parts[k + 1], add_special_tokens=False)
-        arrays.append(TokenArrays.from_lists([e.ids for e in encodings], max_length))
+        arrays.append(TokenArrays.from_lists((e.ids for e in encodings), max_length))
     return TokenArrays.concat(arrays)
 
 
@@ -117,8 +120,8 @@ class WindowBuilder:
         backend = getattr(self.tokenizer, "backend_tokenizer", None)
         if backend is not None and backend.truncation is None and backend.padding is None:
             return _encode_overlapped(backend, texts, max_length)
-        ids = self.tokenizer(texts, add_special_tokens=False, truncation=True, max_length=max_length,
-                             return_attention_mask=False, return_token_type_ids=False)["input_ids"]
+        ids = _ENCODER.submit(self.tokenizer, texts, add_special_tokens=False, truncation=True, max_length=max_length,
+                              return_attention_mask=False, return_token_type_ids=False).result()["input_ids"]
         return TokenArrays.from_lists(ids)
 
     def _add(self, win: _Open, chunk: Sequence[Pair]) -> None:

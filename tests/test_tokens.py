@@ -1,4 +1,4 @@
-"""Flat token arrays, vectorised pair assembly and padding, and the prefetch thread, against plain-Python versions."""
+"""Flat token arrays, vectorised pair assembly and padding, and the prefetch threads, against plain-Python versions."""
 import threading
 import time
 
@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from evalkit.rerank.batching import pad_rows
-from evalkit.rerank.prefetch import prefetch
+from evalkit.rerank.prefetch import map_ahead, prefetch
 from evalkit.rerank.tokens import TokenArrays, pair_tokens, ragged_positions
 
 
@@ -62,7 +62,7 @@ def test_pad_rows_equals_row_by_row_padding():
         expected_ids[k, :len(seqs[r])] = torch.tensor(seqs[r])
         expected_mask[k, :len(seqs[r])] = 1
     assert torch.equal(ids, expected_ids) and torch.equal(mask, expected_mask)
-    assert ids.dtype == torch.long
+    assert ids.dtype == torch.long and mask.dtype == torch.long
 
 
 def test_prefetch_keeps_order_and_runs_ahead_in_another_thread():
@@ -105,10 +105,48 @@ def test_prefetch_reraises_the_producers_error_and_stops_with_the_consumer():
     assert len(made) == count and count <= 4
 
 
+def test_map_ahead_keeps_order_runs_items_at_once_and_reraises():
+    running, most = [0], [0]
+    lock = threading.Lock()
+
+    def slow(i):
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        time.sleep(0.05 if i % 2 else 0.12)       # later items finish first
+        with lock:
+            running[0] -= 1
+        if i == 5:
+            raise ValueError("bad window 5")
+        return i * i
+
+    assert list(map_ahead(slow, range(5), workers=2)) == [i * i for i in range(5)]
+    assert most[0] == 2                            # two items in flight, never more
+    got = []
+    with pytest.raises(ValueError, match="bad window 5"):
+        for value in map_ahead(slow, range(8), workers=2):
+            got.append(value)
+    assert got == [i * i for i in range(5)]
+    pulled = []
+
+    def endless():
+        while True:
+            pulled.append(1)
+            yield len(pulled)
+
+    stream = map_ahead(lambda i: i, endless(), workers=2)
+    assert next(stream) == 1
+    stream.close()                                 # consumer gone: nothing more is pulled
+    assert len(pulled) == 2
+
+
 def test_from_lists_cuts_to_max_length():
     seqs = [[1, 2, 3, 4], [], [5], [6, 7, 8]]
     assert TokenArrays.from_lists(seqs, 2).tolist() == [[1, 2], [], [5], [6, 7]]
     assert TokenArrays.from_lists(seqs, 9).tolist() == seqs
+    assert TokenArrays.from_lists(iter(seqs), 3).tolist() == [[1, 2, 3], [], [5], [6, 7, 8]]   # a generator
+    empty = TokenArrays.from_lists([])
+    assert len(empty) == 0 and empty.ids.dtype == np.int32 and empty.offsets.tolist() == [0]
 
 
 def _sample_texts() -> list[str]:

@@ -216,11 +216,13 @@ class CrossEncoder:
         known = np.ones(len(keys), dtype=bool)
         known[missing] = False
         repeated = 0
-        for k in missing.tolist():
-            value = next((r[keys[k]] for r in recent if keys[k] in r), None)
-            if value is not None:
-                scores[k], known[k] = value, True
-                repeated += 1
+        for k in missing.tolist() if recent else ():
+            key = keys[k]
+            for r in recent:
+                if key in r:
+                    scores[k], known[k] = r[key], True
+                    repeated += 1
+                    break
         todo = np.flatnonzero(~known)
         if len(todo):
             before = asdict(self._runner.stats)

@@ -19,17 +19,16 @@ and the median and lowest of host rate / tokenizer rate.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import resource
-import subprocess
 import tempfile
 import time
 from itertools import islice
 from pathlib import Path
 
 import numpy as np
+from bench_scale_rerank import emit, repo_commit   # this script's folder is on sys.path
 
 
 def main() -> None:
@@ -107,20 +106,13 @@ def main() -> None:
             rounds.append(seconds)
     refs = ("fast", "fast_ids", "call")
     ratio = {ref: [s[ref] / s["host"] for s in rounds] for ref in refs}   # host rate / reference rate
-    commit = subprocess.run(["git", "-C", str(Path(__file__).resolve().parents[1]), "rev-parse", "--short", "HEAD"],
-                            capture_output=True, text=True).stdout.strip() or None
-    record = {"data": str(args.data), "pairs": len(texts), "reference_calls": len(windows),
-              "engine_windows_tokens": enc.settings.window_tokens, "rounds": rounds,
-              **{f"host_over_{ref}_{stat}": float(f(ratio[ref])) for ref in refs for stat, f in (("median", np.median),
-                                                                                                   ("min", min))},
-              "host_pairs_per_s_median": float(np.median([len(texts) / s["host"] for s in rounds])),
-              "commit": commit, "cpus": os.cpu_count(), "platform": platform.platform(), "date": time.strftime("%Y-%m-%d %H:%M")}
-    line = json.dumps(record)
-    print(line)
-    if args.out:
-        with open(args.out, "a", encoding="utf-8") as fh:
-            fh.write(line + "\n")
-
+    emit({"data": str(args.data), "pairs": len(texts), "reference_calls": len(windows),
+          "engine_windows_tokens": enc.settings.window_tokens, "rounds": rounds,
+          **{f"host_over_{ref}_{stat}": float(f(ratio[ref])) for ref in refs for stat, f in (("median", np.median),
+                                                                                               ("min", min))},
+          "host_pairs_per_s_median": float(np.median([len(texts) / s["host"] for s in rounds])),
+          "commit": repo_commit(), "cpus": os.cpu_count(), "platform": platform.platform(),
+          "date": time.strftime("%Y-%m-%d %H:%M")}, args.out)
 
 if __name__ == "__main__":
     main()

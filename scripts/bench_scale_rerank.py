@@ -296,15 +296,25 @@ def main() -> None:
     before = reference_rate(data, args.tokenizer_tokens)   # the reference is timed right before and after the CLI run
     cli = run_cli(data, args.work / f"run-{args.mix}-{args.fraction:g}-{args.mode}-{stamp}", args.mode, model,
                   args.work / "cache", extra)
-    commit = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
-    record = {"data": built, "mode": args.mode, "overrides": extra, "cli": cli, "commit": commit.stdout.strip() or None,
+    record = {"data": built, "mode": args.mode, "overrides": extra, "cli": cli, "commit": repo_commit(),
               "tokenizer": bracketed(before, reference_rate(data, args.tokenizer_tokens)),
               "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
               "date": time.strftime("%Y-%m-%d %H:%M")}
+    emit(record, args.out)
+
+
+def repo_commit() -> str | None:
+    """The short commit the measured code is at (a record names what it measured)."""
+    out = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    return out.stdout.strip() or None
+
+
+def emit(record: dict, out: Path | None) -> None:
+    """Prints the record as one JSON line and appends it to `out` when given."""
     line = json.dumps(record)
     print(line)
-    if args.out:
-        with open(args.out, "a", encoding="utf-8") as fh:
+    if out:
+        with open(out, "a", encoding="utf-8") as fh:
             fh.write(line + "\n")
 
 

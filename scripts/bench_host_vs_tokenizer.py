@@ -28,7 +28,7 @@ from itertools import islice
 from pathlib import Path
 
 import numpy as np
-from bench_scale_rerank import emit, repo_commit   # this script's folder is on sys.path
+from bench_scale_rerank import emit, repo_commit, text_windows   # this script's folder is on sys.path
 
 
 def main() -> None:
@@ -75,14 +75,7 @@ def main() -> None:
     def chunks():
         return islice(candidate_chunks(bench, runs), queries)
 
-    windows, window, est = [], [], 0
-    for text in texts:            # the reference's calls: about one engine window of text each
-        window.append(text)
-        est += len(text.encode()) // 4
-        if est >= enc.settings.window_tokens:
-            windows.append(window)
-            window, est = [], 0
-    windows += [window] if window else []
+    windows = text_windows(texts, enc.settings.window_tokens)   # the reference's calls
     tok = load_tokenizer("xlmr")
     backend = tok.backend_tokenizer
     calls = {
@@ -113,6 +106,7 @@ def main() -> None:
           "host_pairs_per_s_median": float(np.median([len(texts) / s["host"] for s in rounds])),
           "commit": repo_commit(), "cpus": os.cpu_count(), "platform": platform.platform(),
           "date": time.strftime("%Y-%m-%d %H:%M")}, args.out)
+
 
 if __name__ == "__main__":
     main()

@@ -179,14 +179,7 @@ def tokenizer_rate(texts: list[str], window_tokens: int = 1 << 21) -> dict:
     from evalkit.data.tokenizer import load_tokenizer
 
     tok = load_tokenizer("xlmr")
-    windows, window, est = [], [], 0
-    for text in texts:
-        window.append(text)
-        est += len(text.encode()) // 4
-        if est >= window_tokens:
-            windows.append(window)
-            window, est = [], 0
-    windows += [window] if window else []
+    windows = text_windows(texts, window_tokens)
 
     def timed(call) -> tuple[float, int]:
         begin, tokens = time.perf_counter(), 0
@@ -201,6 +194,18 @@ def tokenizer_rate(texts: list[str], window_tokens: int = 1 << 21) -> dict:
     fast, _ = timed(lambda part: len(backend.encode_batch_fast(part, add_special_tokens=False)))
     return {"texts": len(texts), "tokens": n, "calls": len(windows), "tokenizer_call_tokens_per_s": n / call,
             "tokenizer_call_docs_per_s": len(texts) / call, "backend_encode_batch_fast_docs_per_s": len(texts) / fast}
+
+
+def text_windows(texts: list[str], window_tokens: int) -> list[list[str]]:
+    """`texts` cut in order into runs of ~`window_tokens` estimated tokens (UTF-8 bytes / 4): one engine window each."""
+    windows, window, est = [], [], 0
+    for text in texts:
+        window.append(text)
+        est += len(text.encode()) // 4
+        if est >= window_tokens:
+            windows.append(window)
+            window, est = [], 0
+    return windows + ([window] if window else [])
 
 
 def reference_rate(data: Path, budget_tokens: int) -> dict:

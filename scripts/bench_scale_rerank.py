@@ -175,7 +175,8 @@ def tokenizer_rate(texts: list[str], window_tokens: int = 1 << 21) -> dict:
     """The XLM-R tokenizer alone on `texts`, called one window (~`window_tokens` tokens) at a time, as the engine
     calls it, each call's output freed before the next (one call over all texts, holding every Encoding, ran up
     to 2x slower here): `tokenizer(texts, truncation=True, max_length=8192)` and the Rust backend's
-    `encode_batch_fast` (no offsets; ids left inside the Rust encodings, not yet copied out)."""
+    `encode_batch_fast` (no offsets; ids left inside the Rust encodings, not yet copied out), and the same with
+    each encoding's ids read out (`e.ids`: the cheapest way to have them in Python)."""
     from evalkit.data.tokenizer import load_tokenizer
 
     tok = load_tokenizer("xlmr")
@@ -192,8 +193,10 @@ def tokenizer_rate(texts: list[str], window_tokens: int = 1 << 21) -> dict:
     backend = tok.backend_tokenizer
     backend.no_truncation()
     fast, _ = timed(lambda part: len(backend.encode_batch_fast(part, add_special_tokens=False)))
+    fast_ids, _ = timed(lambda part: len([e.ids for e in backend.encode_batch_fast(part, add_special_tokens=False)]))
     return {"texts": len(texts), "tokens": n, "calls": len(windows), "tokenizer_call_tokens_per_s": n / call,
-            "tokenizer_call_docs_per_s": len(texts) / call, "backend_encode_batch_fast_docs_per_s": len(texts) / fast}
+            "tokenizer_call_docs_per_s": len(texts) / call, "backend_encode_batch_fast_docs_per_s": len(texts) / fast,
+            "backend_encode_batch_fast_ids_docs_per_s": len(texts) / fast_ids}
 
 
 def text_windows(texts: list[str], window_tokens: int) -> list[list[str]]:
@@ -222,7 +225,9 @@ def bracketed(before: dict, after: dict) -> dict:
     machine's speed during the run (a single try moved by up to 1.5x here between runs a minute apart)."""
     tries = [before, after]
     best = {k: max(t[k] for t in tries) if k.endswith("_per_s") else before[k] for k in before}
-    return {**best, "tries": tries, "mean_fastest_docs_per_s": float(np.mean([fastest_docs_per_s(t) for t in tries]))}
+    ids = [t["backend_encode_batch_fast_ids_docs_per_s"] for t in tries if "backend_encode_batch_fast_ids_docs_per_s" in t]
+    return {**best, "tries": tries, "mean_fastest_docs_per_s": float(np.mean([fastest_docs_per_s(t) for t in tries])),
+            **({"mean_fast_ids_docs_per_s": float(np.mean(ids))} if len(ids) == len(tries) else {})}
 
 
 def fastest_docs_per_s(t: dict) -> float:
@@ -235,6 +240,12 @@ def ratio(host: float, t: dict) -> str:
     """host / fastest tokenizer; with a bracketed reference, 'against the mean of the two tries (against the faster)'."""
     mean = t.get("mean_fastest_docs_per_s")
     return f"{host / mean:.2f} ({host / fastest_docs_per_s(t):.2f})" if mean else f"{host / fastest_docs_per_s(t):.2f}"
+
+
+def with_ids(host: float, t: dict) -> str:
+    """host / the mean of the two tries of `encode_batch_fast` with each encoding's ids read out (newer rows)."""
+    mean = t.get("mean_fast_ids_docs_per_s")
+    return f"{host / mean:.2f}" if mean else "-"
 
 
 def anon(cli: dict) -> str:
@@ -250,7 +261,7 @@ def report(path: Path) -> str:
     rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
     lines = ["| commit | mix | fraction | mode | pairs | peak RSS GiB | peak anonymous GiB | RSS at 10/50/90% of the run | "
              "rerank s | host pairs/s (tokens/s) | tokenizer docs/s, call / Rust / Rust fast (tokens/s) | host / fastest tokenizer | "
-             "padding eff. | windows |", "|" + "---|" * 14]
+             "host / tokenizer with ids read | padding eff. | windows |", "|" + "---|" * 15]
     for r in rows:
         t, s, c = r["tokenizer"], r["cli"]["stats"], r["cli"]
         best = fastest_docs_per_s(t)
@@ -261,15 +272,18 @@ def report(path: Path) -> str:
                      f"({c['host_tokens_per_s']:,.0f}) | {t['tokenizer_call_docs_per_s']:,.0f} / "
                      f"{f'{rust:,.0f}' if rust else '-'} / {f'{fast:,.0f}' if fast else '-'} "
                      f"({t['tokenizer_call_tokens_per_s']:,.0f}) | "
-                     f"{ratio(c['host_pairs_per_s'], t)} | {c['padding_efficiency']:.3f} | {s.get('windows')} |")
+                     f"{ratio(c['host_pairs_per_s'], t)} | {with_ids(c['host_pairs_per_s'], t)} | "
+                     f"{c['padding_efficiency']:.3f} | {s.get('windows')} |")
     meta = rows[0]["machine"] if rows else {}
     return "\n".join([f"# Rerank stage at scale ({time.strftime('%Y-%m-%d')})", "",
                       f"- machine: {meta}; other processes' load not controlled",
                       "- host / tokenizer: evalkit's rerank-stage pairs/s (fetch, dedupe, tokenize, batch, pad; "
                       "forward stubbed) over the documents/s of the fastest tokenizer call (`tokenizer(...)`, Rust `encode_batch` in older rows, "
-                      "Rust `encode_batch_fast`) on the same "
+                      "Rust `encode_batch_fast`, ids left in Rust) on the same "
                       "documents, measured in the same invocation (newer rows: one window a time, right before and right after the CLI run; "
-                      "'mean (faster)': host over the mean of the two tries, and over the faster one)", "", *lines, ""])
+                      "'mean (faster)': host over the mean of the two tries, and over the faster one); with ids read: over "
+                      "the mean of the two tries of `encode_batch_fast` plus reading each encoding's `ids` (the cheapest "
+                      "way to have the ids in Python)", "", *lines, ""])
 
 
 def main() -> None:

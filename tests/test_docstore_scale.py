@@ -122,3 +122,28 @@ def test_reading_every_document_does_not_keep_the_corpus_resident(tmp_path, monk
         assert resident < size / 4, (resident, size)
     else:
         assert resident > size * 0.9, (resident, size)
+
+
+def test_texts_join_title_and_text_in_the_order_asked(tmp_path):
+    """`texts` (what the rerank stage reads) against hand-joined strings: order as asked, repeats repeated,
+    an empty or null title adds no separator, non-ASCII kept; the judged pool's store the same; a missing docid
+    is a KeyError that names it."""
+    from evalkit.data.docstore import open_jsonl_store
+    from evalkit.data.pool import JudgedStore
+
+    corpus = tmp_path / "docs.jsonl"
+    rows = [{"docid": "a", "title": "Título", "text": "naïve 東京"}, {"docid": "b", "title": None, "text": "only"},
+            {"docid": "c", "title": "", "text": ""}, {"docid": "d", "title": "T", "text": "x"}]
+    corpus.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    store = open_jsonl_store([corpus], tmp_path / "cache")
+    asked = ["d", "a", "b", "a", "c"]
+    expected = ["T | x", "Título | naïve 東京", "only", "Título | naïve 東京", ""]
+    assert store.texts(asked, " | ") == expected
+    assert [doc.full_text(" | ") for doc in store.get(asked)] == expected
+    judged = JudgedStore(store, ["a", "c", "d"])
+    assert judged.texts(["d", "a"], "\n") == ["T\nx", "Título\nnaïve 東京"]
+    assert store.texts([]) == [] and store.get([]) == []
+    with pytest.raises(KeyError, match=r"1 docids not in corpus .*'zz'"):
+        store.texts(["a", "zz"])
+    with pytest.raises(KeyError, match="not in the judged pool"):
+        judged.get(["b"])

@@ -149,6 +149,16 @@ def test_from_lists_cuts_to_max_length():
     assert len(empty) == 0 and empty.ids.dtype == np.int32 and empty.offsets.tolist() == [0]
 
 
+def test_from_sized_cuts_to_max_length():
+    seqs = [[1, 2, 3, 4], [], [5], [6, 7, 8]]
+    lengths = [len(s) for s in seqs]
+    for cut in (0, 2, 3, 9):
+        got = TokenArrays.from_sized(iter(seqs), lengths, cut)   # a generator, as the engine passes it
+        assert got.tolist() == [s[:cut] for s in seqs] and got.ids.dtype == np.int32
+    empty = TokenArrays.from_sized(iter([]), [], 5)
+    assert len(empty) == 0 and empty.ids.dtype == np.int32 and empty.offsets.tolist() == [0]
+
+
 def _sample_texts() -> list[str]:
     import gzip
     import json

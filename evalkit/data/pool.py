@@ -15,7 +15,7 @@ from typing import Sequence
 
 import pyarrow as pa
 
-from evalkit.contracts import Benchmark, Doc, DocStore, Run
+from evalkit.contracts import Benchmark, DocStore, Run
 from evalkit.data.docstore import ArrowTableDocs
 from evalkit.errors import EvalkitError
 
@@ -33,13 +33,8 @@ class JudgedStore(ArrowTableDocs):
         digest = hashlib.sha256("\n".join(wanted).encode()).hexdigest()[:16]
         self.fingerprint = f"{store.fingerprint}+judged-{digest}"
 
-    def get(self, docids: Sequence[str]) -> list[Doc]:
-        rows = dict(zip(self._table["docid"].to_pylist(), range(self._table.num_rows)))
-        missing = [d for d in docids if d not in rows]
-        if missing:
-            raise KeyError(f"{len(missing)} docids not in the judged pool, e.g. {missing[:3]}")
-        picked = self._table.take(pa.array([rows[d] for d in docids], type=pa.int64())).to_pydict()
-        return [Doc(d, t or "", x or "") for d, t, x in zip(picked["docid"], picked["title"], picked["text"])]
+    def _name(self) -> str:
+        return "the judged pool"
 
 
 def apply_judged_pool(benchmark: Benchmark) -> Benchmark:

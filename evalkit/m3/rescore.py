@@ -57,7 +57,7 @@ def rescore(encoder: M3Encoder, qids: Sequence[str], queries: M3Reps, run: Run, 
                         scores[i, k] = combine(dense_score(queries.dense[i], dense[j]),
                                                sparse_score(queries.sparse.row(i), lexical[j]), c, weights)
 
-        seqs = encoder.token_ids([doc.full_text(doc_sep) for doc in store.get(docids)], encoder.settings.max_length)
+        seqs = encoder.token_ids(store.texts(docids, doc_sep), encoder.settings.max_length)
         for chunk in _chunks(np.fromiter(map(len, seqs), dtype=np.int64, count=len(seqs)), CHUNK_TOKENS):
             encoder.encode_ids([seqs[k] for k in chunk], consume=lambda idx, *rest, chunk=chunk:
                                consume(chunk[idx], *rest), desc=f"m3 {mode} rescoring")

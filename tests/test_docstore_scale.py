@@ -8,6 +8,7 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 N_DOCS = 1_000_000
@@ -147,3 +148,47 @@ def test_texts_join_title_and_text_in_the_order_asked(tmp_path):
         store.texts(["a", "zz"])
     with pytest.raises(KeyError, match="not in the judged pool"):
         judged.get(["b"])
+
+
+def _small_corpus(tmp_path, n: int = 40):
+    corpus = tmp_path / "docs.jsonl"
+    corpus.write_text("".join(json.dumps({"docid": f"p{i}", "title": f"T{i}" if i % 2 else "", "text": f"body {i}"})
+                              + "\n" for i in range(n)), encoding="utf-8")
+    return corpus
+
+
+def _expected_text(i: int, sep: str = " ") -> str:
+    return f"T{i}{sep}body {i}" if i % 2 else f"body {i}"
+
+
+def test_fetches_look_docids_up_in_the_index_without_scanning(tmp_path, monkeypatch):
+    """Across several record batches, get/texts/contains find their rows through the docid index: the docid
+    column is never scanned (pc.is_in would be its scan)."""
+    from evalkit.data import docstore
+
+    monkeypatch.setattr(docstore, "_BATCH", 7)   # 40 documents in 6 record batches
+    store = docstore.open_jsonl_store([_small_corpus(tmp_path)], tmp_path / "cache")
+    assert len(store._batches) == 6
+    monkeypatch.setattr(docstore.pc, "is_in", lambda *a, **k: pytest.fail("the docid column was scanned"))
+    asked = [39, 0, 7, 6, 7, 20]
+    assert store.texts([f"p{i}" for i in asked]) == [_expected_text(i) for i in asked]
+    assert [d.docid for d in store.get([f"p{i}" for i in asked])] == [f"p{i}" for i in asked]
+    assert store.contains(["p3", "p40", "q", "p39"]) == {"p3", "p39"}
+    with pytest.raises(KeyError, match="1 docids not in corpus"):
+        store.get(["p1", "p40"])
+
+
+def test_docids_sharing_a_hash_still_get_their_own_documents(tmp_path, monkeypatch):
+    """The index built with colliding hashes (forced: every docid hashes to its length's parity, so about
+    half the corpus shares each hash): every fetch still returns the documents asked for, by a scan for them."""
+    from evalkit.data import docstore
+
+    collide = lambda docids: np.array([len(d) % 2 for d in docids], dtype="<u8")
+    monkeypatch.setattr(docstore, "docid_hashes", collide)
+    monkeypatch.setattr(docstore, "_BATCH", 7)
+    store = docstore.open_jsonl_store([_small_corpus(tmp_path)], tmp_path / "cache")
+    asked = [5, 31, 12, 0, 39]
+    assert store.texts([f"p{i}" for i in asked], "\n") == [_expected_text(i, "\n") for i in asked]
+    assert store.contains(["p5", "p12", "p77", "zz"]) == {"p5", "p12"}
+    with pytest.raises(KeyError, match="1 docids not in corpus"):
+        store.texts(["p5", "p77"])

@@ -1,4 +1,4 @@
-"""A corpus on disk as a memory-mapped Arrow file, fetched by docid on demand.
+"""A corpus on disk as a memory-mapped Arrow file, fetched by docid on demand through a docid index.
 
 Built once from JSONL(.gz) shards (streamed, never held in memory whole) into the evalkit cache, then
 reused by every run whose source files are unchanged; built under a lock, published atomically and verified on
@@ -16,6 +16,7 @@ import mmap
 from pathlib import Path
 from typing import Iterator, Sequence
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -28,7 +29,7 @@ from evalkit.storage import Artefact, Damaged, cache_root, cached_artefact, faul
 log = logging.getLogger(__name__)
 SCHEMA = pa.schema([("docid", pa.string()), ("title", pa.string()), ("text", pa.string())])
 _BATCH = 50_000
-KIND, VERSION, DOCS = "docstore", 2, "docs.arrow"
+KIND, VERSION, DOCS, INDEX = "docstore", 3, "docs.arrow", "docid-index.bin"
 RELEASE_BYTES = 16 << 20    # document bytes read (all stores together) between two releases of their pages
 
 
@@ -94,18 +95,94 @@ class ArrowTableDocs:
 
 
 class ArrowDocStore(ArrowTableDocs):
+    """The store's files: docs.arrow (docid, title, text in record batches) and docid-index.bin, the docid index:
+    n little-endian uint64 docid hashes (`docid_hashes`) in ascending order, then n int64 rows, the table row of
+    each. A fetch looks its docids up by binary search (~25 probes a docid, whatever the corpus size) and reads
+    only their rows, where a scan of the docid column cost ~25 ns a document per fetch (0.8 s a fetch at 32.9M
+    passages) and touched every page of that column."""
+
     def __init__(self, path: Path, fingerprint: str):
         self.path = Path(path)
         with open(self.path, "rb") as fh:   # the mapping outlives the descriptor
             self._map = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
         self._table = pa.ipc.open_file(pa.BufferReader(pa.py_buffer(self._map))).read_all()   # zero-copy
+        self._batches = self._table.to_batches()
+        self._starts = np.cumsum([0] + [b.num_rows for b in self._batches])
         self.fingerprint = fingerprint
+        index, n = self.path.with_name(INDEX), self._table.num_rows
+        size = index.stat().st_size if index.exists() else None
+        if size != 16 * n:
+            raise Damaged(f"{index.name} has {size} bytes, {n} documents need {16 * n}")
+        with open(index, "rb") as fh:
+            self._index_map = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) if n else None
+        self._hashes = np.frombuffer(self._index_map, "<u8", n) if n else np.zeros(0, "<u8")
+        self._row_of = np.frombuffer(self._index_map, "<i8", n, 8 * n) if n else np.zeros(0, "<i8")
 
     def _read(self, nbytes: int) -> None:
         _MAPPED.read(self._map, nbytes)
 
     def _name(self) -> str:
         return f"corpus {self.path.name}"
+
+    def contains(self, docids: Sequence[str]) -> set[str]:
+        wanted = list(set(docids))
+        rows = self._find(wanted)
+        hashed = [d for d, row in zip(wanted, rows.tolist()) if row >= 0]   # the others are surely absent
+        got = self._take(rows[rows >= 0])["docid"].to_pylist()
+        unsure = [d for d, g in zip(hashed, got) if d != g]   # another docid with the same hash: scan for them
+        return {d for d, g in zip(hashed, got) if d == g} | (super().contains(unsure) if unsure else set())
+
+    def _rows(self, docids: Sequence[str]) -> pa.Table:
+        rows = self._find(docids)
+        if not len(rows):
+            return self._table.schema.empty_table()
+        if (rows < 0).any():
+            missing = [d for d, row in zip(docids, rows.tolist()) if row < 0]
+            raise KeyError(f"{len(missing)} docids not in {self._name()}, e.g. {missing[:3]}")
+        table = self._take(rows)
+        if not pc.all(pc.equal(table["docid"], pa.array(docids, type=pa.string()))).as_py():
+            return super()._rows(docids)   # two docids share a hash (odds ~n^2 / 2^65): scan for them
+        return table
+
+    def _find(self, docids: Sequence[str]) -> np.ndarray:
+        """int64 per docid: the row of the first document whose docid hash equals its hash, -1 for none."""
+        wanted = docid_hashes(docids)
+        if not len(self._hashes):
+            return np.full(len(wanted), -1, dtype=np.int64)
+        at = np.minimum(np.searchsorted(self._hashes, wanted), len(self._hashes) - 1)
+        _MAPPED.read(self._index_map, 4096 * 8 * len(wanted))   # ~8 distinct index pages a lookup
+        return np.where(self._hashes[at] == wanted, self._row_of[at], -1)
+
+    def _take(self, rows: np.ndarray) -> pa.Table:
+        """The table's `rows`, in that order: one take per record batch they fall in."""
+        order = np.argsort(rows, kind="stable")
+        ordered = rows[order]
+        batch = np.searchsorted(self._starts, ordered, side="right") - 1
+        cuts = [0, *(np.flatnonzero(np.diff(batch)) + 1).tolist(), len(ordered)]
+        parts = [self._batches[batch[a]].take(pa.array(ordered[a:b] - self._starts[batch[a]]))
+                 for a, b in zip(cuts[:-1], cuts[1:]) if b > a]
+        table = pa.Table.from_batches(parts, schema=self._table.schema)
+        self._read(table.nbytes)
+        back = np.empty(len(order), dtype=np.int64)
+        back[order] = np.arange(len(order))
+        return table.take(pa.array(back))
+
+
+def docid_hashes(docids: Sequence[str]) -> np.ndarray:
+    """uint64 per docid: the first 8 bytes of blake2b of its UTF-8, little-endian."""
+    digests = b"".join(hashlib.blake2b(d.encode(), digest_size=8).digest() for d in docids)
+    return np.frombuffer(digests, dtype="<u8")
+
+
+def _write_index(table: pa.Table, path: Path) -> None:
+    """docid-index.bin of `table` (see ArrowDocStore): 24 bytes a document while it is built."""
+    hashes = np.concatenate([docid_hashes(b.column("docid").to_pylist()) for b in table.to_batches()]
+                            or [np.zeros(0, "<u8")])
+    order = np.argsort(hashes, kind="stable")
+    with open(path, "wb") as fh:
+        hashes[order].astype("<u8").tofile(fh)
+        order.astype("<i8").tofile(fh)
+
 
 class _MappedPages:
     """Pages read from every open store, counted together (a run reads one store per language): every
@@ -213,5 +290,6 @@ def _build(shards, tmp: Path, id_field, title_field, text_field) -> dict:
     del table
     if duplicates:
         raise DataFormatError(shards[0], None, f"{duplicates} duplicate docids in the corpus")
+    _write_index(pa.ipc.open_file(pa.memory_map(str(tmp))).read_all(), tmp.with_name(INDEX))
     return {"counts": {"documents": seen_rows},
             "meta": {"fingerprint": content.hexdigest(), "sources": [str(s) for s in shards]}}

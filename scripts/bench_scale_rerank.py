@@ -264,7 +264,6 @@ def report(path: Path) -> str:
              "host / tokenizer with ids read | padding eff. | windows |", "|" + "---|" * 15]
     for r in rows:
         t, s, c = r["tokenizer"], r["cli"]["stats"], r["cli"]
-        best = fastest_docs_per_s(t)
         fast, rust = t.get("backend_encode_batch_fast_docs_per_s"), t.get("backend_encode_batch_docs_per_s")
         built = " (doc store built)" if c.get("built_docstore") else ""
         lines.append(f"| {r.get('commit') or '-'} | {r['data']['mix']} | {r['data']['fraction']:g} | {r['mode']}{built} | {r['data']['pairs']:,} | "

@@ -8,7 +8,7 @@ import logging
 import sys
 from pathlib import Path
 
-from evalkit.app.commands import SUBCOMMANDS
+from evalkit.commands import SUBCOMMANDS
 from evalkit.errors import EvalkitError
 
 CONFIG_DIR = str(Path(__file__).resolve().parent.parent / "configs")
@@ -151,7 +151,7 @@ def entry() -> None:
         import importlib
 
         if any(a in HELP_FLAGS for a in args[1:]):   # answered by the light parser, before the heavy module loads
-            from evalkit.app.commands import parser
+            from evalkit.commands import parser
 
             parser(args[0]).parse_args(args[1:])
 

@@ -22,7 +22,7 @@ from evalkit.metrics.evaluate import POLICY, evaluate_runs, excluded_line, exclu
 from evalkit.data.tokenizer import load_length_tokenizer
 from evalkit.gate.provenance import manifest
 from evalkit.executors.shard import parse_shard, select_shard, write_shard_info
-from evalkit.report.outputs import check_formats, write_frame, write_reports
+from evalkit.report.formats import check_formats, write_frame, write_reports
 from evalkit.storage import atomic_write_text
 
 log = logging.getLogger(__name__)

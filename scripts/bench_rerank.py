@@ -25,10 +25,10 @@ import numpy as np
 import torch
 from sentence_transformers import CrossEncoder as STCrossEncoder
 
-from evalkit.rerank.batching import pad_batch
+from evalkit.models.batching import pad_batch
 from evalkit.rerank.cache import PairCache
 from evalkit.rerank.engine import CrossEncoder, EngineSettings
-from evalkit.rerank.loading import LoadedModel, load_cross_encoder
+from evalkit.models.loading import LoadedModel, load_cross_encoder
 from evalkit.testing import make_tiny_gte
 
 Pairs = list[tuple[str, str]]

@@ -30,7 +30,7 @@ sys.path[:0] = [str(REPO), str(REPO / "scripts"), str(REPO / "tests")]
 
 from bench_rerank import make_pairs  # noqa: E402
 from evalkit.rerank.engine import CrossEncoder, EngineSettings, resolve_batch_tokens  # noqa: E402
-from evalkit.rerank.loading import load_cross_encoder  # noqa: E402
+from evalkit.models.loading import load_cross_encoder  # noqa: E402
 from evalkit.testing import make_tiny_gte  # noqa: E402
 from old_engine import old_scores  # noqa: E402
 

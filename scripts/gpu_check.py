@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from evalkit.rerank.engine import CrossEncoder, EngineSettings
-from evalkit.rerank.loading import load_cross_encoder
+from evalkit.models.loading import load_cross_encoder
 from evalkit.testing import make_tiny_gte
 
 

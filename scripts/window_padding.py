@@ -1,6 +1,6 @@
 """Padding efficiency and batch fill vs scoring-window size (reranker.window_tokens), on MLDR- and MIRACL-like lengths.
 
-Pure batching arithmetic (evalkit.rerank.batching.token_budget_batches, the engine's own), no model: pair lengths
+Pure batching arithmetic (evalkit.models.batching.token_budget_batches, the engine's own), no model: pair lengths
 are drawn like the scale benchmark's (MLDR: lognormal around 3,300 tokens, cut at 8,192; MIRACL: ~150), cut into
 windows of whole queries (100 candidates each) as the engine does, and each window is batched on its own.
 Padding efficiency = real / padded tokens; batch fill = padded tokens per batch / budget (small batches waste a
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from evalkit.rerank.batching import packed_batches, token_budget_batches
+from evalkit.models.batching import packed_batches, token_budget_batches
 
 MIXES = {"MLDR-like": (7.9, 0.6, 8192), "MIRACL-like": (4.85, 0.45, 8192)}
 WINDOWS = [1 << 16, 1 << 18, 1 << 19, 1 << 20, 1 << 21, 1 << 22, 1 << 23]

@@ -21,7 +21,7 @@ def context():
     if _ctx is None:
         _ctx = multiprocessing.get_context("forkserver")
         _ctx.set_forkserver_preload(["faultkit", "evalkit.cli", "evalkit.pipeline", "evalkit.rerank.engine",
-                                     "evalkit.rerank.loading", "evalkit.candidates.dense", "evalkit.candidates.bm25",
+                                     "evalkit.models.loading", "evalkit.candidates.dense", "evalkit.candidates.bm25",
                                      "evalkit.candidates.fusion", "evalkit.candidates.embeddings", "hydra"])
     return _ctx
 

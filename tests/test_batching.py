@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from evalkit.rerank.batching import BudgetRunner, pad_batch, token_budget_batches
+from evalkit.models.batching import BudgetRunner, pad_batch, token_budget_batches
 
 
 @pytest.mark.parametrize("seed", range(30))

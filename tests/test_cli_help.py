@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from evalkit.app.commands import SUBCOMMANDS
+from evalkit.commands import SUBCOMMANDS
 
 REPO = Path(__file__).resolve().parent.parent
 HEAVY = ("numpy", "pandas", "hydra", "omegaconf", "torch", "transformers", "ranx", "scipy", "pyarrow")

@@ -15,7 +15,7 @@ import yaml
 from conftest import write_miracl_layout
 from evalkit.errors import EvalkitError
 from evalkit.metrics.significance import compare_systems
-from evalkit.report.compare import compare_dirs, expand_run_dirs, main
+from evalkit.report.compare_cli import compare_dirs, expand_run_dirs, main
 from evalkit.report.comparison import System, build_comparison, system_cis
 
 FILLER = "lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor".split()
@@ -163,7 +163,7 @@ def test_a_run_gets_the_same_ci_in_its_report_and_in_compare(sweep):
     """One bootstrap per (seed, metric, language): the run's own comparison and `evalkit compare` agree exactly."""
     from omegaconf import OmegaConf
 
-    from evalkit.report.outputs import run_comparison
+    from evalkit.report.formats import run_comparison
     import json
 
     run = _run(sweep, 0)

@@ -15,7 +15,7 @@ from evalkit.config import RerankerConfig
 from evalkit.errors import EvalkitError
 from evalkit.rerank.cache import PairCache
 from evalkit.rerank.engine import CrossEncoder, EngineSettings, build_cross_encoder
-from evalkit.rerank.loading import LoadedModel, load_cross_encoder
+from evalkit.models.loading import LoadedModel, load_cross_encoder
 from evalkit.testing import make_tiny_gte
 
 REPO = Path(__file__).resolve().parents[1]
@@ -267,7 +267,7 @@ import sys, time
 sys.path.insert(0, {tests!r})
 from test_engine import engine, make_pairs
 from evalkit.rerank.cache import PairCache
-from evalkit.rerank.loading import load_cross_encoder
+from evalkit.models.loading import load_cross_encoder
 enc = engine(load_cross_encoder({model_dir!r}), cache=PairCache({db!r}), batch_tokens=256)
 forward = enc._forward
 def slow_forward(ids, mask):

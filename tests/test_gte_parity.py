@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from safetensors.torch import load_file
 from tokenizers import Tokenizer
 
-from evalkit.rerank.loading import load_cross_encoder
+from evalkit.models.loading import load_cross_encoder
 from evalkit.testing import make_tiny_gte
 
 PAIRS = [

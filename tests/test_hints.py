@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from evalkit.app.help import groups
-from evalkit.app.commands import SUBCOMMANDS, parser
+from evalkit.commands import SUBCOMMANDS, parser
 
 REPO = Path(__file__).resolve().parent.parent
 TEXTS = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md")),

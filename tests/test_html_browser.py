@@ -8,7 +8,7 @@ import subprocess
 import matplotlib.image
 import pytest
 
-from evalkit.report.outputs import write_outputs
+from evalkit.report.formats import write_outputs
 from test_report_formats import synthetic_comparison
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

@@ -12,7 +12,7 @@ import torch
 from safetensors.torch import load_file, save_file
 from transformers import XLMRobertaConfig, XLMRobertaForSequenceClassification
 
-from evalkit.rerank.loading import (CheckpointError, ModelUnavailableError, load_cross_encoder, model_max_length,
+from evalkit.models.loading import (CheckpointError, ModelUnavailableError, load_cross_encoder, model_max_length,
                                     native_gte_config)
 from evalkit.testing import make_tiny_gte, make_tiny_xlmr
 

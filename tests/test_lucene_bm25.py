@@ -4,7 +4,7 @@ import math
 import numpy as np
 import pytest
 
-from evalkit.candidates.lucene import LuceneBm25, byte4_to_int, int_to_byte4, java_whitespace_tokens
+from evalkit.candidates.bm25_anserini import LuceneBm25, byte4_to_int, int_to_byte4, java_whitespace_tokens
 
 # Hand-derived with SmallFloat.intToByte4 / byte4ToInt (NUM_FREE_VALUES = 255 - longToInt4(2^31 - 1) = 24):
 # 41: 41-24 = 17 = 0b10001, 5 bits, shift 1 -> 17>>1 = 0b1000, &7 = 0, | (1+1)<<3 = 16 -> byte 40 -> decodes 24+16 = 40

@@ -126,7 +126,7 @@ def test_heads_are_checked(checkpoint, tmp_path):
 
     import torch
 
-    from evalkit.rerank.loading import CheckpointError
+    from evalkit.models.loading import CheckpointError
 
     bad = tmp_path / "bad"
     shutil.copytree(checkpoint, bad)

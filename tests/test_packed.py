@@ -16,9 +16,9 @@ import torch
 from transformers import BertConfig, BertForSequenceClassification
 
 from evalkit.errors import EvalkitError
-from evalkit.rerank.batching import packed_batches
+from evalkit.models.batching import packed_batches
 from evalkit.rerank.engine import CrossEncoder, EngineSettings, resolve_packed
-from evalkit.rerank.loading import LoadedModel, load_cross_encoder
+from evalkit.models.loading import LoadedModel, load_cross_encoder
 from evalkit.testing import make_tiny_gte, make_tiny_xlmr
 
 sys.path.insert(0, str(Path(__file__).parent))

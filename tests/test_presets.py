@@ -11,7 +11,7 @@ from omegaconf import OmegaConf
 
 from evalkit.cli import CONFIG_DIR
 from evalkit.config import register
-from evalkit.report.compare import compare_dirs
+from evalkit.report.compare_cli import compare_dirs
 from evalkit.report.comparison import System, build_comparison
 from evalkit.report.published import load_tables, rows_for, system_key
 

@@ -1,13 +1,13 @@
 """Progress off a terminal: periodic log lines with count, rate and ETA."""
 import logging
 
-from evalkit.app.progress import Progress, _duration
+from evalkit.progress import Progress, _duration
 
 
 def test_log_lines_when_not_a_terminal(caplog, monkeypatch):
     clock = iter([0.0, 5.0, 10.0, 20.0, 30.0])
-    monkeypatch.setattr("evalkit.app.progress.time.monotonic", lambda: next(clock))
-    with caplog.at_level(logging.INFO, logger="evalkit.app.progress"):
+    monkeypatch.setattr("evalkit.progress.time.monotonic", lambda: next(clock))
+    with caplog.at_level(logging.INFO, logger="evalkit.progress"):
         with Progress(100, "rerank", "pairs", interval=8, tty=False) as bar:
             bar.update(10)     # t=5: too early for a line
             bar.update(20)     # t=10: 30 done in 10 s -> 3/s, 70 left -> ETA 23 s
@@ -19,7 +19,7 @@ def test_log_lines_when_not_a_terminal(caplog, monkeypatch):
 
 
 def test_disabled_and_durations(caplog):
-    with caplog.at_level(logging.INFO, logger="evalkit.app.progress"):
+    with caplog.at_level(logging.INFO, logger="evalkit.progress"):
         with Progress(10, "x", enabled=False, interval=0, tty=False) as bar:
             bar.update(10)
     assert caplog.records == []

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from conftest import write_miracl_layout
-from evalkit.candidates.lucene import LuceneBm25, java_whitespace_tokens
+from evalkit.candidates.bm25_anserini import LuceneBm25, java_whitespace_tokens
 from evalkit.candidates.lucene_analyzers import analyzer_for, index_args
 from evalkit.candidates.lucene_jvm import INSTALL, java_class, missing_requirement
 from evalkit.config import BenchmarkConfig, CandidatesConfig, LuceneConfig

@@ -13,7 +13,7 @@ import pytest
 from evalkit.errors import EvalkitError
 from evalkit.report.comparison import Comparison, System, build_comparison
 from evalkit.report.latex import escape
-from evalkit.report.outputs import check_formats, write_outputs
+from evalkit.report.formats import check_formats, write_outputs
 from evalkit.report.plots import DPI, SIZE, all_plots
 
 LANGS = {"en": 30, "zh_cn": 20}

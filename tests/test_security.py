@@ -164,7 +164,7 @@ def remote_code_checkpoint(path: Path, marker: Path, model_type: str) -> Path:
 
 
 def test_checkpoint_needing_remote_code_is_refused_and_never_runs(tmp_path):
-    from evalkit.rerank.loading import load_cross_encoder, load_encoder
+    from evalkit.models.loading import load_cross_encoder, load_encoder
 
     marker = tmp_path / "RAN"
     model = remote_code_checkpoint(tmp_path / "evil", marker, "evil_model")

@@ -26,7 +26,7 @@ from evalkit.config import register
 from evalkit.data import load_benchmark
 from evalkit.data.trec import format_run, read_run
 from evalkit.rerank.cache import PairCache
-from evalkit.rerank.loading import load_cross_encoder
+from evalkit.models.loading import load_cross_encoder
 from evalkit.testing import make_tiny_gte
 from old_engine import old_scores
 
@@ -143,7 +143,7 @@ def test_progress_lines_count_the_runs_pairs_not_a_windows(runs):
     """Over 100 windows, one progress line every second off a terminal, each against the run's total."""
     total = reranker_stats(runs["many"])["pairs_requested"]
     lines = [line.split(" - ", 1)[1] for line in log_of(runs["many"]).read_text().splitlines()
-             if "evalkit.app.progress" in line and " - rerank: " in line]
+             if "evalkit.progress" in line and " - rerank: " in line]
     assert lines and all(f"/{total:,} pairs (" in line for line in lines), lines[:3]
     done = [int(line.split()[1].split("/")[0].replace(",", "")) for line in lines]
     assert done == sorted(done) and done[-1] <= total

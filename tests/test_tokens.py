@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from evalkit.rerank.batching import pad_rows
-from evalkit.rerank.prefetch import map_ahead, prefetch
-from evalkit.rerank.tokens import TokenArrays, pair_tokens, ragged_positions
+from evalkit.models.batching import pad_rows
+from evalkit.models.prefetch import map_ahead, prefetch
+from evalkit.models.tokens import TokenArrays, pair_tokens, ragged_positions
 
 
 def random_lists(rng, n: int, longest: int) -> list[list[int]]:

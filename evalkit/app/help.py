@@ -32,7 +32,7 @@ def groups(config_dir: Path) -> dict[str, list[str]]:
 
 
 def help_text(config_dir: Path, subcommands: dict[str, str]) -> str:
-    from evalkit.app.commands import module_doc
+    from evalkit.commands import module_doc
 
     lines = [INTRO, "subcommands:"]
     lines += [f"  {name:<9} {module_doc(name, first_line=True)}" for name in subcommands]

@@ -157,7 +157,7 @@ def _benchmarks() -> tuple[str, ...]:
 
 
 def _report_formats() -> tuple[str, ...]:
-    from evalkit.report.outputs import FORMATS
+    from evalkit.report.formats import FORMATS
 
     return tuple(FORMATS)
 

@@ -2,7 +2,7 @@
 
 Modes (`candidates.bm25.mode`):
 - language: script-aware words / CJK and Thai bigrams (evalkit.candidates.text), scored by bm25s;
-- anserini: Lucene BM25 as Pyserini runs it for whitespace languages (evalkit.candidates.lucene);
+- anserini: Lucene BM25 as Pyserini runs it for whitespace languages (evalkit.candidates.bm25_anserini);
 - xlmr: the same Lucene scoring over XLM-R SentencePiece tokens (BGE-M3's same-tokenizer BM25 baseline).
 """
 from __future__ import annotations
@@ -17,12 +17,12 @@ import numpy as np
 
 from evalkit.config import CandidatesConfig
 from evalkit.contracts import Benchmark, DocStore, Run
-from evalkit.candidates.lucene import LuceneBm25, java_whitespace_tokens
+from evalkit.candidates.bm25_anserini import LuceneBm25, java_whitespace_tokens
 from evalkit.candidates.text import language_tokens
 from evalkit.candidates.topk import top_k
 from evalkit.data.docstore import default_cache_dir
 from evalkit.errors import EvalkitError
-from evalkit.app.progress import Progress
+from evalkit.progress import Progress
 from evalkit.storage import Artefact, Damaged, cached_artefact, fault_point
 
 log = logging.getLogger(__name__)

@@ -78,7 +78,7 @@ def _tied_rows(queries: np.ndarray, shards: EmbeddingShards, keep: int,
 
 def build_encoder(cfg: CandidatesConfig, progress: bool | None = None) -> Encoder:
     from evalkit.rerank.engine import resolve_device_dtype
-    from evalkit.rerank.loading import load_encoder
+    from evalkit.models.loading import load_encoder
 
     dense = cfg.dense
     if not dense.model:

@@ -1,7 +1,7 @@
 """Bi-encoders for dense retrieval: texts -> pooled embeddings.
 
-Loading is evalkit.rerank.loading.load_encoder (safetensors, native classes, gte translation, as the reranker);
-encoding shares the reranker's length-sorted token-budget batching (evalkit.rerank.batching.BudgetRunner) and
+Loading is evalkit.models.loading.load_encoder (safetensors, native classes, gte translation, as the reranker);
+encoding shares the reranker's length-sorted token-budget batching (evalkit.models.batching.BudgetRunner) and
 flat int32 token arrays; the corpus streams shard by shard (evalkit.candidates.embeddings).
 """
 from __future__ import annotations
@@ -15,10 +15,10 @@ import numpy as np
 import torch
 
 from evalkit.errors import EvalkitError
-from evalkit.rerank import loading
-from evalkit.rerank.batching import BudgetRunner
-from evalkit.rerank.prefetch import prefetch
-from evalkit.rerank.tokens import TokenArrays
+from evalkit.models import loading
+from evalkit.models.batching import BudgetRunner
+from evalkit.models.prefetch import prefetch
+from evalkit.models.tokens import TokenArrays
 
 log = logging.getLogger(__name__)
 POOLINGS = ("cls", "mean")

@@ -23,7 +23,7 @@ import pyarrow.compute as pc
 from evalkit.contracts import Doc
 from evalkit.data.trec import numbered_lines
 from evalkit.errors import DataFormatError, EvalkitError
-from evalkit.app.progress import Progress
+from evalkit.progress import Progress
 from evalkit.storage import Artefact, Damaged, cache_root, cached_artefact, fault_point
 
 log = logging.getLogger(__name__)

@@ -128,7 +128,7 @@ def merged_manifest(shards: list[dict], cfg: DictConfig, languages: list[str]) -
 
 
 def merge_shards(shard_dirs: list[Path], out: Path) -> Path:
-    from evalkit.report.outputs import write_frame, write_reports
+    from evalkit.report.formats import write_frame, write_reports
 
     shards = sorted((_load(Path(d)) for d in shard_dirs), key=lambda s: s["info"]["index"])
     check_shards(shards)
@@ -156,7 +156,7 @@ def merge_shards(shard_dirs: list[Path], out: Path) -> Path:
 
 
 def main(argv: list[str]) -> int:
-    from evalkit.app.commands import parser
+    from evalkit.commands import parser
 
     args = parser("merge").parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")

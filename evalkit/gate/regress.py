@@ -194,7 +194,7 @@ def _emit(args, markdown: str, junit: str) -> None:
 
 
 def main(argv: list[str]) -> int:
-    from evalkit.app.commands import parser
+    from evalkit.commands import parser
 
     args = parser("regress").parse_args(argv)
     gate = Gate(args.tolerance, args.hard_limit, args.alpha, args.test, args.n_resamples, args.seed,

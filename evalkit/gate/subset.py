@@ -182,7 +182,7 @@ def _write_language(out: Path, benchmark: Benchmark, lang: str, qids: list[str],
 
 
 def main(argv: list[str]) -> int:
-    from evalkit.app.commands import parser as command_parser
+    from evalkit.commands import parser as command_parser
 
     parser = command_parser("subset")
     args = parser.parse_args(argv)

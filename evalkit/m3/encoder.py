@@ -5,7 +5,7 @@
   weight; the cls, eos, pad and unk ids and zero weights are dropped;
 - multi-vector: colbert_linear over every token but [CLS] (the final </s> included), each vector L2-normalised.
 Heads run in the model's dtype, as FlagEmbedding runs them, and results come back as float32. Texts go through
-the shared token-budget batching (evalkit.rerank.batching.BudgetRunner), longest first.
+the shared token-budget batching (evalkit.models.batching.BudgetRunner), longest first.
 """
 from __future__ import annotations
 
@@ -20,8 +20,8 @@ import torch.nn.functional as F
 
 from evalkit.errors import EvalkitError
 from evalkit.m3.loading import LoadedM3
-from evalkit.rerank import loading
-from evalkit.rerank.batching import BudgetRunner
+from evalkit.models import loading
+from evalkit.models.batching import BudgetRunner
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """BGE-M3 checkpoints in their published layout: an XLM-R encoder plus two linear heads in their own files.
 
 `BAAI/bge-m3` ships the encoder (config.json, tokenizer files, weights) and `sparse_linear.pt` (Linear(hidden, 1))
-and `colbert_linear.pt` (Linear(hidden, hidden)). The encoder loads as evalkit.rerank.loading.load_encoder does
+and `colbert_linear.pt` (Linear(hidden, hidden)). The encoder loads as evalkit.models.loading.load_encoder does
 (safetensors, native classes, no remote code), or, where the snapshot offers only `pytorch_model.bin` (bge-m3's
 main branch), from that file read with `torch.load(weights_only=True)` and matched tensor by tensor; a head is read from `<name>.safetensors` where offered, else
 from `<name>.pt` with `torch.load(weights_only=True)`, and must be exactly a `weight` and a `bias` tensor of the
@@ -20,7 +20,7 @@ import torch
 from transformers.models.auto.configuration_auto import CONFIG_MAPPING
 from transformers.models.auto.modeling_auto import MODEL_MAPPING
 
-from evalkit.rerank.loading import (DTYPES, HUB_FILES, CheckpointError, LoadedModel, _load_tokenizer, _sha256,
+from evalkit.models.loading import (DTYPES, HUB_FILES, CheckpointError, LoadedModel, _load_tokenizer, _sha256,
                                     load_encoder, resolve_model_dir)
 
 log = logging.getLogger(__name__)

@@ -191,7 +191,7 @@ def write_explorer(run_dirs: list[Path], out: Path, title: str | None = None) ->
 
 def main(argv: list[str]) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    from evalkit.app.commands import parser
+    from evalkit.commands import parser
 
     args = parser("explore").parse_args(argv)
     try:

@@ -21,8 +21,8 @@ class CompareSweep(Callback):
         self.baseline, self.test, self.n_resamples = baseline, test, n_resamples
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
-        from evalkit.report.compare import compare_dirs, expand_run_dirs
-        from evalkit.report.outputs import write_outputs
+        from evalkit.report.compare_cli import compare_dirs, expand_run_dirs
+        from evalkit.report.formats import write_outputs
 
         sweep_dir = Path(config.hydra.sweep.dir)
         runs = expand_run_dirs([sweep_dir])

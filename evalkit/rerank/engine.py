@@ -18,12 +18,12 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 import numpy as np
 import torch
 
-from evalkit.app.progress import Progress
+from evalkit.progress import Progress
 from evalkit.errors import EvalkitError
-from evalkit.rerank.batching import BudgetRunner
+from evalkit.models.batching import BudgetRunner
 from evalkit.rerank.cache import PairCache, pair_key
-from evalkit.rerank.prefetch import map_ahead, prefetch
-from evalkit.rerank.tokens import TokenArrays
+from evalkit.models.prefetch import map_ahead, prefetch
+from evalkit.models.tokens import TokenArrays
 from evalkit.rerank.windows import Window, WindowBuilder
 from evalkit.storage import cache_root
 
@@ -45,7 +45,7 @@ class EngineSettings:
     dtype: str = "fp32"
     device: str = "cpu"
     window_tokens: int = WINDOW_TOKENS
-    packed: bool = False      # padding-free forward passes (evalkit.rerank.packed); batch_tokens = real tokens
+    packed: bool = False      # padding-free forward passes (evalkit.models.packed); batch_tokens = real tokens
 
     @property
     def query_budget(self) -> int:
@@ -85,7 +85,7 @@ def _check(settings: EngineSettings, model: torch.nn.Module, n_special: int) -> 
         if not ok:
             raise EvalkitError(f"reranker.{key}: {template!r} must contain '{{{field}}}' and no other field")
     if s.packed:
-        from evalkit.rerank.packed import supports
+        from evalkit.models.packed import supports
 
         if not supports(model):
             raise EvalkitError(f"reranker.packed: {type(model).__name__} has no packed forward pass "
@@ -258,7 +258,7 @@ class CrossEncoder:
         return window.tokens.take(window.where) if window is not None else TokenArrays.concat([])
 
     def _packed_forward(self, tokens: TokenArrays, rows: np.ndarray) -> torch.Tensor:
-        from evalkit.rerank.packed import packed_logits
+        from evalkit.models.packed import packed_logits
 
         logits = packed_logits(self.model, tokens, rows, self.settings.device)[:, 0].float()
         return torch.sigmoid(logits) if self.settings.score_transform == "sigmoid" else logits
@@ -317,7 +317,7 @@ def resolve_window_tokens(window_tokens: int, batch_tokens: int) -> int:
 def resolve_packed(packed: Any, device: str, dtype: str, model: torch.nn.Module) -> bool:
     """'auto': packed on CUDA in fp16/bf16 for GTE and XLM-R (FlashAttention varlen), padded elsewhere (on CPU
     padded batches are as fast, and varlen kernels need half precision)."""
-    from evalkit.rerank.packed import supports
+    from evalkit.models.packed import supports
 
     choice = str(packed).lower()   # Hydra hands a str field `true` over as "True"
     if choice in ("true", "false"):
@@ -329,7 +329,7 @@ def resolve_packed(packed: Any, device: str, dtype: str, model: torch.nn.Module)
 
 def build_cross_encoder(cfg: Any, cache_dir: str | Path | None = None, progress: bool | None = None) -> CrossEncoder:
     """A CrossEncoder from an evalkit.config.RerankerConfig; `max_length: null` becomes the model's own limit."""
-    from evalkit.rerank import loading   # imported here: loading pulls in model code this module does not need
+    from evalkit.models import loading   # imported here: loading pulls in model code this module does not need
 
     device, dtype = resolve_device_dtype(cfg.device, cfg.dtype)
     loaded = loading.load_cross_encoder(cfg.model, revision=cfg.revision, dtype=dtype, device=device,

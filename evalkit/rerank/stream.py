@@ -11,7 +11,7 @@ from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 
-from evalkit.app.progress import Progress
+from evalkit.progress import Progress
 from evalkit.contracts import Benchmark, CompactRun
 from evalkit.errors import EvalkitError
 

@@ -21,7 +21,7 @@ from typing import Any, Iterable, Iterator, Sequence
 
 import numpy as np
 
-from evalkit.rerank.tokens import TokenArrays, pair_tokens
+from evalkit.models.tokens import TokenArrays, pair_tokens
 
 Pair = tuple[str, str]
 BYTES_PER_TOKEN = 4

@@ -74,7 +74,7 @@ def load_probe(path: str | Path) -> dict:
 
 
 def parser() -> argparse.ArgumentParser:
-    from evalkit.app.commands import parser as command_parser   # defined there, so `--help` needs no numpy
+    from evalkit.commands import parser as command_parser   # defined there, so `--help` needs no numpy
 
     return command_parser("probe")
 

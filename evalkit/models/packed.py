@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from evalkit.errors import EvalkitError
-from evalkit.rerank.tokens import TokenArrays, ragged_positions
+from evalkit.models.tokens import TokenArrays, ragged_positions
 
 NAME = "evalkit_packed"
 SUPPORTED = ("GteForSequenceClassification", "XLMRobertaForSequenceClassification")
@@ -29,7 +29,7 @@ def packed_attention(module, query, key, value, attention_mask, scaling=None, dr
     """transformers attention-function signature; query/key/value (1, heads, tokens, head_dim) of one packed row.
     Returns (1, tokens, heads, head_dim) as every transformers attention function does."""
     if cu_seq_lens_q is None:
-        raise EvalkitError("packed attention called without cu_seq_lens_q (use evalkit.rerank.packed.packed_logits)")
+        raise EvalkitError("packed attention called without cu_seq_lens_q (use evalkit.models.packed.packed_logits)")
     if query.is_cuda and query.dtype in (torch.float16, torch.bfloat16):   # the varlen kernels are half precision
         from torch.nn.attention.varlen import varlen_attn
 

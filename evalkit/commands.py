@@ -10,7 +10,7 @@ import ast
 from pathlib import Path
 
 SUBCOMMANDS: dict[str, str] = {   # name -> "module:function" taking argv, returning an exit code
-    "compare": "evalkit.report.compare:main",
+    "compare": "evalkit.report.compare_cli:main",
     "regress": "evalkit.gate.regress:main",
     "subset": "evalkit.gate.subset:main",
     "merge": "evalkit.executors.merge:main",

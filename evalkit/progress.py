@@ -10,7 +10,7 @@ import os
 import sys
 import time
 
-log = logging.getLogger("evalkit.app.progress")
+log = logging.getLogger("evalkit.progress")
 
 
 def _duration(seconds: float) -> str:

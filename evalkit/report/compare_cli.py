@@ -12,7 +12,7 @@ import yaml
 
 from evalkit.errors import EvalkitError
 from evalkit.report.comparison import Comparison, System, build_comparison
-from evalkit.report.outputs import FORMATS, check_formats, write_outputs
+from evalkit.report.formats import FORMATS, check_formats, write_outputs
 from evalkit.report.published import choices_of, system_key
 
 log = logging.getLogger(__name__)
@@ -116,7 +116,7 @@ def default_out(run_dirs: list[str]) -> Path:
 
 def main(argv: list[str]) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    from evalkit.app.commands import parser
+    from evalkit.commands import parser
 
     args = parser("compare").parse_args(argv)
     formats = [f.strip() for f in args.formats.split(",") if f.strip()]

@@ -14,8 +14,8 @@ import numpy as np
 import torch
 from torch.nn.attention import SDPBackend, sdpa_kernel
 
-from evalkit.app.progress import Progress
-from evalkit.rerank.tokens import TokenArrays
+from evalkit.progress import Progress
+from evalkit.models.tokens import TokenArrays
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +107,7 @@ class BudgetRunner:
     def __init__(self, budget: int, pad_id: int, max_batch: int | None = None, progress: bool | None = None,
                  device: str = "cpu"):
         self.budget, self.pad_id, self.max_batch, self.device = budget, pad_id, max_batch, device
-        self.progress = progress is not False   # a bar on a terminal, else periodic log lines (evalkit.app.progress)
+        self.progress = progress is not False   # a bar on a terminal, else periodic log lines (evalkit.progress)
         self.stats = BatchStats()
 
     def run(self, seqs: TokenArrays | Sequence[Sequence[int]], forward: Forward | PackedForward,

@@ -53,7 +53,7 @@ class DenseConfig:
 
 @dataclass
 class LuceneConfig:
-    """candidates=lucene: Lucene BM25 through Pyserini 0.22.1 (evalkit/candidates/pyserini_lucene.py)."""
+    """candidates=lucene: Lucene BM25 through Pyserini 0.22.1 (evalkit/candidates/lucene.py)."""
     k1: float = 0.9
     b: float = 0.4
     hits: int = 1000                         # Lucene hits per query before the depth cut (Pyserini's --hits)

@@ -30,9 +30,9 @@ def lucene():
     problem = missing_requirement()
     if problem:
         (pytest.fail if os.environ.get("EVALKIT_REQUIRE_LUCENE") == "1" else pytest.skip)(f"{problem}; {INSTALL}")
-    from evalkit.candidates import pyserini_lucene
+    from evalkit.candidates import lucene
 
-    return pyserini_lucene
+    return lucene
 
 
 def test_analyzer_per_language_is_pyserinis_2cr_choice():
@@ -203,7 +203,7 @@ def test_parallel_runs_build_the_index_once(lucene, tmp_path):
     root = write_miracl_layout(tmp_path / "m", {"sw": SW_YO["sw"]})
     script = ("import logging, sys; logging.basicConfig(level=logging.INFO, stream=sys.stdout);"
               "from evalkit.config import *; from evalkit.data.miracl import load_sample;"
-              "from evalkit.candidates.pyserini_lucene import lucene_candidates;"
+              "from evalkit.candidates.lucene import lucene_candidates;"
               f"b = load_sample(BenchmarkConfig(name='sample', source={str(root)!r}));"
               "print('RUN', lucene_candidates(b, CandidatesConfig(name='lucene', depth=3)))")
     import subprocess

@@ -19,7 +19,7 @@ def _bm25(benchmark: Benchmark, cfg: CandidatesConfig, executor: Any = None) -> 
 
 
 def _lucene(benchmark: Benchmark, cfg: CandidatesConfig, executor: Any = None) -> dict[str, Run]:
-    from evalkit.candidates.pyserini_lucene import lucene_candidates   # starts a JVM (Java + Pyserini)
+    from evalkit.candidates.lucene import lucene_candidates   # starts a JVM (Java + Pyserini)
 
     return lucene_candidates(benchmark, cfg)
 

@@ -88,18 +88,14 @@ def check_group_options(overrides: list[str]) -> None:
 def _known_keys(key: str | None) -> str:
     """For a misspelt key: the keys its section has (from the structured configs)."""
     import dataclasses
-    import typing
 
-    from evalkit.config import Config
+    from evalkit.app.schema import section_class
 
     if not key or "." not in key:
         return ""
-    node = Config
-    for part in key.split(".")[:-1]:
-        fields = typing.get_type_hints(node) if dataclasses.is_dataclass(node) else {}
-        if part not in fields or not dataclasses.is_dataclass(fields[part]):
-            return ""
-        node = fields[part]
+    node = section_class(key.rsplit(".", 1)[0])
+    if node is None:
+        return ""
     names = [f.name for f in dataclasses.fields(node)]
     return "" if key.rsplit(".", 1)[1] in names else f"; {key.rsplit('.', 1)[0]} has: {', '.join(names)}"
 
@@ -117,7 +113,8 @@ def preflight(overrides: list[str]) -> None:
 
     from omegaconf import OmegaConf, open_dict
 
-    from evalkit.config import check_targets, register
+    from evalkit.app.schema import register
+    from evalkit.config import check_targets
     from evalkit.app.validate import check_config
 
     register()
@@ -165,7 +162,7 @@ def entry() -> None:
     if not Path(CONFIG_DIR).is_dir():
         _fail(EvalkitError(f"config directory {CONFIG_DIR} not found: install evalkit from its repository (pip install -e .)"))
     check_group_options([a for a in args if not a.startswith("-")])
-    from evalkit.config import register
+    from evalkit.app.schema import register
 
     register()
     if not any(a.startswith("-") for a in args):   # a single run: compose and check it before Hydra starts

@@ -17,13 +17,12 @@ SUBCOMMANDS: dict[str, str] = {   # name -> "module:function" taking argv, retur
     "explore": "evalkit.report.explore:main",
     "probe": "evalkit.rerank.api.probe:main",
 }
-REPORT_FORMATS = "md,html,latex,csv,parquet,explore"
 
 
 def module_doc(name: str, first_line: bool = False) -> str:
     """A subcommand module's docstring, parsed from its source (no import)."""
     module = SUBCOMMANDS[name].split(":")[0]   # located by path: find_spec would import the parent packages
-    origin = Path(__file__).resolve().parents[2].joinpath(*module.split(".")).with_suffix(".py")
+    origin = Path(__file__).resolve().parents[1].joinpath(*module.split(".")).with_suffix(".py")
     doc = ast.get_docstring(ast.parse(origin.read_text(encoding="utf-8"))) or ""
     return doc.splitlines()[0] if first_line and doc else doc
 
@@ -35,7 +34,7 @@ def _compare(p: argparse.ArgumentParser) -> None:
                                                      "(default: every common measure)")
     p.add_argument("--out", help="output directory (default: the sweep directory when one sweep is given, "
                                  "else results/compare/<run names>)")
-    p.add_argument("--formats", default="md", help=f"comma-separated subset of {REPORT_FORMATS}")
+    p.add_argument("--formats", default="md", help="comma-separated report formats (md, html, ...; `evalkit --help` lists them all)")
     p.add_argument("--test", choices=["randomization", "t"], default="randomization")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--resamples", type=int, default=10_000, help="bootstrap / randomization resamples")
@@ -91,7 +90,7 @@ def _explore(p: argparse.ArgumentParser) -> None:
 
 
 def _probe(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--format", required=True, help="cohere | jina | voyage | tei | vllm | infinity")
+    p.add_argument("--format", required=True, help="the endpoint's API format (a reranker.api.format choice)")
     p.add_argument("--base-url", required=True)
     p.add_argument("--model", help="the provider's model name")
     p.add_argument("--route", help="vllm: rerank | score")

@@ -1,195 +1,124 @@
 """Structured configs: the schema every YAML in configs/ is checked against before any work starts.
 
-A misspelt key or a value of the wrong type fails in Hydra's composition step, naming the key.
+A misspelt key or a value of the wrong type fails in Hydra's composition step, naming the key; every field carries
+its value check (`setting(default, check)`, evalkit/checks.py), run by evalkit/app/validate.py before any work.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING
+
+from evalkit.checks import (any_value, at_least, device, each, existing_path, increasing_edges, lang_code, measure,
+                            not_a_dir, one_of, optional, registered, reproduces, run_name, setting, shard, template,
+                            unique_langs, writable_dir)
+
+# Facts named once: every module that needs these choices imports them from here.
+DTYPES = ("auto", "fp32", "bf16", "fp16")            # config names; evalkit.models.device maps them to torch
+SCORE_TRANSFORMS = ("logit", "sigmoid")
+POOLS = ("full", "judged")
+MISSING_DOCS = ("error", "warn")
 
 
 @dataclass
 class BenchmarkConfig:
-    name: str = MISSING                      # sample | miracl | mldr | mkqa | local
-    source: Optional[str] = None             # local directory or hub dataset id (None: the benchmark's default)
-    corpus_source: Optional[str] = None      # where the corpus lives, if apart from the topics/qrels
-    revision: Optional[str] = None           # hub revision (commit) to pin
-    split: str = "dev"
-    languages: Optional[list[str]] = None    # None: every language of the benchmark
-    pool: str = "full"                       # full: rank the whole corpus (paper protocol) | judged: judged passages only
-    subset: Optional[str] = None             # frozen CI subset name (results/subsets/<name>)
-    missing_docs: str = "error"              # qrels docids absent from the corpus: error | warn
-    doc_sep: str = " "                       # joins title and text into the passage a model reads
-    format: Optional[str] = None             # local benchmarks: beir | trec
-    lang: Optional[str] = None               # local benchmarks: language of every query, if not per query
-    cache_dir: Optional[str] = None          # where Arrow document stores are built (default $EVALKIT_CACHE)
-
-
-@dataclass
-class Bm25Config:
-    mode: str = "language"                   # language (script-aware tokens) | anserini (Lucene as Pyserini) | xlmr
-    k1: float = 0.9
-    b: float = 0.4
-    tokenizer: Optional[str] = None          # xlmr mode: tokenizer id or path (default: the reranker's)
-
-
-@dataclass
-class DenseConfig:
-    model: Optional[str] = None
-    revision: Optional[str] = None
-    pooling: str = "cls"                     # cls | mean
-    normalize: bool = True
-    max_length: int = 8192
-    query_prefix: str = ""
-    doc_prefix: str = ""
-    batch_tokens: int = 16384
-    dtype: str = "auto"
-    device: str = "auto"
-    shard_docs: int = 50_000                 # documents per on-disk embedding shard (the unit of resumption)
-
-
-@dataclass
-class LuceneConfig:
-    """candidates=lucene: Lucene BM25 through Pyserini 0.22.1 (evalkit/candidates/lucene.py)."""
-    k1: float = 0.9
-    b: float = 0.4
-    hits: int = 1000                         # Lucene hits per query before the depth cut (Pyserini's --hits)
-    analyzers: dict[str, str] = field(default_factory=dict)   # lang -> Lucene language code | en | whitespace
-    threads: int = 0                         # indexing and search threads (0: every core)
-    batch_docs: int = 10_000                 # documents handed to the indexer per call
-    batch_queries: int = 512                 # queries per batch_search call
-    heap: str = "4g"                         # JVM -Xmx (one JVM per process, fixed when it starts)
-    memory_buffer_mb: int = 1024             # Lucene IndexWriter RAM buffer
-
-
-@dataclass
-class HybridConfig:
-    systems: list[str] = field(default_factory=lambda: ["bm25", "dense"])
-    method: str = "rrf"                      # rrf | wsum
-    weights: Optional[list[float]] = None
-    norm: str = "min-max"                    # wsum normalisation (ranx fusion norm)
-    depth: int = 1000                        # depth of each fused run
-    rrf_k: int = 60                          # rrf: score = sum of 1 / (rrf_k + rank)
-
-
-@dataclass
-class M3Config:                              # candidates.name=m3: BGE-M3's five modes (evalkit/candidates/m3.py)
-    model: Optional[str] = "BAAI/bge-m3"
-    revision: Optional[str] = None
-    mode: str = "dense"                      # dense | sparse | multi_vec | dense_sparse | all
-    weights: list[float] = field(default_factory=lambda: [1.0, 0.3, 1.0])   # [dense, sparse, colbert]
-    max_length: int = 8192                   # documents
-    query_max_length: int = 512
-    fusion_depth: int = 1000                 # dense_sparse: depth of each fused list
-    rerank_depth: int = 200                  # multi_vec, all: dense candidates re-ranked
-    window_queries: int = 256                # multi_vec, all: queries whose candidates are encoded together
-    batch_tokens: int = 16384
-    dtype: str = "auto"
-    device: str = "auto"
-    shard_docs: int = 50_000                 # documents per index shard (the unit of resumption)
+    name: str = setting(MISSING, registered("benchmark"))   # an entry of evalkit.data.BENCHMARKS
+    source: Optional[str] = setting(None, optional(existing_path("directory")))   # local dir or hub id (None: default)
+    corpus_source: Optional[str] = setting(None, optional(existing_path("directory")))   # the corpus, if apart
+    revision: Optional[str] = setting(None, any_value)           # hub revision (commit) to pin
+    split: str = setting("dev", lambda v: None if v.strip() else "must not be empty (e.g. dev, test)")
+    languages: Optional[list[str]] = setting(None, optional(unique_langs))   # None: every language
+    pool: str = setting("full", one_of(*POOLS))  # full: rank the whole corpus (paper protocol) | judged: judged only
+    subset: Optional[str] = setting(None, optional(
+        lambda v: None if v.strip() else "must name a subset (results/subsets/<name>) or a directory"))
+    missing_docs: str = setting("error", one_of(*MISSING_DOCS))   # qrels docids absent from the corpus
+    doc_sep: str = setting(" ", any_value)   # joins title and text into the passage a model reads
+    format: Optional[str] = setting(None, optional(one_of("beir", "trec")))   # local benchmarks: the layout
+    lang: Optional[str] = setting(None, optional(lang_code))   # local benchmarks: every query's language
+    cache_dir: Optional[str] = setting(None, optional(writable_dir))   # Arrow document stores ($EVALKIT_CACHE)
 
 
 @dataclass
 class CandidatesConfig:
-    name: str = MISSING                      # bm25 | lucene | runfile | dense | hybrid | m3
-    label: str = "${.name}"                  # the candidates part of the default run name (bm25_anserini, dense_gte)
-    depth: int = 100                         # candidates per query handed to the reranker
-    path: Optional[str] = None               # runfile: a file, or a directory of run.{lang}.trec files
-    bm25: Bm25Config = field(default_factory=Bm25Config)
-    dense: DenseConfig = field(default_factory=DenseConfig)
-    hybrid: HybridConfig = field(default_factory=HybridConfig)
-    lucene: LuceneConfig = field(default_factory=LuceneConfig)
-    m3: M3Config = field(default_factory=M3Config)
-
-
-@dataclass
-class ApiConfig:
-    """reranker=api: a hosted or self-hosted rerank endpoint (see evalkit/rerank/api)."""
-    format: str = "cohere"                   # cohere | jina | voyage | tei | vllm | infinity
-    base_url: Optional[str] = None           # e.g. https://api.cohere.com or http://127.0.0.1:7997
-    model: Optional[str] = None              # the provider's model name (sent in the request body)
-    route: Optional[str] = None              # vllm: rerank (/v1/rerank, default) | score (/score)
-    key_env: Optional[str] = None            # NAME of the environment variable holding the key (never the key)
-    docs_per_request: Optional[int] = None   # None: the provider's documented cap
-    max_concurrency: int = 4                 # requests in flight
-    requests_per_minute: Optional[float] = None   # None: no limit; retries count too
-    timeout_s: float = 60.0                  # per request
-    max_retries: int = 6                     # on 429, 408, 409, 5xx, timeouts, dropped connections
-    backoff_base_s: float = 1.0              # full-jitter exponential backoff: U(0, min(max, base * 2^n))
-    backoff_max_s: float = 60.0              # also caps Retry-After / retry-after-ms / X-RateLimit-Reset waits
-    raw_scores: bool = True                  # ask for logits where offered (tei, infinity raw_scores; vllm)
-    truncate_tokens: Optional[int] = None    # cohere max_tokens_per_doc | vllm truncate_prompt_tokens
-    truncate: Optional[bool] = None          # voyage truncation | tei truncate (None: the provider's default)
-    probe_file: Optional[str] = None         # probe.json of `evalkit probe`, shown next to the length buckets
+    """The first stage. Each stage's own settings are its section (candidates.bm25, candidates.dense, ...),
+    declared by its registry entry (evalkit/candidates/) and added to the schema by evalkit/app/schema.py."""
+    name: str = setting(MISSING, registered("candidates"))    # an entry of evalkit.candidates.FIRST_STAGES
+    label: str = setting("${.name}", run_name)   # the candidates part of the default run name (bm25_anserini)
+    depth: int = setting(100, at_least(1))        # candidates per query handed to the reranker
+    path: Optional[str] = setting(None, optional(existing_path("file or directory")))   # runfile: file or directory
 
 
 @dataclass
 class RerankerConfig:
-    name: str = MISSING                      # gte | bge_m3 | hf | api | none
-    model: Optional[str] = None              # hub id or local directory
-    revision: Optional[str] = None
-    max_length: Optional[int] = None         # None: the model's own limit (recorded in every report)
-    query_max_length: Optional[int] = None   # the query is truncated only beyond this budget
-    query_template: str = "{query}"
-    doc_template: str = "{doc}"
-    score_transform: str = "logit"           # logit | sigmoid
-    dtype: str = "auto"                      # auto (fp32 on CPU, fp16 on GPU) | fp32 | bf16 | fp16
-    device: str = "auto"                     # auto | cpu | cuda | cuda:N
-    attn_implementation: str = "sdpa"        # sdpa | eager | flash_attention_2
-    batch_tokens: int = 0                    # tokens per batch (padded; real when packed); 0 = auto (CPU 16384,
-                                             # CUDA from free memory)
-    window_tokens: int = 0                   # est. model tokens per scoring window (UTF-8 bytes / 4; deduped,
-                                             # cached, tokenized, scored, released); 0 = auto: max(2M, 8 x batch_tokens)
-    packed: str = "auto"                     # padding-free batches: auto (CUDA fp16/bf16, GTE/XLM-R) | true | false
-    cache: bool = True                       # the on-disk pair-score cache
-    cache_path: Optional[str] = None         # default $EVALKIT_CACHE/pair_scores.sqlite
-    api: ApiConfig = field(default_factory=ApiConfig)   # reranker=api only
+    """The reranker. `backend` picks the registry entry (evalkit/rerank/) that scores; `name` is the preset."""
+    name: str = setting(MISSING, registered("reranker presets"))   # a configs/reranker/*.yaml name
+    backend: str = setting("cross_encoder", registered("reranker"))   # an entry of evalkit.rerank.RERANKERS
+    model: Optional[str] = setting(None, optional(existing_path("model directory")))   # hub id or local directory
+    revision: Optional[str] = setting(None, any_value)
+    max_length: Optional[int] = setting(None, optional(at_least(8)))   # None: the model's own limit (recorded)
+    query_max_length: Optional[int] = setting(None, optional(at_least(1)))   # the query is cut only beyond this
+    query_template: str = setting("{query}", template("query"))
+    doc_template: str = setting("{doc}", template("doc"))
+    score_transform: str = setting("logit", one_of(*SCORE_TRANSFORMS))
+    dtype: str = setting("auto", one_of(*DTYPES))   # auto (fp32 on CPU, fp16 on GPU) | fp32 | bf16 | fp16
+    device: str = setting("auto", device)           # auto | cpu | cuda | cuda:N
+    attn_implementation: str = setting("sdpa", one_of("sdpa", "eager", "flash_attention_2"))
+    # tokens per batch (padded; real when packed); 0 = auto (CPU 16384, CUDA from free memory)
+    batch_tokens: int = setting(0, lambda v: None if v >= 0 else "must be an integer >= 0 (0: auto)")
+    # est. model tokens per scoring window (UTF-8 bytes / 4; deduped, cached, tokenized, scored, released);
+    # 0 = auto: max(2M, 8 x batch_tokens)
+    window_tokens: int = setting(0, lambda v: None if v >= 0 else "must be an integer >= 0 (0: auto)")
+    # padding-free batches: auto (CUDA fp16/bf16, GTE/XLM-R) | true | false
+    packed: str = setting("auto", lambda v: None if str(v).lower() in ("auto", "true", "false")
+                          else "choose one of auto, true, false")
+    cache: bool = setting(True, any_value)                   # the on-disk pair-score cache
+    cache_path: Optional[str] = setting(None, optional(not_a_dir))   # default $EVALKIT_CACHE/pair_scores.sqlite
 
 
 @dataclass
 class MetricsConfig:
-    measures: list[str] = field(default_factory=lambda: ["ndcg@10", "mrr@10", "recall@100"])
-    bucket_edges: list[int] = field(default_factory=lambda: [512, 1024, 2048, 4096, 8192])
-    no_relevant: str = "exclude"             # queries without a relevant judgment: exclude | zero
-    oracle: bool = False                     # recompute every metric with pytrec_eval and fail on a difference
-    bucket_tokenizer: str = "xlmr"           # counts document tokens for buckets (xlmr: bundled, shared by GTE/BGE)
+    measures: list[str] = setting(check=each(measure), factory=lambda: ["ndcg@10", "mrr@10", "recall@100"])
+    bucket_edges: list[int] = setting(check=increasing_edges, factory=lambda: [512, 1024, 2048, 4096, 8192])
+    no_relevant: str = setting("exclude", one_of("exclude", "zero"))   # queries without a relevant judgment
+    oracle: bool = setting(False, any_value)   # recompute every metric with pytrec_eval and fail on a difference
+    # counts document tokens for buckets (xlmr: bundled, shared by GTE/BGE)
+    bucket_tokenizer: str = setting("xlmr", lambda v: None if v == "xlmr" else existing_path("tokenizer directory")(v))
 
 
 @dataclass
 class ReportConfig:
-    formats: list[str] = field(default_factory=lambda: ["md"])   # md | html | latex | csv | parquet
-    title: Optional[str] = None
-    published: Optional[str] = None          # key in results/published/*.yaml this run reproduces
+    formats: list[str] = setting(check=registered("report.formats", many=True), factory=lambda: ["md"])
+    title: Optional[str] = setting(None, any_value)
+    published: Optional[str] = setting(None, any_value)   # key in results/published/*.yaml this run reproduces
     # which published rows each system reproduces: "<benchmark>/<candidates>[/<reranker>]" -> ["row" | "table:row"]
-    reproduces: dict[str, list[str]] = field(default_factory=dict)
+    reproduces: dict[str, list[str]] = setting(check=reproduces, factory=dict)
 
 
 @dataclass
 class ExecutorConfig:
-    name: str = "local"                      # local | ray
-    address: Optional[str] = None            # ray: None starts a local instance; "auto" joins a running cluster
-    num_actors: int = 1                      # ray: model replicas (actors), each scoring whole blocks of pairs
-    gpus_per_actor: float = 0.0              # ray: > 0 puts each actor on a GPU (device cuda)
-    cpus_per_actor: float = 1.0              # ray: also the torch thread count of a CPU actor
-    block_pairs: int = 4096                  # ray: pairs (or texts to embed) per actor call; the actor packs them
-    window_texts: int = 500_000              # ray: texts to embed per pass of the actor pool (one start-up per pass;
-                                             # the driver holds a window's texts and vectors)
-    max_retries: int = 3                     # ray: restarts of a dead actor and retries of its unfinished block
+    name: str = setting("local", registered("executor"))   # an entry of evalkit.executors.EXECUTORS
+    address: Optional[str] = setting(None, any_value)   # ray: None starts a local instance; "auto" joins a cluster
+    num_actors: int = setting(1, at_least(1))    # ray: model replicas (actors), each scoring whole blocks of pairs
+    gpus_per_actor: float = setting(0.0, at_least(0.0, "a number"))   # ray: > 0 puts each actor on a GPU
+    cpus_per_actor: float = setting(1.0, lambda v: None if v > 0 else "must be a number > 0")   # and torch threads
+    block_pairs: int = setting(4096, at_least(1))   # ray: pairs (or texts to embed) per actor call
+    # ray: texts to embed per pass of the actor pool (one start-up per pass; the driver holds a window's texts)
+    window_texts: int = setting(500_000, at_least(1))
+    max_retries: int = setting(3, at_least(0))   # ray: restarts of a dead actor and retries of its unfinished block
 
 
 @dataclass
 class RunConfig:
-    name: str = "${candidates.label}-${reranker.name}"
-    seed: int = 0
-    shard: Optional[str] = None              # "i/n": this process handles shard i of n
-    overwrite: bool = False                  # replace a run directory that holds another configuration's run
+    name: str = setting("${candidates.label}-${reranker.name}", run_name)
+    seed: int = setting(0, at_least(0))
+    shard: Optional[str] = setting(None, optional(shard))   # "i/n": this process handles shard i of n
+    overwrite: bool = setting(False, any_value)   # replace a run directory that holds another configuration's run
 
 
 @dataclass
 class Config:
+    """The generic sections; evalkit/app/schema.py adds the registry entries' own sections to them."""
     benchmark: BenchmarkConfig = MISSING
     candidates: CandidatesConfig = MISSING
     reranker: RerankerConfig = MISSING
@@ -215,7 +144,3 @@ def check_targets(node: Any, where: str = "") -> None:
             raise ValueError(f"{path}={value!r}: only evalkit's own classes (and Hydra's own plugins under "
                              "hydra.) may be a _target_")
         check_targets(value, path)
-
-
-def register() -> None:
-    ConfigStore.instance().store(name="evalkit_schema", node=Config)

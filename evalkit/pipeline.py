@@ -14,6 +14,8 @@ from omegaconf import DictConfig, OmegaConf
 from evalkit.contracts import Benchmark, CompactRun, Run
 from evalkit.data import load_benchmark
 from evalkit.candidates import first_stage
+from evalkit.executors import Executor
+from evalkit.rerank import RERANKERS
 from evalkit.data.trec import write_run
 from evalkit.data.validate import check_run_docids
 from evalkit.metrics.aggregate import summary
@@ -71,16 +73,14 @@ def run(cfg: DictConfig, out_dir: Path) -> RunResult:
     benchmark.protocol["doc_sep"] = cfg.benchmark.doc_sep
     timings["benchmark"] = time.perf_counter() - clock
 
-    scorer = None
-    if cfg.reranker.name != "none":  # loaded before the first stage: a missing model fails before any work
-        from evalkit.executors import build_scorer
-
-        clock = time.perf_counter()
-        scorer = build_scorer(cfg.reranker, cfg.executor)   # executor=local | ray
+    executor = Executor(cfg.executor)   # executor=local | ray: where models run
+    clock = time.perf_counter()         # the reranker loads before the first stage: a missing model fails first
+    scorer = RERANKERS[cfg.reranker.backend].build(cfg.reranker, executor)   # None: reranker=none
+    if scorer is not None:
         timings["load_reranker"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
-    candidates, shard = candidates_for(benchmark, cfg)
+    candidates, shard = candidates_for(benchmark, cfg, executor)
     timings["candidates"] = time.perf_counter() - clock
     _write_runs(out_dir, FIRST, candidates, benchmark, cfg.candidates.name)
 
@@ -134,16 +134,14 @@ def subset_reader(bcfg: DictConfig):
     return load_subset
 
 
-def candidates_for(benchmark: Benchmark, cfg: DictConfig) -> tuple[dict[str, Run], dict | None]:
+def candidates_for(benchmark: Benchmark, cfg: DictConfig, executor=None) -> tuple[dict[str, Run], dict | None]:
     """First-stage runs per language, after the protocol's restrictions (subset pools, judged pool, shard)."""
     if cfg.benchmark.subset:  # a frozen CI subset carries its first-stage pools (no corpus index needed)
         from evalkit.gate.subset import subset_pools
 
         candidates = subset_pools(cfg.benchmark, cfg.candidates, benchmark)
     else:
-        from evalkit.executors import Executor
-
-        candidates = first_stage(benchmark, cfg.candidates, Executor(cfg.executor))   # executor: dense encoding
+        candidates = first_stage(benchmark, cfg.candidates, executor or Executor(cfg.executor))
     if cfg.benchmark.pool == "judged":  # each query keeps exactly its judged passages (marked in every report)
         from evalkit.data.pool import restrict_to_judged
 

@@ -43,7 +43,7 @@ def main() -> None:
     from hydra import compose, initialize_config_dir
 
     from evalkit.cli import CONFIG_DIR
-    from evalkit.config import register
+    from evalkit.app.schema import register
     from evalkit.data import load_benchmark
     from evalkit.data.tokenizer import load_tokenizer
     from evalkit.pipeline import candidates_for

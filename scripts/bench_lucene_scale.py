@@ -52,7 +52,8 @@ def write_corpus(path: Path, docs: int, seed: int = 0) -> list[str]:
 
 def child(corpus: Path, queries: int, heap: str, threads: int, memory_buffer_mb: int) -> None:
     from evalkit.candidates.lucene import lucene_candidates
-    from evalkit.config import CandidatesConfig, LuceneConfig
+    from evalkit.app.schema import CandidatesConfig
+    from evalkit.candidates.lucene import LuceneConfig
     from evalkit.contracts import Benchmark
     from evalkit.data.docstore import open_jsonl_store
 

@@ -20,7 +20,9 @@ import numpy as np
 import ray
 import torch
 
-from evalkit.config import ExecutorConfig, RerankerConfig
+from evalkit.config import ExecutorConfig
+
+from evalkit.app.schema import RerankerConfig
 from evalkit.executors.ray_exec import RayScorer
 from evalkit.rerank.engine import build_cross_encoder
 from evalkit.testing import make_tiny_gte

@@ -22,7 +22,7 @@ def context():
         _ctx = multiprocessing.get_context("forkserver")
         _ctx.set_forkserver_preload(["faultkit", "evalkit.cli", "evalkit.pipeline", "evalkit.rerank.engine",
                                      "evalkit.models.loading", "evalkit.candidates.dense", "evalkit.candidates.bm25",
-                                     "evalkit.candidates.fusion", "evalkit.candidates.embeddings", "hydra"])
+                                     "evalkit.candidates.hybrid", "evalkit.candidates.embeddings", "hydra"])
     return _ctx
 
 
@@ -33,7 +33,7 @@ def _job(overrides: list[str], out_dir: str, env: dict[str, str], fsize: int | N
     from hydra import compose, initialize_config_dir
 
     from evalkit.cli import CONFIG_DIR
-    from evalkit.config import register
+    from evalkit.app.schema import register
     from evalkit.errors import EvalkitError
     from evalkit.pipeline import run
 

@@ -45,7 +45,7 @@ def api_cfg(url: str, **over) -> SimpleNamespace:
 
 
 def local_engine(model: Path, max_length: int = SERVER_TRUNCATION):
-    from evalkit.config import RerankerConfig
+    from evalkit.app.schema import RerankerConfig
     from evalkit.rerank.engine import build_cross_encoder
 
     return build_cross_encoder(RerankerConfig(name="hf", model=str(model), max_length=max_length, device="cpu",

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import torch
 
-from evalkit.config import RerankerConfig
+from evalkit.app.schema import RerankerConfig
 from evalkit.rerank.engine import build_cross_encoder
 from evalkit.testing import make_tiny_xlmr
 from tests.flag_embedding import import_flag_embedding

@@ -4,7 +4,7 @@ import pytrec_eval
 from hydra import compose, initialize_config_dir
 
 from evalkit.cli import CONFIG_DIR
-from evalkit.config import register
+from evalkit.app.schema import register
 from evalkit.data.trec import read_qrels
 from evalkit.pipeline import run
 

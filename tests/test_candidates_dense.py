@@ -19,7 +19,9 @@ from evalkit import testing
 from evalkit.candidates import encoder as encoder_module
 from evalkit.candidates.dense import build_encoder, dense_candidates, exact_search
 from evalkit.candidates.embeddings import BUILDER_VERSION, EmbeddingShards, write_shard
-from evalkit.config import BenchmarkConfig, CandidatesConfig, DenseConfig
+from evalkit.config import BenchmarkConfig
+from evalkit.app.schema import CandidatesConfig
+from evalkit.candidates.dense import DenseConfig
 from evalkit.data.miracl import load_sample
 from evalkit.errors import EvalkitError
 
@@ -138,7 +140,9 @@ import sys, time
 from pathlib import Path
 from evalkit.candidates import encoder
 from evalkit.candidates.dense import dense_candidates
-from evalkit.config import BenchmarkConfig, CandidatesConfig, DenseConfig
+from evalkit.config import BenchmarkConfig
+from evalkit.app.schema import CandidatesConfig
+from evalkit.candidates.dense import DenseConfig
 from evalkit.data.miracl import load_sample
 
 encode = encoder.Encoder.encode_tokens

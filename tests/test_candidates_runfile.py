@@ -6,7 +6,7 @@ import pytest
 import pytrec_eval
 
 from evalkit.candidates.runfile import read_any_run, runfile_candidates
-from evalkit.config import CandidatesConfig
+from evalkit.app.schema import CandidatesConfig
 from evalkit.contracts import Benchmark
 from evalkit.errors import EvalkitError
 

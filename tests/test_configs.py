@@ -6,7 +6,7 @@ from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
 from evalkit.cli import CONFIG_DIR
-from evalkit.config import register
+from evalkit.app.schema import register
 
 GROUPS = ["benchmark", "candidates", "reranker", "metrics", "report", "executor", "experiment"]
 

@@ -11,7 +11,7 @@ import pytest
 from scipy.special import expit
 import torch
 
-from evalkit.config import RerankerConfig
+from evalkit.app.schema import RerankerConfig
 from evalkit.errors import EvalkitError
 from evalkit.rerank.cache import PairCache
 from evalkit.rerank.engine import CrossEncoder, EngineSettings, build_cross_encoder

@@ -551,7 +551,7 @@ def test_subset_files_damaged_give_one_line(which, garbage):
     def load():
         from omegaconf import OmegaConf
 
-        from evalkit.config import CandidatesConfig
+        from evalkit.app.schema import CandidatesConfig
         from evalkit.gate.subset import subset_pools
 
         bench = load_subset(cfg)
@@ -594,7 +594,7 @@ def test_config_override_values_end_in_one_line_naming_the_key(key, value):
     import io
 
     from evalkit.cli import preflight
-    from evalkit.config import register
+    from evalkit.app.schema import register
 
     register()
     stderr = io.StringIO()

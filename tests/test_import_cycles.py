@@ -1,4 +1,4 @@
-"""The package's import graph has no cycles: every `import` inside evalkit/ counts, at module level or deferred
+"""The package's import graph has no cycles and no import points up the layers (LAYERS): every `import` inside evalkit/ counts, at module level or deferred
 inside a function, so a cycle cannot be hidden by moving an import into a function body."""
 from __future__ import annotations
 
@@ -90,7 +90,45 @@ def test_evalkit_has_no_import_cycle():
 
 def test_top_level_holds_only_packages_and_the_spine():
     """The folder list shows the pipeline: stage and service packages, plus the few modules that wire them."""
-    spine = {"__init__.py", "__main__.py", "cli.py", "pipeline.py", "config.py", "contracts.py", "errors.py", "testing.py"}
+    spine = {"__init__.py", "__main__.py", "cli.py", "pipeline.py", "config.py", "checks.py", "registry.py",
+             "contracts.py", "errors.py", "commands.py", "progress.py", "testing.py"}
     loose = sorted(p.name for p in PACKAGE.glob("*.py") if p.name not in spine)
     assert loose == [], f"modules outside a package: {loose}"
     assert all((p / "__init__.py").is_file() for p in PACKAGE.iterdir() if p.is_dir() and any(p.glob("*.py")))
+
+
+# Bottom to top: a module may import its own layer and the layers below, never one above (deferred imports count).
+LAYERS = [
+    ["evalkit", "evalkit.errors", "evalkit.contracts", "evalkit.storage", "evalkit.progress", "evalkit.commands",
+     "evalkit.registry", "evalkit.checks", "evalkit.config"],          # the spine and utilities every stage uses
+    ["evalkit.models"],                                              # the shared model runtime
+    ["evalkit.data", "evalkit.metrics"],                             # benchmarks; evaluation
+    ["evalkit.m3", "evalkit.candidates", "evalkit.rerank"],          # first stages and rerankers
+    ["evalkit.report", "evalkit.gate"],                              # reports, comparisons, the CI gate
+    ["evalkit.executors"],                                           # where stages run; shards and their merge
+    ["evalkit.pipeline"],                                            # the wiring of one run
+    ["evalkit.app", "evalkit.cli", "evalkit.__main__", "evalkit.testing"],   # the CLI; test-time helpers
+]
+
+
+def layer_of(module: str) -> int:
+    """The layer of the longest prefix naming `module` (a module not placed is an error: place it)."""
+    found = [(len(p), i) for i, prefixes in enumerate(LAYERS) for p in prefixes
+             if module == p or module.startswith(p + ".")]
+    assert found, f"{module} is in no layer of tests/test_import_cycles.py LAYERS"
+    return max(found)[1]
+
+
+def upward_imports(graph: dict[str, set[str]]) -> list[str]:
+    return [f"{m} (layer {layer_of(m)}) imports {d} (layer {layer_of(d)})"
+            for m, deps in sorted(graph.items()) for d in sorted(deps) if layer_of(d) > layer_of(m)]
+
+
+def test_no_import_points_up_the_layers():
+    assert upward_imports(import_graph()) == []
+
+
+def test_the_layer_check_sees_a_seeded_upward_import():
+    graph = import_graph()
+    graph["evalkit.data.docstore"] = graph["evalkit.data.docstore"] | {"evalkit.app.validate"}
+    assert upward_imports(graph) == ["evalkit.data.docstore (layer 2) imports evalkit.app.validate (layer 7)"]

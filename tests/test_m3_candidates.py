@@ -12,7 +12,8 @@ from evalkit.config import CandidatesConfig, M3Config
 from evalkit.contracts import canonical_order
 from evalkit.data import load_benchmark
 from evalkit.config import BenchmarkConfig
-from evalkit.m3 import M3Encoder, SparseWeights, load_m3
+from evalkit.m3.encoder import M3Encoder, SparseWeights
+from evalkit.m3.loading import load_m3
 from evalkit.m3.encoder import M3Reps, M3Settings
 from evalkit.m3.index import SparseShards, index_corpora, write_index_shard
 from evalkit.m3.sparse_search import sparse_search

@@ -8,7 +8,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from evalkit.m3 import M3Encoder, colbert_score, combine, dense_score, load_m3, sparse_score
+from evalkit.m3.encoder import M3Encoder
+from evalkit.m3.loading import load_m3
+from evalkit.m3.scores import colbert_score, combine, dense_score, sparse_score
 from evalkit.m3.encoder import M3Settings
 from evalkit.testing import make_tiny_m3
 from tests.flag_embedding import import_flag_embedding

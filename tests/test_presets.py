@@ -10,7 +10,7 @@ from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
 from evalkit.cli import CONFIG_DIR
-from evalkit.config import register
+from evalkit.app.schema import register
 from evalkit.report.compare_cli import compare_dirs
 from evalkit.report.comparison import System, build_comparison
 from evalkit.report.published import load_tables, rows_for, system_key

@@ -12,7 +12,7 @@ from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
 from evalkit.cli import CONFIG_DIR
-from evalkit.config import register
+from evalkit.app.schema import register
 from evalkit.contracts import Benchmark
 from evalkit.gate.provenance import config_hash, manifest, protocol_fields
 

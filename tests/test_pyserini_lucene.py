@@ -18,7 +18,9 @@ from conftest import write_miracl_layout
 from evalkit.candidates.bm25_anserini import LuceneBm25, java_whitespace_tokens
 from evalkit.candidates.lucene_analyzers import analyzer_for, index_args
 from evalkit.candidates.lucene_jvm import INSTALL, java_class, missing_requirement
-from evalkit.config import BenchmarkConfig, CandidatesConfig, LuceneConfig
+from evalkit.config import BenchmarkConfig
+from evalkit.app.schema import CandidatesConfig
+from evalkit.candidates.lucene import LuceneConfig
 from evalkit.contracts import Benchmark
 from evalkit.data.miracl import load_sample
 from evalkit.errors import EvalkitError
@@ -202,7 +204,8 @@ def test_index_is_built_once_reused_and_rebuilt_when_corrupt(lucene, tmp_path, c
 def test_parallel_runs_build_the_index_once(lucene, tmp_path):
     root = write_miracl_layout(tmp_path / "m", {"sw": SW_YO["sw"]})
     script = ("import logging, sys; logging.basicConfig(level=logging.INFO, stream=sys.stdout);"
-              "from evalkit.config import *; from evalkit.data.miracl import load_sample;"
+              "from evalkit.config import BenchmarkConfig; from evalkit.app.schema import CandidatesConfig;"
+              "from evalkit.data.miracl import load_sample;"
               "from evalkit.candidates.lucene import lucene_candidates;"
               f"b = load_sample(BenchmarkConfig(name='sample', source={str(root)!r}));"
               "print('RUN', lucene_candidates(b, CandidatesConfig(name='lucene', depth=3)))")
@@ -224,7 +227,7 @@ def test_pyserini_preset_uses_lucene_for_every_language_and_states_the_analyzers
     from hydra import compose, initialize_config_dir
 
     from evalkit.cli import CONFIG_DIR
-    from evalkit.config import register
+    from evalkit.app.schema import register
     from evalkit.pipeline import run
 
     data = {**SW_YO, **RU, "en": {"topics": {"1": "running cats"}, "qrels": [("1", "e1", 1)],

@@ -19,7 +19,8 @@ import torch
 from hydra import compose, initialize_config_dir
 
 from evalkit.cli import CONFIG_DIR
-from evalkit.config import ExecutorConfig, RerankerConfig, register
+from evalkit.config import ExecutorConfig
+from evalkit.app.schema import RerankerConfig, register
 from evalkit.executors.ray_exec import RayScorer, ScoreActor
 from evalkit.rerank.cache import PairCache
 from evalkit.rerank.engine import build_cross_encoder

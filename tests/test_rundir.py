@@ -16,7 +16,7 @@ import yaml
 from hydra import compose, initialize_config_dir
 
 from evalkit.cli import CONFIG_DIR
-from evalkit.config import register
+from evalkit.app.schema import register
 from evalkit.errors import EvalkitError
 from evalkit.app.rundir import Staging, check_reuse
 

@@ -10,7 +10,8 @@ import pytest
 import pytrec_eval
 
 from evalkit.candidates.bm25 import bm25_candidates
-from evalkit.config import BenchmarkConfig, CandidatesConfig
+from evalkit.config import BenchmarkConfig
+from evalkit.app.schema import CandidatesConfig
 from evalkit.data.miracl import load_sample
 from test_sample_data import ROOT, read_language, read_tsv
 

@@ -115,7 +115,7 @@ def test_config_targets_are_evalkit_classes_only():
                                       "+hydra.callbacks.x._target_=builtins.exec"])
 def test_a_target_cannot_be_added_to_evalkit_config_groups(override, capsys):
     from evalkit.cli import preflight
-    from evalkit.config import register
+    from evalkit.app.schema import register
 
     register()
     with pytest.raises(SystemExit) as exc:
@@ -139,7 +139,7 @@ def test_the_default_config_and_hydra_launchers_pass_the_target_check():
 
 def test_preflight_accepts_the_default_config(capsys):
     from evalkit.cli import preflight
-    from evalkit.config import register
+    from evalkit.app.schema import register
 
     register()
     preflight([])                                   # no SystemExit: the composed hydra node passes

@@ -14,7 +14,7 @@ from hydra import compose, initialize_config_dir
 
 from conftest import MINI, write_miracl_layout
 from evalkit.cli import CONFIG_DIR
-from evalkit.config import register
+from evalkit.app.schema import register
 from evalkit.errors import EvalkitError
 from evalkit.executors.merge import merge_shards
 from evalkit.executors.shard import parse_shard, shard_of

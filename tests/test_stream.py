@@ -22,7 +22,7 @@ from hydra import compose, initialize_config_dir
 from torch.nn.attention import SDPBackend, sdpa_kernel
 
 from evalkit.cli import CONFIG_DIR
-from evalkit.config import register
+from evalkit.app.schema import register
 from evalkit.data import load_benchmark
 from evalkit.data.trec import format_run, read_run
 from evalkit.rerank.cache import PairCache

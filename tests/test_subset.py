@@ -9,7 +9,7 @@ import pytest
 from hydra import compose, initialize_config_dir
 
 from evalkit.cli import CONFIG_DIR
-from evalkit.config import register
+from evalkit.app.schema import register
 from evalkit.errors import EvalkitError
 from evalkit.pipeline import run
 from evalkit.gate.subset import create_subset, stratified_sample

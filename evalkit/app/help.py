@@ -31,6 +31,13 @@ def groups(config_dir: Path) -> dict[str, list[str]]:
     return out
 
 
+def _entries(point: str) -> list[str]:
+    """One line per entry of an extension point, read from source (nothing heavy is imported)."""
+    from evalkit.registry import POINTS, outline
+
+    return [f"  {POINTS[point][0]:<17} {name:<14} {doc}" for name, doc in outline(point)]
+
+
 def help_text(config_dir: Path, subcommands: dict[str, str]) -> str:
     from evalkit.commands import module_doc
 
@@ -39,5 +46,9 @@ def help_text(config_dir: Path, subcommands: dict[str, str]) -> str:
     lines += ["", "config groups (choose one with group=option; every value can be overridden, e.g. "
               "candidates.depth=50):"]
     lines += [f"  {group:<15} {', '.join(options)}" for group, options in groups(config_dir).items()]
+    lines += ["", "registered entries (the values of each key; docs/extending.md adds one):"]
+    from evalkit.registry import POINTS
+
+    lines += [line for point in POINTS for line in _entries(point)]
     lines += ["", HYDRA, ""]
     return "\n".join(lines)

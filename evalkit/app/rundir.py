@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
 import shutil
 import time
 from pathlib import Path
@@ -63,17 +62,6 @@ def _retarget(handler: logging.FileHandler, path: Path, mode: str) -> None:
         handler.stream = handler._open()
     finally:
         handler.release()
-
-
-_STAGED = re.compile(r"^\.(.+)\.partial-\d+$")
-
-
-def published_path(path: Path) -> Path:
-    """The directory a run being built in `path` will be published as (`path` itself when it is not staged):
-    what outputs written during the run name, never the staging directory."""
-    path = Path(path)
-    found = _STAGED.match(path.name)
-    return path.parent / found.group(1) if found else path
 
 
 class Staging:

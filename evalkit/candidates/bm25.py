@@ -10,12 +10,14 @@ from __future__ import annotations
 import hashlib
 import logging
 from pathlib import Path
-from typing import Callable
+from dataclasses import dataclass
+from typing import Any, Callable, Optional
 
 import bm25s
 import numpy as np
 
-from evalkit.config import CandidatesConfig
+from evalkit.candidates import FIRST_STAGES
+from evalkit.checks import at_least, between, existing_path, one_of, optional, setting
 from evalkit.contracts import Benchmark, DocStore, Run
 from evalkit.candidates.bm25_anserini import LuceneBm25, java_whitespace_tokens
 from evalkit.candidates.text import language_tokens
@@ -31,6 +33,14 @@ Tokenizer = Callable[[str], list[str]]
 MODES = ("language", "anserini", "xlmr")
 PYSERINI_WHITESPACE = {"sw", "yo"}   # MIRACL languages Pyserini indexes with whitespace tokens (no Lucene analyzer)
 VERSION = 2                          # cache layout of both index kinds (evalkit.storage manifest)
+
+
+@dataclass
+class Bm25Config:
+    mode: str = setting("language", one_of(*MODES))   # language (script-aware) | anserini (Lucene as Pyserini) | xlmr
+    k1: float = setting(0.9, at_least(0.0, "a number"))
+    b: float = setting(0.4, between(0.0, 1.0))
+    tokenizer: Optional[str] = setting(None, optional(existing_path("tokenizer directory")))   # xlmr: id or path
 
 
 class XlmrTokens:
@@ -137,7 +147,13 @@ class LuceneIndex:
         return self.index.search(self.tokenize(query), depth, self.k1, self.b)
 
 
-def bm25_candidates(benchmark: Benchmark, cfg: CandidatesConfig, cache_dir: Path | None = None) -> dict[str, Run]:
+@FIRST_STAGES.register("bm25", config=Bm25Config)
+def bm25_stage(benchmark: Benchmark, cfg: Any, executor: Any = None) -> dict[str, Run]:
+    """BM25 in numpy: script-aware tokens (bm25s), Lucene's scoring as Anserini runs it, or XLM-R tokens."""
+    return bm25_candidates(benchmark, cfg)
+
+
+def bm25_candidates(benchmark: Benchmark, cfg: Any, cache_dir: Path | None = None) -> dict[str, Run]:
     tokenize, sep, method = tokenizer_for(cfg.bm25.mode, cfg.bm25.tokenizer)
     cache_dir = cache_dir or default_cache_dir()
     if cfg.bm25.mode == "anserini":

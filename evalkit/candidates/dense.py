@@ -6,19 +6,45 @@ are collected in a second pass, so that the cut follows the canonical order (sco
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Optional
 
 import numpy as np
 
+from evalkit.candidates import FIRST_STAGES
 from evalkit.candidates.embeddings import EmbeddingShards, embed_corpora
-from evalkit.candidates.encoder import Encoder, EncoderSettings
-from evalkit.config import CandidatesConfig
+from evalkit.checks import ConfigValueError, any_value, at_least, device, existing_path, one_of, optional, setting
+from evalkit.config import DTYPES
 from evalkit.contracts import Benchmark, Run, canonical_order
 from evalkit.data.docstore import default_cache_dir
 from evalkit.errors import EvalkitError
 
+if TYPE_CHECKING:
+    from evalkit.candidates.encoder import Encoder
+
 SCORES_PER_BLOCK = 1 << 25     # query x document products held at once (128 MiB of float32)
+
+
+@dataclass
+class DenseConfig:
+    model: Optional[str] = setting(None, optional(existing_path("model directory")))
+    revision: Optional[str] = setting(None, any_value)
+    pooling: str = setting("cls", one_of("cls", "mean"))
+    normalize: bool = setting(True, any_value)
+    max_length: int = setting(8192, at_least(1))
+    query_prefix: str = setting("", any_value)
+    doc_prefix: str = setting("", any_value)
+    batch_tokens: int = setting(16384, at_least(1))
+    dtype: str = setting("auto", one_of(*DTYPES))
+    device: str = setting("auto", device)
+    shard_docs: int = setting(50_000, at_least(1))   # documents per on-disk embedding shard (the unit of resumption)
+
+
+def _requires(tree: dict) -> None:
+    if not tree["candidates"]["dense"]["model"]:
+        raise ConfigValueError("candidates.dense.model", None, f"candidates={tree['candidates']['name']} needs a "
+                               "dense encoder: candidates.dense.model=<hub id or local directory>")
 
 
 def _blocks(shards: EmbeddingShards, n_queries: int, keep: int):
@@ -76,8 +102,9 @@ def _tied_rows(queries: np.ndarray, shards: EmbeddingShards, keep: int,
     return {q: np.concatenate(parts) for q, parts in found.items()}
 
 
-def build_encoder(cfg: CandidatesConfig, progress: bool | None = None) -> Encoder:
-    from evalkit.rerank.engine import resolve_device_dtype
+def build_encoder(cfg: Any, progress: bool | None = None) -> Encoder:
+    from evalkit.candidates.encoder import Encoder, EncoderSettings   # torch and transformers, on use
+    from evalkit.models.device import resolve_device_dtype
     from evalkit.models.loading import load_encoder
 
     dense = cfg.dense
@@ -89,7 +116,13 @@ def build_encoder(cfg: CandidatesConfig, progress: bool | None = None) -> Encode
                                            device), progress=progress)
 
 
-def dense_candidates(benchmark: Benchmark, cfg: CandidatesConfig, cache_dir: Path | None = None,
+@FIRST_STAGES.register("dense", config=DenseConfig, requires=_requires)
+def dense_stage(benchmark: Benchmark, cfg: Any, executor: Any = None) -> dict[str, Run]:
+    """A bi-encoder (CLS or mean pooling) and exact inner-product search over the whole corpus."""
+    return dense_candidates(benchmark, cfg, executor=executor)
+
+
+def dense_candidates(benchmark: Benchmark, cfg: Any, cache_dir: Path | None = None,
                      executor: Any = None) -> dict[str, Run]:
     """`executor`: an `evalkit.executors.Executor` (e.g. a Ray actor pool encodes corpus and queries);
     None encodes in this process."""
@@ -99,7 +132,7 @@ def dense_candidates(benchmark: Benchmark, cfg: CandidatesConfig, cache_dir: Pat
         return _search_all(benchmark, cfg, executor.dense_encoder(cfg), cache_dir)
 
 
-def _search_all(benchmark: Benchmark, cfg: CandidatesConfig, encoder, cache_dir: Path | None) -> dict[str, Run]:
+def _search_all(benchmark: Benchmark, cfg: Any, encoder, cache_dir: Path | None) -> dict[str, Run]:
     dense, doc_sep = cfg.dense, benchmark.protocol.get("doc_sep", " ")
     stores = list({id(benchmark.stores[lang]): benchmark.stores[lang] for lang in benchmark.queries}.values())
     embedded = embed_corpora(stores, encoder, dense.doc_prefix, doc_sep, dense.shard_docs,

@@ -1,6 +1,6 @@
 """Hybrid first stage: fuse the runs of several first stages with ranx (rrf, or wsum after normalisation).
 
-Each sub-system (`candidates.hybrid.systems`: bm25 | lucene | dense | runfile) runs with this same candidates config
+Each sub-system (`candidates.hybrid.systems`: any registered first stage but hybrid) runs with this same candidates config
 (so `candidates.bm25`, `candidates.dense` and `candidates.path` configure them) at `candidates.hybrid.depth`.
 - rrf: score = sum over runs of 1 / (rrf_k + rank); ranks come from the canonical order (score desc, docid
   desc), because ranx ranks tied scores in arbitrary order;
@@ -10,18 +10,20 @@ Each sub-system (`candidates.hybrid.systems`: bm25 | lucene | dense | runfile) r
 from __future__ import annotations
 
 import warnings
-from dataclasses import is_dataclass, replace
-from typing import Sequence
+from dataclasses import dataclass, is_dataclass, replace
+from typing import Any, Optional, Sequence
 
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import OmegaConf
 
-from evalkit.config import CandidatesConfig
+from evalkit.candidates import FIRST_STAGES
+from evalkit.checks import ConfigValueError, at_least, each, hybrid_weights, one_of, optional, setting
 from evalkit.contracts import Benchmark, Run
 from evalkit.data.trec import cut
 from evalkit.errors import EvalkitError
 from evalkit.metrics.evaluate import rank_scores
 
 METHODS = ("rrf", "wsum")
+NORMS = ("min-max", "max", "sum", "zmuv", "rank", "borda", "min-max-inverted", "max-inverted", "sum-inverted")
 _PLACEHOLDER = "\x00absent"
 
 
@@ -51,7 +53,7 @@ def fuse_runs(runs: Sequence[Run], method: str = "rrf", weights: Sequence[float]
     return {q: {d: float(s) for d, s in docs.items() if d != _PLACEHOLDER} for q, docs in result.to_dict().items()}
 
 
-def _with_depth(cfg: CandidatesConfig | DictConfig, depth: int):
+def _with_depth(cfg: Any, depth: int):
     if is_dataclass(cfg):
         return replace(cfg, depth=depth)
     copy = OmegaConf.create(OmegaConf.to_container(cfg, resolve=True))
@@ -59,15 +61,49 @@ def _with_depth(cfg: CandidatesConfig | DictConfig, depth: int):
     return copy
 
 
-def hybrid_candidates(benchmark: Benchmark, cfg: CandidatesConfig, executor=None) -> dict[str, Run]:
-    from evalkit.candidates import STAGES
+def fusable() -> tuple[str, ...]:
+    """The stages a hybrid may fuse: every registered first stage except hybrid itself."""
+    return tuple(name for name in FIRST_STAGES.names() if name != "hybrid")
 
+
+def _systems(v: list[str]) -> str | None:
+    if len(v) < 2:
+        return f"name two or more of {', '.join(fusable())}"
+    return each(one_of(*fusable()))(v)
+
+
+def _requires(tree: dict) -> None:
+    """A hybrid needs what each of its systems needs, and one weight per system."""
+    hybrid = tree["candidates"]["hybrid"]
+    for name in hybrid["systems"]:
+        requires = FIRST_STAGES[name].requires
+        if requires:
+            requires(tree)
+    if hybrid["weights"] is not None and len(hybrid["weights"]) != len(hybrid["systems"]):
+        raise ConfigValueError("candidates.hybrid.weights", hybrid["weights"],
+                               f"needs one weight per system of candidates.hybrid.systems={hybrid['systems']}")
+
+
+@dataclass
+class HybridConfig:
+    systems: list[str] = setting(check=_systems, factory=lambda: ["bm25", "dense"])   # see fusable()
+    method: str = setting("rrf", one_of(*METHODS))
+    weights: Optional[list[float]] = setting(None, optional(hybrid_weights))
+    norm: str = setting("min-max", one_of(*NORMS))   # wsum normalisation (ranx fusion norm)
+    depth: int = setting(1000, at_least(1))         # depth of each fused run
+    rrf_k: int = setting(60, at_least(0))           # rrf: score = sum of 1 / (rrf_k + rank)
+
+
+@FIRST_STAGES.register("hybrid", config=HybridConfig, requires=_requires,
+                       uses=lambda candidates: list(candidates["hybrid"]["systems"]))
+def hybrid_candidates(benchmark: Benchmark, cfg: Any, executor=None) -> dict[str, Run]:
+    """Fusion of several first stages (rrf, or wsum after normalisation)."""
     systems = list(cfg.hybrid.systems)
-    unknown = [s for s in systems if s not in STAGES or s == "hybrid"]
-    if unknown or len(systems) < 2:
-        raise EvalkitError(f"candidates.hybrid.systems={systems}: name two or more of bm25, lucene, dense, runfile")
+    problem = _systems(systems)
+    if problem:
+        raise ConfigValueError("candidates.hybrid.systems", systems, problem)
     sub = _with_depth(cfg, cfg.hybrid.depth)
-    per_system = [STAGES[name](benchmark, sub, executor) for name in systems]
+    per_system = [FIRST_STAGES[name].build(benchmark, sub, executor) for name in systems]
     weights = list(cfg.hybrid.weights) if cfg.hybrid.weights is not None else None
     return {lang: cut(fuse_runs([runs.get(lang, {}) for runs in per_system], cfg.hybrid.method, weights,
                                 cfg.hybrid.norm, cfg.hybrid.rrf_k), cfg.depth)

@@ -15,9 +15,13 @@ import hashlib
 import json
 import logging
 import os
+import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from evalkit.candidates import FIRST_STAGES
+from evalkit.checks import at_least, between, lang_code, setting
 from evalkit.candidates.lucene_analyzers import ENGLISH, WHITESPACE, analyzer_for, index_args
 from evalkit.candidates.lucene_jvm import java_class, pyserini_version
 from evalkit.contracts import Benchmark, DocStore, Run, canonical_order
@@ -26,6 +30,22 @@ from evalkit.storage import Artefact, Damaged, cache_root, cached_artefact
 log = logging.getLogger(__name__)
 INDEX_FORMAT = 1          # builder version of the lucene-index artefact: bump when what is indexed changes
 DOC_SEP = "\n"            # MIRACL / Mr. TyDi convention: title + "\n" + text
+
+
+@dataclass
+class LuceneConfig:
+    k1: float = setting(0.9, at_least(0.0, "a number"))
+    b: float = setting(0.4, between(0.0, 1.0))
+    hits: int = setting(1000, at_least(1))   # Lucene hits per query before the depth cut (Pyserini's --hits)
+    # lang -> Lucene language code | en | whitespace
+    analyzers: dict[str, str] = setting(check=lambda v: next((f"{k!r}: {lang_code(k)}" for k in v if lang_code(k)),
+                                                             None), factory=dict)
+    threads: int = setting(0, at_least(0))             # indexing and search threads (0: every core)
+    batch_docs: int = setting(10_000, at_least(1))     # documents handed to the indexer per call
+    batch_queries: int = setting(512, at_least(1))     # queries per batch_search call
+    heap: str = setting("4g", lambda v: None if re.fullmatch(r"\d+[kmgKMG]?", v) else
+                        "a JVM heap size such as 4g or 512m")   # JVM -Xmx (one JVM per process, fixed at start)
+    memory_buffer_mb: int = setting(1024, at_least(1))   # Lucene IndexWriter RAM buffer
 
 
 def _threads(n: int) -> int:
@@ -104,6 +124,12 @@ def search(searcher: Any, queries: dict[str, str], lucene: Any, depth: int) -> R
             hits = {h.docid: float(f"{h.score:.6f}") for h in (results.get(qid) or [])}
             run[qid] = dict(canonical_order(hits)[:depth])
     return run
+
+
+@FIRST_STAGES.register("lucene", config=LuceneConfig)
+def lucene_stage(benchmark: Benchmark, cfg: Any, executor: Any = None) -> dict[str, Run]:
+    """BM25 by Lucene itself, through Pyserini 0.22.1's Anserini (needs Java and Pyserini)."""
+    return lucene_candidates(benchmark, cfg)
 
 
 def lucene_candidates(benchmark: Benchmark, cfg: Any, cache_dir: Path | None = None) -> dict[str, Run]:

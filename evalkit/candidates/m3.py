@@ -13,11 +13,14 @@ from __future__ import annotations
 
 import logging
 from contextlib import nullcontext
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
+from evalkit.candidates import FIRST_STAGES
 from evalkit.candidates.dense import exact_search
-from evalkit.config import CandidatesConfig
+from evalkit.checks import any_value, at_least, device, existing_path, hybrid_weights, one_of, optional, setting
+from evalkit.config import DTYPES
 from evalkit.contracts import Benchmark, Run
 from evalkit.data.docstore import default_cache_dir
 from evalkit.data.trec import cut
@@ -27,10 +30,29 @@ from evalkit.m3.scores import MODES, check_weights, combine
 log = logging.getLogger(__name__)
 
 
+@dataclass
+class M3Config:
+    model: Optional[str] = setting("BAAI/bge-m3", optional(existing_path("model directory")))
+    revision: Optional[str] = setting(None, any_value)
+    mode: str = setting("dense", one_of(*MODES))   # dense | sparse | multi_vec | dense_sparse | all
+    weights: list[float] = setting(check=lambda v: None if len(v) == 3 and not hybrid_weights(v) else
+                                   "three non-negative weights [dense, sparse, colbert], not all zero",
+                                   factory=lambda: [1.0, 0.3, 1.0])   # [dense, sparse, colbert]
+    max_length: int = setting(8192, at_least(1))        # documents
+    query_max_length: int = setting(512, at_least(1))
+    fusion_depth: int = setting(1000, at_least(1))      # dense_sparse: depth of each fused list
+    rerank_depth: int = setting(200, at_least(1))       # multi_vec, all: dense candidates re-ranked
+    window_queries: int = setting(256, at_least(1))     # multi_vec, all: queries whose candidates are encoded together
+    batch_tokens: int = setting(16384, at_least(1))
+    dtype: str = setting("auto", one_of(*DTYPES))
+    device: str = setting("auto", device)
+    shard_docs: int = setting(50_000, at_least(1))      # documents per index shard (the unit of resumption)
+
+
 def build_m3_encoder(m3: Any, progress: bool | None = None):
     from evalkit.m3.encoder import M3Encoder, M3Settings
     from evalkit.m3.loading import load_m3
-    from evalkit.rerank.engine import resolve_device_dtype
+    from evalkit.models.device import resolve_device_dtype
 
     if not m3.model:
         raise EvalkitError("candidates.m3.model: required (a hub id or a local directory)")
@@ -45,7 +67,7 @@ def fuse_dense_sparse(dense: dict[str, float], sparse: dict[str, float], weights
             for d in dict.fromkeys([*dense, *sparse])}
 
 
-def _check(cfg: CandidatesConfig) -> None:
+def _check(cfg: Any) -> None:
     m3 = cfg.m3
     if m3.mode not in MODES:
         raise EvalkitError(f"candidates.m3.mode={m3.mode!r} is not one of {MODES}")
@@ -55,9 +77,12 @@ def _check(cfg: CandidatesConfig) -> None:
             raise EvalkitError(f"candidates.m3.{key}={getattr(m3, key)} is below candidates.depth={cfg.depth}")
 
 
-def m3_candidates(benchmark: Benchmark, cfg: CandidatesConfig, executor: Any = None,
+@FIRST_STAGES.register("m3", config=M3Config)
+def m3_candidates(benchmark: Benchmark, cfg: Any, executor: Any = None,
                   cache_dir: Path | None = None, encoder=None) -> dict[str, Run]:
-    """`executor`: an `evalkit.executors.Executor` (under ray an actor pool encodes the corpus index)."""
+    """BGE-M3's five retrieval modes (dense, sparse, multi_vec, dense_sparse, all) over one corpus index.
+
+    `executor`: an `evalkit.executors.Executor` (under ray an actor pool encodes the corpus index)."""
     _check(cfg)
     if encoder is None:
         encoder = executor.m3_encoder(cfg) if executor is not None else build_m3_encoder(cfg.m3)
@@ -65,7 +90,7 @@ def m3_candidates(benchmark: Benchmark, cfg: CandidatesConfig, executor: Any = N
         return _runs(benchmark, cfg, encoder, cache_dir)
 
 
-def _runs(benchmark: Benchmark, cfg: CandidatesConfig, encoder, cache_dir: Path | None) -> dict[str, Run]:
+def _runs(benchmark: Benchmark, cfg: Any, encoder, cache_dir: Path | None) -> dict[str, Run]:
     from evalkit.m3.index import index_corpora
     from evalkit.m3.rescore import rescore
     from evalkit.m3.sparse_search import sparse_search

@@ -11,7 +11,10 @@ import logging
 import math
 from pathlib import Path
 
-from evalkit.config import CandidatesConfig
+from typing import Any
+
+from evalkit.candidates import FIRST_STAGES
+from evalkit.checks import ConfigValueError
 from evalkit.contracts import Benchmark, CompactRun, Run
 from evalkit.data.trec import cut, read_run
 from evalkit.errors import DataFormatError, EvalkitError
@@ -109,7 +112,19 @@ def _split_by_language(path: Path, benchmark: Benchmark, depth: int) -> dict[str
     return runs
 
 
-def runfile_candidates(benchmark: Benchmark, cfg: CandidatesConfig) -> dict[str, Run]:
+def _requires(tree: dict) -> None:
+    if not tree["candidates"]["path"]:
+        raise ConfigValueError("candidates.path", None, "candidates=runfile needs candidates.path=<run file "
+                               "or directory of run.<lang>.trec files>")
+
+
+@FIRST_STAGES.register("runfile", requires=_requires)
+def runfile_stage(benchmark: Benchmark, cfg: Any, executor: Any = None) -> dict[str, Run]:
+    """Candidates read from run files (TREC, ranx JSON or Parquet), one file or one per language."""
+    return runfile_candidates(benchmark, cfg)
+
+
+def runfile_candidates(benchmark: Benchmark, cfg: Any) -> dict[str, Run]:
     if not cfg.path:
         raise EvalkitError("candidates.path: required for candidates=runfile (a run file or a directory of them)")
     path = Path(cfg.path).expanduser()

@@ -1,24 +1,23 @@
-"""Benchmark loaders: `load_benchmark(cfg.benchmark)` returns the Benchmark contract."""
+"""Benchmark loaders: `load_benchmark(cfg.benchmark)` returns the Benchmark contract.
+
+Each benchmark is an entry of `BENCHMARKS` registered in its loader's module (miracl.py: miracl and sample,
+mldr.py, mkqa.py, local.py): `build(cfg.benchmark) -> Benchmark`.
+"""
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING, Callable
 
+from evalkit.config import POOLS
 from evalkit.contracts import Benchmark
 from evalkit.errors import EvalkitError
+from evalkit.registry import new_registry
 
 if TYPE_CHECKING:
     from evalkit.config import BenchmarkConfig
 
-LOADERS = {                                     # name -> "module:function" (imported on use)
-    "sample": "evalkit.data.miracl:load_sample",
-    "miracl": "evalkit.data.miracl:load_miracl",
-    "mldr": "evalkit.data.mldr:load_mldr",
-    "mkqa": "evalkit.data.mkqa:load_mkqa",
-    "local": "evalkit.data.local:load_local",
-}
+BENCHMARKS = new_registry("benchmark")
 
-__all__ = ["LOADERS", "load_benchmark"]
+__all__ = ["BENCHMARKS", "load_benchmark"]
 
 
 def load_benchmark(cfg: BenchmarkConfig, reader: Callable[[BenchmarkConfig], Benchmark] | None = None) -> Benchmark:
@@ -27,14 +26,9 @@ def load_benchmark(cfg: BenchmarkConfig, reader: Callable[[BenchmarkConfig], Ben
     from evalkit.data.pool import apply_judged_pool
     from evalkit.data.validate import check_missing_docs_mode
 
-    if cfg.name not in LOADERS:
-        raise EvalkitError(f"benchmark.name={cfg.name!r} is not one of {sorted(LOADERS)}")
-    if cfg.pool not in ("full", "judged"):
+    entry = BENCHMARKS[cfg.name]
+    if cfg.pool not in POOLS:
         raise EvalkitError(f"benchmark.pool={cfg.pool!r} must be 'full' or 'judged'")
     check_missing_docs_mode(cfg.missing_docs)
-    if reader is not None:
-        benchmark = reader(cfg)
-    else:
-        module, function = LOADERS[cfg.name].split(":")
-        benchmark = getattr(importlib.import_module(module), function)(cfg)
+    benchmark = reader(cfg) if reader is not None else entry.build(cfg)
     return apply_judged_pool(benchmark) if cfg.pool == "judged" else benchmark

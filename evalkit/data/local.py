@@ -15,6 +15,8 @@ import logging
 from pathlib import Path
 
 from evalkit.config import BenchmarkConfig
+from evalkit.checks import ConfigValueError
+from evalkit.data import BENCHMARKS
 from evalkit.contracts import Benchmark, Qrels
 from evalkit.data.docstore import open_jsonl_store
 from evalkit.data.trec import numbered_lines, read_qrels, read_topics
@@ -82,7 +84,14 @@ def _corpus(cfg: BenchmarkConfig, root: Path) -> tuple[Path, str]:
     raise DataFormatError(path, None, "empty corpus")
 
 
+def _requires(tree: dict) -> None:
+    if not tree["benchmark"]["source"]:
+        raise ConfigValueError("benchmark.source", None, "benchmark=local needs benchmark.source=<directory>")
+
+
+@BENCHMARKS.register("local", requires=_requires)
 def load_local(cfg: BenchmarkConfig) -> Benchmark:
+    """Your own data: BEIR or TREC layout in a local directory."""
     if not cfg.source:
         raise EvalkitError("benchmark.source is required for benchmark=local (a BEIR directory or TREC files)")
     root = Path(cfg.source).expanduser()

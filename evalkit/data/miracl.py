@@ -10,6 +10,7 @@ import re
 from pathlib import Path
 
 from evalkit.config import BenchmarkConfig
+from evalkit.data import BENCHMARKS
 from evalkit.contracts import Benchmark
 from evalkit.data.docstore import open_jsonl_store
 from evalkit.data.hub import dataset_revision, is_local, require_files, resolve_dataset
@@ -68,7 +69,9 @@ def load_miracl_layout(cfg: BenchmarkConfig, topics_root: Path, corpus_root: Pat
     )
 
 
+@BENCHMARKS.register("miracl")
 def load_miracl(cfg: BenchmarkConfig) -> Benchmark:
+    """MIRACL v1.0 (18 languages) from the hub or a local copy of its layout."""
     if cfg.split not in SPLITS:
         raise EvalkitError(f"benchmark.split={cfg.split!r} is not a MIRACL split {SPLITS} (the papers use dev)")
     if cfg.split.startswith("test"):
@@ -83,7 +86,9 @@ def load_miracl(cfg: BenchmarkConfig) -> Benchmark:
     return load_miracl_layout(cfg, topics_root, corpus_root, LANGUAGES)
 
 
+@BENCHMARKS.register("sample")
 def load_sample(cfg: BenchmarkConfig) -> Benchmark:
+    """The bundled 10-language sample in MIRACL's layout (offline)."""
     root = Path(cfg.source) if cfg.source else Path(__file__).resolve().parent.parent / "sample_data"
     if not root.is_dir():
         raise EvalkitError(f"sample benchmark directory not found: {root}")

@@ -17,6 +17,7 @@ import zipfile
 from pathlib import Path
 
 from evalkit.config import BenchmarkConfig
+from evalkit.data import BENCHMARKS
 from evalkit.contracts import Benchmark
 from evalkit.data.docstore import open_jsonl_store
 from evalkit.data.hub import dataset_revision, require_files, resolve_dataset
@@ -116,7 +117,9 @@ def load_questions(root: Path, languages: list[str], tmp: Path) -> tuple[dict[st
     return out, "processed zip"
 
 
+@BENCHMARKS.register("mkqa")
 def load_mkqa(cfg: BenchmarkConfig) -> Benchmark:
+    """MKQA (26 languages): answer-match judging over a shared corpus."""
     from evalkit.data.docstore import default_cache_dir
 
     if cfg.split != "test":

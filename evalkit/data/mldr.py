@@ -12,6 +12,7 @@ import logging
 from pathlib import Path
 
 from evalkit.config import BenchmarkConfig
+from evalkit.data import BENCHMARKS
 from evalkit.contracts import Benchmark, Qrels
 from evalkit.data.docstore import open_jsonl_store
 from evalkit.data.hub import dataset_revision, is_local, require_files, resolve_dataset
@@ -53,7 +54,9 @@ def _local_file(root: Path, relative: str) -> Path:
     return plain if not path.exists() and plain.exists() else path
 
 
+@BENCHMARKS.register("mldr")
 def load_mldr(cfg: BenchmarkConfig) -> Benchmark:
+    """MLDR (13 languages, long documents up to 8,192+ tokens)."""
     if cfg.split not in SPLITS:
         raise EvalkitError(f"benchmark.split={cfg.split!r} is not an MLDR split {SPLITS} (the papers use test)")
     languages = check_languages(cfg.languages, LANGUAGES, cfg.name)

@@ -134,5 +134,7 @@ def count_empty_documents(store: DocStore) -> int:
 
 
 def check_missing_docs_mode(mode: str) -> None:
-    if mode not in ("error", "warn"):
+    from evalkit.config import MISSING_DOCS
+
+    if mode not in MISSING_DOCS:
         raise EvalkitError(f"benchmark.missing_docs={mode!r} must be 'error' or 'warn'")

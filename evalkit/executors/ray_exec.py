@@ -25,7 +25,8 @@ import pyarrow as pa
 
 from evalkit.config import CandidatesConfig, ExecutorConfig, RerankerConfig
 from evalkit.errors import EvalkitError
-from evalkit.rerank.engine import EngineStats, build_cross_encoder, cached_scores, resolve_device_dtype
+from evalkit.models.device import resolve_device_dtype
+from evalkit.rerank.engine import EngineStats, build_cross_encoder, cached_scores
 
 log = logging.getLogger(__name__)
 COUNTERS = ("batches", "tokens", "padded_tokens")   # per-block engine counters, summed on the driver
@@ -55,8 +56,10 @@ def plain_config(cfg: Any, kind: type) -> Any:
     """A dataclass instance from a Hydra node (or the dataclass itself): picklable, and `replace`-able."""
     if isinstance(cfg, kind):
         return cfg
-    from omegaconf import OmegaConf
+    from omegaconf import DictConfig, OmegaConf
 
+    if isinstance(cfg, DictConfig) and OmegaConf.get_type(cfg) is not dict:
+        return OmegaConf.to_object(cfg)   # the schema's own dataclass, with every entry's section
     return OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(kind), cfg))   # nested dataclasses too
 
 

@@ -23,7 +23,6 @@ from evalkit.metrics.evaluate import POLICY
 PACKAGES = ["evalkit", "torch", "transformers", "tokenizers", "ranx", "bm25s", "datasets", "pyarrow", "pandas",
             "numpy", "hydra-core", "huggingface_hub", "pytrec-eval-terrier", "scipy",
             "pyserini", "pyjnius"]
-CANDIDATE_SUBCONFIGS = ("bm25", "dense", "hybrid", "lucene", "m3")   # only the selected first stage's sub-config is protocol
 
 
 def config_hash(cfg: DictConfig) -> str:
@@ -69,10 +68,12 @@ def _flat(prefix: str, node: Any) -> dict[str, Any]:
 def candidate_settings(candidates: dict) -> dict:
     """The first stage's settings that shape its candidates: the selected stage's sub-config (a hybrid's: those
     of the stages it fuses), never another stage's; a run file's location is environment, not protocol."""
-    used = {candidates["name"]}
-    if candidates["name"] == "hybrid":
-        used |= set(candidates.get("hybrid", {}).get("systems", []))
-    return {k: v for k, v in candidates.items() if k not in ("path", "label") and (k not in CANDIDATE_SUBCONFIGS or k in used)}
+    from evalkit.candidates import FIRST_STAGES
+
+    sections = {e.name for e in FIRST_STAGES.entries() if e.config is not None}
+    entry = FIRST_STAGES[candidates["name"]]
+    used = {entry.name, *(entry.uses(candidates) if entry.uses else [])}
+    return {k: v for k, v in candidates.items() if k not in ("path", "label") and (k not in sections or k in used)}
 
 
 def protocol_fields(cfg: DictConfig, benchmark, scorer) -> dict[str, Any]:

@@ -20,7 +20,8 @@ import torch
 from transformers.models.auto.configuration_auto import CONFIG_MAPPING
 from transformers.models.auto.modeling_auto import MODEL_MAPPING
 
-from evalkit.models.loading import (DTYPES, HUB_FILES, CheckpointError, LoadedModel, _load_tokenizer, _sha256,
+from evalkit.models.device import TORCH_DTYPES
+from evalkit.models.loading import (HUB_FILES, CheckpointError, LoadedModel, load_tokenizer, sha256_files,
                                     load_encoder, resolve_model_dir)
 
 log = logging.getLogger(__name__)
@@ -87,17 +88,17 @@ def _load_pickled_encoder(local: Path, dtype: str, device: str, attn_implementat
     config = CONFIG_MAPPING[raw["model_type"]].from_pretrained(local)
     model_class = MODEL_MAPPING[type(config)]
     state, _ = _read_state(local / PICKLED)
-    network = model_class._from_config(config, attn_implementation=attn_implementation, dtype=DTYPES[dtype])
-    report = network.load_state_dict({k: v.to(DTYPES[dtype]) for k, v in state.items()}, strict=False)
+    network = model_class._from_config(config, attn_implementation=attn_implementation, dtype=TORCH_DTYPES[dtype])
+    report = network.load_state_dict({k: v.to(TORCH_DTYPES[dtype]) for k, v in state.items()}, strict=False)
     problems = {"missing": [k for k in report.missing_keys if not k.startswith("pooler.")],
                 "unexpected": [k for k in report.unexpected_keys if not k.startswith("pooler.")]}
     if any(problems.values()):
         raise CheckpointError(f"{local / PICKLED}: tensors do not match {model_class.__name__}: " + "; ".join(
             f"{kind}: {', '.join(sorted(names)[:8])}" for kind, names in problems.items() if names))
     network.to(device).eval()
-    tokenizer, tokenizer_hash = _load_tokenizer(local, raw["model_type"])
+    tokenizer, tokenizer_hash = load_tokenizer(local, raw["model_type"])
     info = {"model": str(local), "local_dir": str(local), "format": "native (pytorch_model.bin, weights_only)",
-            "weights_hash": _sha256([local / PICKLED])[0], "tokenizer_hash": tokenizer_hash,
+            "weights_hash": sha256_files([local / PICKLED])[0], "tokenizer_hash": tokenizer_hash,
             "model_type": config.model_type, "architecture": model_class.__name__, "dtype": dtype, "device": device}
     return LoadedModel(model=network, tokenizer=tokenizer, info=info)
 
@@ -105,17 +106,17 @@ def _load_pickled_encoder(local: Path, dtype: str, device: str, attn_implementat
 def load_m3(model: str, *, revision: str | None = None, dtype: str = "fp32", device: str = "cpu",
             attn_implementation: str = "sdpa") -> LoadedM3:
     """Encoder and both heads from a hub id (HF cache / hub, offline-safe) or a local directory."""
-    if dtype not in DTYPES:
-        raise CheckpointError(f"dtype {dtype!r}: expected one of {sorted(DTYPES)}")
+    if dtype not in TORCH_DTYPES:
+        raise CheckpointError(f"dtype {dtype!r}: expected one of {sorted(TORCH_DTYPES)}")
     local, commit = resolve_model_dir(model, revision, allow_patterns=M3_HUB_FILES)
     if not any(local.glob("*.safetensors")) and (local / PICKLED).is_file():
         encoder = _load_pickled_encoder(local, dtype, device, attn_implementation)
     else:
         encoder = load_encoder(str(local), dtype=dtype, device=device, attn_implementation=attn_implementation)
     hidden = encoder.model.config.hidden_size
-    sparse, sparse_path = _head(local, "sparse_linear", hidden, 1, DTYPES[dtype], device)
-    colbert, colbert_path = _head(local, "colbert_linear", hidden, None, DTYPES[dtype], device)
-    heads_hash, heads_each = _sha256([sparse_path, colbert_path])
+    sparse, sparse_path = _head(local, "sparse_linear", hidden, 1, TORCH_DTYPES[dtype], device)
+    colbert, colbert_path = _head(local, "colbert_linear", hidden, None, TORCH_DTYPES[dtype], device)
+    heads_hash, heads_each = sha256_files([sparse_path, colbert_path])
     info = {**encoder.info, "model": model, "revision": revision, "commit": commit, "heads_hash": heads_hash,
             "heads_files": heads_each, "colbert_dim": colbert.out_features}
     encoder = LoadedModel(encoder.model, encoder.tokenizer, info)

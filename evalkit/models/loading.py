@@ -24,12 +24,11 @@ from transformers.models.auto.configuration_auto import CONFIG_MAPPING
 from transformers.models.auto.modeling_auto import MODEL_FOR_SEQUENCE_CLASSIFICATION_MAPPING, MODEL_MAPPING
 
 from evalkit.errors import EvalkitError
+from evalkit.models.device import torch_dtype
 
 logger = logging.getLogger(__name__)
 
 HUB_FILES = ["*.json", "*.safetensors", "*.model", "tokenizer*"]   # configs, weights, sentencepiece/tokenizer files
-DTYPES = {"fp32": torch.float32, "float32": torch.float32, "bf16": torch.bfloat16, "bfloat16": torch.bfloat16,
-          "fp16": torch.float16, "float16": torch.float16}
 XLMR_TOKENIZER_TYPES = {"new", "gte", "xlm-roberta"}
 ROBERTA_POSITIONS = {"roberta", "xlm-roberta", "xlm-roberta-xl", "camembert"}   # positions start at pad_token_id + 1
 ORIGINAL_ONLY_KEYS = ("rope_scaling", "rope_theta", "auto_map", "pack_qkv", "unpad_inputs",
@@ -173,7 +172,7 @@ def _check_loading_report(report: dict[str, Any], local: Path, model_class: type
         raise CheckpointError(f"{local}: tensors do not match {model_class.__name__}: {'; '.join(problems)}")
 
 
-def _sha256(paths: list[Path]) -> tuple[str, dict[str, str]]:
+def sha256_files(paths: list[Path]) -> tuple[str, dict[str, str]]:
     """sha256 of the files' bytes concatenated in name order (= `cat files | sha256sum`), and of each file."""
     combined, each = hashlib.sha256(), {}
     for path in paths:
@@ -186,7 +185,7 @@ def _sha256(paths: list[Path]) -> tuple[str, dict[str, str]]:
     return combined.hexdigest(), each
 
 
-def _load_tokenizer(local: Path, model_type: str) -> tuple[Any, str]:
+def load_tokenizer(local: Path, model_type: str) -> tuple[Any, str]:
     tokenizer_json = local / "tokenizer.json"
     if model_type in XLMR_TOKENIZER_TYPES and tokenizer_json.is_file():
         # tokenizer.json exactly as published (XLMRobertaTokenizerFast rebuilds it and treats literal "<s>" in text
@@ -199,7 +198,7 @@ def _load_tokenizer(local: Path, model_type: str) -> tuple[Any, str]:
     if not tokenizer.is_fast or tokenizer.pad_token_id is None:
         raise CheckpointError(f"{local}: the tokenizer files give no fast tokenizer with a padding token")
     tokenizer.padding_side = "right"   # the pooler reads position 0
-    digest = (_sha256([tokenizer_json])[0] if tokenizer_json.is_file()
+    digest = (sha256_files([tokenizer_json])[0] if tokenizer_json.is_file()
               else hashlib.sha256(tokenizer.backend_tokenizer.to_str().encode()).hexdigest())
     return tokenizer, digest
 
@@ -208,9 +207,7 @@ def load_cross_encoder(model: str, *, revision: str | None = None, dtype: torch.
                        device: str = "cpu", attn_implementation: str = "sdpa") -> LoadedModel:
     """Load a `*ForSequenceClassification` cross-encoder and its tokenizer; never runs repository code."""
     if isinstance(dtype, str):
-        if dtype not in DTYPES:
-            raise ValueError(f"dtype {dtype!r}: expected a torch.dtype or one of {sorted(DTYPES)}")
-        dtype = DTYPES[dtype]
+        dtype = torch_dtype(dtype)
     local, commit = resolve_model_dir(model, revision)
     raw = _read_config(local)
     weights = _weights_files(local)
@@ -219,8 +216,8 @@ def load_cross_encoder(model: str, *, revision: str | None = None, dtype: torch.
                                                   attn_implementation=attn_implementation, output_loading_info=True)
     _check_loading_report(report, local, model_class)
     network.to(device).eval()
-    tokenizer, tokenizer_hash = _load_tokenizer(local, raw["model_type"])
-    weights_hash, weights_each = _sha256(weights)
+    tokenizer, tokenizer_hash = load_tokenizer(local, raw["model_type"])
+    weights_hash, weights_each = sha256_files(weights)
     info = {"model": model, "local_dir": str(local), "revision": revision, "commit": commit,
             "weights_hash": weights_hash, "weights_files": weights_each, "tokenizer_hash": tokenizer_hash,
             "format": fmt, "model_type": network.config.model_type, "architecture": model_class.__name__,
@@ -249,15 +246,15 @@ def load_encoder(model: str, *, revision: str | None = None, dtype: str = "fp32"
     else:
         raise CheckpointError(f"{local / 'config.json'}: model_type {model_type!r} is unknown to this transformers "
                               f"version (evalkit never runs repository code)")
-    network, report = model_class.from_pretrained(local, config=config, dtype=DTYPES[dtype], use_safetensors=True,
+    network, report = model_class.from_pretrained(local, config=config, dtype=torch_dtype(dtype), use_safetensors=True,
                                                   attn_implementation=attn_implementation, output_loading_info=True)
     report = {kind: [k for k in report.get(kind) or () if not str(k).startswith("pooler.")]
               for kind in ("missing_keys", "unexpected_keys", "mismatched_keys")}
     _check_loading_report(report, local, model_class)
     network.to(device).eval()
-    tokenizer, tokenizer_hash = _load_tokenizer(local, model_type)
+    tokenizer, tokenizer_hash = load_tokenizer(local, model_type)
     info = {"model": model, "local_dir": str(local), "revision": revision, "commit": commit, "format": fmt,
-            "weights_hash": _sha256(weights)[0], "tokenizer_hash": tokenizer_hash,
+            "weights_hash": sha256_files(weights)[0], "tokenizer_hash": tokenizer_hash,
             "model_type": network.config.model_type, "architecture": model_class.__name__, "dtype": dtype,
             "device": device}
     logger.info("loaded encoder %s (%s, %s format) from %s", model, model_class.__name__, fmt, local)

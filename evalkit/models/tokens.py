@@ -81,6 +81,29 @@ class TokenArrays:
         return [self.ids[a:b].tolist() for a, b in zip(self.offsets[:-1], self.offsets[1:])]
 
 
+def query_budget(max_length: int, query_max_length: int | None) -> int:
+    """The query's token budget: `query_max_length`, else 3/4 of max_length (FlagEmbedding's convention)."""
+    return query_max_length if query_max_length is not None else max_length * 3 // 4
+
+
+def check_query_budget(max_length: int | None, query_max_length: int | None, n_special: int = 0) -> str | None:
+    """What is wrong with a query budget, or None: it must leave room for a document within max_length (None:
+    not known yet, e.g. the model's own limit before loading)."""
+    if max_length is None or (query_max_length is None and n_special == 0):
+        return None
+    budget = query_budget(max_length, query_max_length)
+    if n_special == 0:
+        return None if budget < max_length else f"must be below reranker.max_length={max_length}"
+    return None if 0 < budget < max_length - n_special else \
+        f"{budget} leaves no room for a document within reranker.max_length {max_length}"
+
+
+def doc_budget(max_length: int, n_special: int, query_len):
+    """The document's tokens in a pair: what max_length leaves after the special tokens and the (already cut)
+    query. The one truncation rule: the engine cuts by it and the explorer shows it (numbers or arrays)."""
+    return np.maximum(max_length - n_special - query_len, 0)
+
+
 def pair_tokens(queries: TokenArrays, q_rows: np.ndarray, docs: TokenArrays, d_rows: np.ndarray,
                 layout: tuple[Sequence[int], Sequence[int], Sequence[int]], max_length: int) -> TokenArrays:
     """prefix + query + middle + document + suffix for each (q_rows[i], d_rows[i]); the document is cut so the
@@ -89,7 +112,7 @@ def pair_tokens(queries: TokenArrays, q_rows: np.ndarray, docs: TokenArrays, d_r
     n_p, n_m, n_s = len(prefix), len(middle), len(suffix)
     q_rows, d_rows = np.asarray(q_rows, dtype=np.int64), np.asarray(d_rows, dtype=np.int64)
     q_len = queries.lengths[q_rows]
-    d_len = np.minimum(docs.lengths[d_rows], np.maximum(max_length - n_p - n_m - n_s - q_len, 0))
+    d_len = np.minimum(docs.lengths[d_rows], doc_budget(max_length, n_p + n_m + n_s, q_len))
     pool = np.concatenate([prefix, middle, suffix, queries.ids, docs.ids]).astype(np.int32, copy=False)
     q_base, d_base = n_p + n_m + n_s, n_p + n_m + n_s + len(queries.ids)
     n = len(q_rows)

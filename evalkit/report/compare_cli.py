@@ -12,7 +12,7 @@ import yaml
 
 from evalkit.errors import EvalkitError
 from evalkit.report.comparison import Comparison, System, build_comparison
-from evalkit.report.formats import FORMATS, check_formats, write_outputs
+from evalkit.report.formats import check_formats, write_outputs
 from evalkit.report.published import choices_of, system_key
 
 log = logging.getLogger(__name__)
@@ -127,16 +127,12 @@ def main(argv: list[str]) -> int:
                                   n_resamples=args.resamples)
         single_sweep = len(args.run_dirs) == 1 and not _is_run(Path(args.run_dirs[0]))
         out = Path(args.out or (args.run_dirs[0] if single_sweep else default_out(args.run_dirs)))
-        written = write_outputs(comparison, out, formats, stem="compare")
+        written = write_outputs(comparison, out, formats, "compare", run_dirs=expand_run_dirs(args.run_dirs))
         if args.equivalence is not None:   # same model served elsewhere: same ranking within +-D?
             from evalkit.report.agreement import write_equivalence
 
             dirs = dict(zip(comparison.systems, expand_run_dirs(args.run_dirs)))
             written += write_equivalence(out, comparison, dirs, args.equivalence, args.equivalence_metric)
-        if "explore" in formats:
-            from evalkit.report.explore import write_explorer
-
-            written.append(write_explorer(expand_run_dirs(args.run_dirs), out / "compare_explore.html"))
     except (EvalkitError, FileNotFoundError) as exc:
         sys.stderr.write(f"evalkit compare: error: {exc}\n")
         return 2

@@ -16,12 +16,13 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from evalkit.app.rundir import published_path
+from evalkit.storage.paths import published_path
 from evalkit.config import BenchmarkConfig
 from evalkit.contracts import Benchmark, canonical_order
 from evalkit.data.spans import read_spans
 from evalkit.data.trec import read_run
 from evalkit.errors import EvalkitError
+from evalkit.models.tokens import doc_budget
 from evalkit.storage import atomic_write_text
 
 log = logging.getLogger(__name__)
@@ -137,7 +138,7 @@ def language_details(lang: str, systems: list[ExploreSystem], benchmark: Benchma
             missed.append([[d, qrels[qid][d], rank.get(qid, {}).get(d), base_rank.get(qid, {}).get(d),
                             answer_at.get((qid, d))] for d in sorted(outside, key=lambda d: (-qrels[qid][d], d))])
             cuts.append(None if s.max_length is None else
-                        s.max_length - pair_specials - min(q_len[qid], s.query_budget or s.max_length))
+                        int(doc_budget(s.max_length, pair_specials, min(q_len[qid], s.query_budget or s.max_length))))
         details[qid] = {"rows": rows, "missed": missed, "cut": cuts}
     return {"docs": table, "q": details}
 

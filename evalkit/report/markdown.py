@@ -75,9 +75,10 @@ def render(table: pd.DataFrame, metrics: dict, title: str) -> str:
     return "\n".join(parts + api_sections(metrics))
 
 
-def write_report(out_dir: Path, table: pd.DataFrame, metrics: dict, cfg: DictConfig) -> Path:
+def write_report(out_dir: Path, table: pd.DataFrame, metrics: dict, cfg: DictConfig, appendix: str = "") -> Path:
+    """report.md, with `appendix` (e.g. the "vs published" section) after the tables."""
     protocol = metrics["protocol"]
     title = cfg.report.title or f"evalkit: {protocol['benchmark']} — {protocol['candidates']} → {protocol['reranker']}"
     path = Path(out_dir) / "report.md"
-    atomic_write_text(path, render(table, metrics, title))
+    atomic_write_text(path, render(table, metrics, title) + appendix)
     return path

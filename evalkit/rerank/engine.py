@@ -18,17 +18,17 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 import numpy as np
 import torch
 
-from evalkit.progress import Progress
+from evalkit.config import SCORE_TRANSFORMS
 from evalkit.errors import EvalkitError
+from evalkit.models.device import TORCH_DTYPES, resolve_device_dtype
+from evalkit.progress import Progress
 from evalkit.models.batching import BudgetRunner
 from evalkit.rerank.cache import PairCache, pair_key
 from evalkit.models.prefetch import map_ahead, prefetch
-from evalkit.models.tokens import TokenArrays
+from evalkit.models.tokens import TokenArrays, check_query_budget, query_budget
 from evalkit.rerank.windows import Window, WindowBuilder
 from evalkit.storage import cache_root
 
-DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
-TRANSFORMS = ("logit", "sigmoid")
 WINDOW_TOKENS = 1 << 21     # model tokens per scoring window (see README "Streaming"): ~8 MB of int32 ids
 SCORE_CHUNK = 64            # score(pairs) feeds its pairs to the windows in chunks of this many
 RECENT_WINDOWS = 2          # a pair scored in one of the last windows is not scored again (cache on or off)
@@ -49,7 +49,7 @@ class EngineSettings:
 
     @property
     def query_budget(self) -> int:
-        return self.query_max_length if self.query_max_length is not None else self.max_length * 3 // 4
+        return query_budget(self.max_length, self.query_max_length)
 
 
 @dataclass
@@ -73,10 +73,10 @@ class EngineStats(ScoreStats):
 
 def _check(settings: EngineSettings, model: torch.nn.Module, n_special: int) -> None:
     s = settings
-    if s.score_transform not in TRANSFORMS:
-        raise EvalkitError(f"reranker.score_transform: {s.score_transform!r} is not one of {TRANSFORMS}")
-    if s.dtype not in DTYPES:
-        raise EvalkitError(f"reranker.dtype: {s.dtype!r} is not one of {tuple(DTYPES)}")
+    if s.score_transform not in SCORE_TRANSFORMS:
+        raise EvalkitError(f"reranker.score_transform: {s.score_transform!r} is not one of {SCORE_TRANSFORMS}")
+    if s.dtype not in TORCH_DTYPES:
+        raise EvalkitError(f"reranker.dtype: {s.dtype!r} is not one of {tuple(TORCH_DTYPES)}")
     for key, template, field in (("query_template", s.query_template, "query"), ("doc_template", s.doc_template, "doc")):
         try:
             ok = "\0" in template.format(**{field: "\0"})
@@ -92,11 +92,11 @@ def _check(settings: EngineSettings, model: torch.nn.Module, n_special: int) -> 
                                "(GTE and XLM-R cross-encoders have one); set reranker.packed=false")
     if s.window_tokens < 1:
         raise EvalkitError(f"reranker.window_tokens: {s.window_tokens} must be >= 1")
-    if not 0 < s.query_budget < s.max_length - n_special:
-        raise EvalkitError(f"reranker.query_max_length: {s.query_budget} leaves no room for a document "
-                           f"within reranker.max_length {s.max_length}")
+    problem = check_query_budget(s.max_length, s.query_budget, n_special)
+    if problem:
+        raise EvalkitError(f"reranker.query_max_length: {problem}")
     weights = next(model.parameters()).dtype
-    if weights != DTYPES[s.dtype]:
+    if weights != TORCH_DTYPES[s.dtype]:
         raise EvalkitError(f"reranker.dtype: {s.dtype} requested but the model's weights are {weights}")
     if model.config.num_labels != 1:
         raise EvalkitError(f"reranker.model: a cross-encoder needs 1 output, this head has {model.config.num_labels}")
@@ -278,19 +278,6 @@ def _pair_layout(tokenizer: Any) -> tuple[list[int], list[int], list[int]]:
     i = next(k for k in range(len(full)) if full[k:k + len(a)] == a)
     j = next(k for k in range(i + len(a), len(full)) if full[k:k + len(b)] == b)
     return full[:i], full[i + len(a):j], full[j + len(b):]
-
-
-def resolve_device_dtype(device: str, dtype: str) -> tuple[str, str]:
-    """'auto' device: cuda when available, else cpu; 'auto' dtype: fp16 on cuda, fp32 on cpu.
-
-    fp16, not bf16: both GTE and bge-reranker-v2-m3 are published in fp16, and on an H200 fp16 scores stayed within
-    0.16 of fp32 (sample nDCG@10 change 0.0003) where bf16 moved them by up to 1.1 (results/bench/gpu-check-*.json).
-    """
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    if dtype == "auto":
-        dtype = "fp16" if device.startswith("cuda") else "fp32"
-    return device, dtype
 
 
 CPU_BATCH_TOKENS = 16384

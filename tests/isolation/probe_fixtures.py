@@ -20,7 +20,7 @@ def test_module_scoped_fixture_writes_a_cache(module_scoped_cache_user, mini_mir
 def test_default_pair_cache_path(tmp_path):
     from omegaconf import OmegaConf
 
-    from evalkit.config import RerankerConfig
+    from evalkit.app.schema import RerankerConfig
     from evalkit.rerank.engine import build_cross_encoder
     from evalkit.testing import make_tiny_gte
 

@@ -84,9 +84,9 @@ def _tokenizer(path: str | None) -> Any:
         from transformers import AutoTokenizer
 
         return AutoTokenizer.from_pretrained(path)
-    from evalkit.testing import _xlmr_tokenizer
+    from evalkit.data.tokenizer import load_tokenizer
 
-    return _xlmr_tokenizer()
+    return load_tokenizer("xlmr")
 
 
 def probe(args: argparse.Namespace) -> dict:

@@ -1,0 +1,36 @@
+"""executor=ray: cross-encoder scoring, dense encoding and BGE-M3 corpus encoding on a Ray actor pool
+(evalkit/executors/ray_exec.py, ray_m3.py; imported on use: `pip install -e ".[ray]"`)."""
+from __future__ import annotations
+
+from contextlib import AbstractContextManager
+from typing import Any
+
+from evalkit.executors import EXECUTORS
+
+
+@EXECUTORS.register("ray")
+class RayExecutor:
+    """A Ray actor pool: a local instance, or a running cluster (executor.address=auto)."""
+
+    def __init__(self, cfg: Any):
+        self.cfg = cfg
+
+    def cross_encoder(self, reranker: Any):
+        from evalkit.executors.ray_exec import RayScorer
+
+        return RayScorer(reranker, self.cfg)
+
+    def dense_encoder(self, candidates: Any):
+        from evalkit.executors.ray_exec import RayEncoder
+
+        return RayEncoder(candidates, self.cfg)
+
+    def m3_encoder(self, candidates: Any):
+        from evalkit.executors.ray_m3 import RayM3Encoder
+
+        return RayM3Encoder(candidates, self.cfg)
+
+    def session(self) -> AbstractContextManager:
+        from evalkit.executors.ray_exec import ray_session
+
+        return ray_session(self.cfg.address)

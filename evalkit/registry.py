@@ -1,0 +1,135 @@
+"""Extension points as registries: a benchmark, first stage, reranker backend, report format or executor is one
+entry (a name, its config dataclass, its checks and its builder), declared in its own module.
+
+An entry module registers itself with `@REGISTRY.register("name", ...)` on its builder. A registry finds its
+entries by reading the modules of its package (those whose source calls `<REGISTRY>.register(`) and importing
+only those, so adding an entry edits no list: drop the module in the package, add its YAML under configs/.
+Entry modules keep heavy imports (torch, transformers, Java) inside their builders, so that listing and checking
+the entries (every CLI run does, before any work) stays cheap.
+"""
+from __future__ import annotations
+
+import ast
+import importlib
+import importlib.util
+import pkgutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator, Optional
+
+from evalkit.errors import EvalkitError
+
+Check = Callable[[dict], None]     # the whole config tree (plain dicts) -> raises ConfigValueError
+
+# The extension points: name -> (the config key naming an entry, the package of entry modules, "module:VARIABLE"
+# of the registry). The one list of them; entries are never listed, they register themselves.
+POINTS = {
+    "benchmark": ("benchmark.name", "evalkit.data", "evalkit.data:BENCHMARKS"),
+    "candidates": ("candidates.name", "evalkit.candidates", "evalkit.candidates:FIRST_STAGES"),
+    "reranker": ("reranker.backend", "evalkit.rerank", "evalkit.rerank:RERANKERS"),
+    "executor": ("executor.name", "evalkit.executors", "evalkit.executors:EXECUTORS"),
+    "report.formats": ("report.formats", "evalkit.report", "evalkit.report.formats:REPORT_FORMATS"),
+}
+
+
+@dataclass(frozen=True)
+class Entry:
+    name: str
+    build: Callable[..., Any]                 # what the entry does (signature fixed by its registry)
+    config: Optional[type] = None             # its own config section (a dataclass), e.g. candidates.<name>
+    requires: Optional[Check] = None          # cross-key checks run when this entry is selected
+    uses: Optional[Callable[[dict], list[str]]] = None   # entries whose sections shape its output (hybrid)
+    options: dict[str, Any] = field(default_factory=dict)   # registry-specific facts (a format's suffix, ...)
+
+    @property
+    def help(self) -> str:
+        doc = (self.build.__doc__ or "").strip()
+        return doc.splitlines()[0] if doc else ""
+
+
+def registry(point: str) -> "Registry":
+    """The live registry of an extension point (imports the module that holds it)."""
+    module, variable = POINTS[point][2].split(":")
+    return getattr(importlib.import_module(module), variable)
+
+
+def outline(point: str) -> list[tuple[str, str]]:
+    """(name, help) of an extension point's entries without importing any of its modules (`evalkit --help`)."""
+    key, package, holder = POINTS[point]
+    return Registry(key, package, holder.split(":")[1]).outline()
+
+
+def new_registry(point: str) -> "Registry":
+    """The registry object an extension point's holder module creates (`X = new_registry("candidates")`)."""
+    key, package, holder = POINTS[point]
+    return Registry(key, package, holder.split(":")[1])
+
+
+class Registry:
+    """Entries of one extension point. `key` is the config key that names an entry (for error messages);
+    `package` is where entry modules live; `marker` is the registry's variable name they call."""
+
+    def __init__(self, key: str, package: str, marker: str):
+        self.key, self.package, self.marker = key, package, marker
+        self._entries: dict[str, Entry] = {}
+        self._discovered = False
+
+    def register(self, name: str, **facts: Any) -> Callable[[Callable], Callable]:
+        def add(build: Callable) -> Callable:
+            if name in self._entries and self._entries[name].build is not build:
+                raise EvalkitError(f"{self.key}: {name!r} is registered twice "
+                                   f"({self._entries[name].build.__module__} and {build.__module__})")
+            self._entries[name] = Entry(name, build, **facts)
+            return build
+        return add
+
+    def _modules(self) -> Iterator[tuple[str, Path, str]]:
+        """(module name, path, source) of each module of the package that registers an entry here."""
+        spec = importlib.util.find_spec(self.package)
+        folder = Path(spec.origin).parent
+        needle = f"{self.marker}.register("
+        for info in pkgutil.iter_modules([str(folder)]):
+            path = folder / (f"{info.name}/__init__.py" if info.ispkg else f"{info.name}.py")
+            source = path.read_text(encoding="utf-8") if path.is_file() else ""
+            if needle in source:
+                yield f"{self.package}.{info.name}", path, source
+
+    def _discover(self) -> None:
+        if self._discovered:
+            return
+        self._discovered = True
+        importlib.import_module(self.package)
+        for module, _, _ in list(self._modules()):
+            importlib.import_module(module)
+
+    def outline(self) -> list[tuple[str, str]]:
+        """(name, first docstring line) of every entry, read from the modules' source without importing them
+        (what `evalkit --help` lists; tests/test_registries.py holds it equal to the imported entries)."""
+        found = {}
+        for _, path, source in self._modules():
+            for node in ast.walk(ast.parse(source)):
+                for deco in getattr(node, "decorator_list", []):
+                    if (isinstance(deco, ast.Call) and isinstance(deco.func, ast.Attribute)
+                            and deco.func.attr == "register" and getattr(deco.func.value, "id", None) == self.marker
+                            and deco.args and isinstance(deco.args[0], ast.Constant)):
+                        doc = (ast.get_docstring(node) or "").strip()
+                        found[deco.args[0].value] = doc.splitlines()[0] if doc else ""
+        return sorted(found.items())
+
+    def names(self) -> tuple[str, ...]:
+        self._discover()
+        return tuple(sorted(self._entries))
+
+    def entries(self) -> Iterator[Entry]:
+        self._discover()
+        return iter([self._entries[n] for n in sorted(self._entries)])
+
+    def __contains__(self, name: object) -> bool:
+        self._discover()
+        return name in self._entries
+
+    def __getitem__(self, name: str) -> Entry:
+        self._discover()
+        if name not in self._entries:
+            raise EvalkitError(f"{self.key}={name!r} is not one of {list(self.names())}")
+        return self._entries[name]

@@ -149,3 +149,9 @@ def canonical_order(run: dict[str, float]) -> list[tuple[str, float]]:
     items = sorted(run.items(), key=lambda kv: kv[0], reverse=True)
     items.sort(key=lambda kv: -kv[1])  # stable: ties keep docid-descending order
     return items
+
+
+def top_of(scores: dict[str, float], depth: int) -> dict[str, float]:
+    """The candidate cut: the first `depth` documents in canonical order. Every first stage and run reader cuts
+    with this (array-based stages first narrow to the documents tied at the cut, then call it)."""
+    return dict(canonical_order(scores)[:depth])

@@ -3,7 +3,9 @@ import pytest
 
 from evalkit.candidates.bm25 import bm25_candidates, tokenizer_for
 from evalkit.candidates.text import language_tokens
-from evalkit.config import BenchmarkConfig, CandidatesConfig, Bm25Config
+from evalkit.app.schema import CandidatesConfig
+from evalkit.candidates.bm25 import Bm25Config
+from evalkit.config import BenchmarkConfig
 from evalkit.data.miracl import load_sample
 from evalkit.errors import EvalkitError
 from conftest import write_miracl_layout

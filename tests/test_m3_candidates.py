@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from evalkit.candidates.m3 import m3_candidates
-from evalkit.config import CandidatesConfig, M3Config
+from evalkit.app.schema import CandidatesConfig
+from evalkit.candidates.m3 import M3Config
 from evalkit.contracts import canonical_order
 from evalkit.data import load_benchmark
 from evalkit.config import BenchmarkConfig

@@ -10,7 +10,9 @@ import ray
 import torch
 
 from evalkit.candidates.m3 import m3_candidates
-from evalkit.config import CandidatesConfig, ExecutorConfig, M3Config
+from evalkit.app.schema import CandidatesConfig
+from evalkit.candidates.m3 import M3Config
+from evalkit.config import ExecutorConfig
 from evalkit.executors import Executor
 from evalkit.m3.index import index_corpora
 from evalkit.testing import make_tiny_m3

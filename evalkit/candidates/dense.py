@@ -16,7 +16,7 @@ from evalkit.candidates import FIRST_STAGES
 from evalkit.candidates.embeddings import EmbeddingShards, embed_corpora
 from evalkit.checks import ConfigValueError, any_value, at_least, device, existing_path, one_of, optional, setting
 from evalkit.config import DTYPES
-from evalkit.contracts import Benchmark, Run, canonical_order
+from evalkit.contracts import Benchmark, Run, top_of
 from evalkit.data.docstore import default_cache_dir
 from evalkit.errors import EvalkitError
 
@@ -85,7 +85,7 @@ def exact_search(queries: np.ndarray, shards: EmbeddingShards, depth: int) -> li
         hits.append((rows, scores))
     wanted = np.unique(np.concatenate([rows for rows, _ in hits])) if hits else np.zeros(0, dtype=np.int64)
     docid = dict(zip(wanted.tolist(), shards.docids(wanted)))
-    return [dict(canonical_order({docid[r]: float(s) for r, s in zip(rows.tolist(), scores)})[:depth])
+    return [top_of({docid[r]: float(s) for r, s in zip(rows.tolist(), scores)}, depth)
             for rows, scores in hits]
 
 

@@ -24,7 +24,7 @@ from evalkit.candidates import FIRST_STAGES
 from evalkit.checks import at_least, between, lang_code, setting
 from evalkit.candidates.lucene_analyzers import ENGLISH, WHITESPACE, analyzer_for, index_args
 from evalkit.candidates.lucene_jvm import java_class, pyserini_version
-from evalkit.contracts import Benchmark, DocStore, Run, canonical_order
+from evalkit.contracts import Benchmark, DocStore, Run, top_of
 from evalkit.storage import Artefact, Damaged, cache_root, cached_artefact
 
 log = logging.getLogger(__name__)
@@ -122,7 +122,7 @@ def search(searcher: Any, queries: dict[str, str], lucene: Any, depth: int) -> R
         results = searcher.batch_search(texts, ids, int(max(lucene.hits, depth)), _threads(lucene.threads))
         for qid in chunk:
             hits = {h.docid: float(f"{h.score:.6f}") for h in (results.get(qid) or [])}
-            run[qid] = dict(canonical_order(hits)[:depth])
+            run[qid] = top_of(hits, depth)
     return run
 
 

@@ -5,6 +5,8 @@ from typing import Sequence
 
 import numpy as np
 
+from evalkit.contracts import top_of
+
 
 def top_k(scores: np.ndarray, docids: Sequence[str], depth: int, positive_only: bool = True) -> dict[str, float]:
     """The `depth` best documents; every document tied with the last one kept is ranked by docid first.
@@ -16,6 +18,4 @@ def top_k(scores: np.ndarray, docids: Sequence[str], depth: int, positive_only: 
     if len(candidates) > depth:
         kth = np.partition(scores[candidates], -depth)[-depth]
         candidates = candidates[scores[candidates] >= kth]
-    ranked = sorted(((docids[i], float(scores[i])) for i in candidates), key=lambda d: d[0], reverse=True)
-    ranked.sort(key=lambda d: -d[1])
-    return dict(ranked[:depth])
+    return top_of({docids[i]: float(scores[i]) for i in candidates}, depth)

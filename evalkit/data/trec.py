@@ -11,7 +11,7 @@ import zlib
 from pathlib import Path
 from typing import Iterator
 
-from evalkit.contracts import Qrels, Run, canonical_order
+from evalkit.contracts import Qrels, Run, canonical_order, top_of
 from evalkit.errors import DataFormatError
 from evalkit.storage import atomic_write_text
 
@@ -111,7 +111,7 @@ def read_run(path: Path, known_qids: set[str] | None = None, depth: int | None =
 
 def cut(run: Run, depth: int) -> Run:
     """Keep the top `depth` documents of each query in canonical (trec_eval) order."""
-    return {qid: dict(canonical_order(docs)[:depth]) for qid, docs in run.items()}
+    return {qid: top_of(docs, depth) for qid, docs in run.items()}
 
 
 def format_run(run: Run, tag: str, qid_order: list[str] | None = None) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from evalkit.contracts import canonical_order
+from evalkit.contracts import top_of
 from evalkit.m3.encoder import SparseWeights
 from evalkit.m3.index import SparseShards
 
@@ -47,5 +47,5 @@ def sparse_search(queries: SparseWeights, index: SparseShards, depth: int) -> li
                 best[start + r] = _keep(np.concatenate([old_s, s]), np.concatenate([old_rows, rows]), depth)
     wanted = np.unique(np.concatenate([rows for _, rows in best])) if best else np.zeros(0, np.int64)
     docid = dict(zip(wanted.tolist(), index.docids(wanted)))
-    return [dict(canonical_order({docid[r]: float(x) for r, x in zip(rows.tolist(), s.tolist())})[:depth])
+    return [top_of({docid[r]: float(x) for r, x in zip(rows.tolist(), s.tolist())}, depth)
             for s, rows in best]

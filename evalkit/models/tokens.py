@@ -81,6 +81,10 @@ class TokenArrays:
         return [self.ids[a:b].tolist() for a, b in zip(self.offsets[:-1], self.offsets[1:])]
 
 
+WINDOW_TOKENS = 1 << 21     # model tokens per scoring window (see README "Streaming"): ~8 MB of int32 ids
+LONGEST_PAIR = 8192         # tokens a pair is assumed to take where the scorer states no max_length (API endpoints)
+
+
 def query_budget(max_length: int, query_max_length: int | None) -> int:
     """The query's token budget: `query_max_length`, else 3/4 of max_length (FlagEmbedding's convention)."""
     return query_max_length if query_max_length is not None else max_length * 3 // 4

@@ -25,11 +25,10 @@ from evalkit.progress import Progress
 from evalkit.models.batching import BudgetRunner
 from evalkit.rerank.cache import PairCache, pair_key
 from evalkit.models.prefetch import map_ahead, prefetch
-from evalkit.models.tokens import TokenArrays, check_query_budget, query_budget
+from evalkit.models.tokens import WINDOW_TOKENS, TokenArrays, check_query_budget, query_budget
 from evalkit.rerank.windows import Window, WindowBuilder
 from evalkit.storage import cache_root
 
-WINDOW_TOKENS = 1 << 21     # model tokens per scoring window (see README "Streaming"): ~8 MB of int32 ids
 SCORE_CHUNK = 64            # score(pairs) feeds its pairs to the windows in chunks of this many
 RECENT_WINDOWS = 2          # a pair scored in one of the last windows is not scored again (cache on or off)
 

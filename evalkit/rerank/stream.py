@@ -14,6 +14,7 @@ import numpy as np
 from evalkit.progress import Progress
 from evalkit.contracts import Benchmark, CompactRun
 from evalkit.errors import EvalkitError
+from evalkit.models.tokens import LONGEST_PAIR, WINDOW_TOKENS
 
 FETCH_DOCS = 1024   # docids per doc-store fetch (a group of whole queries)
 Pair = tuple[str, str]
@@ -57,8 +58,8 @@ def score_chunks(scorer, chunks: Iterable[Sequence[Pair]]) -> Iterator[np.ndarra
         yield from scorer.score_stream(chunks)
         return
     settings = getattr(scorer, "settings", None)
-    budget = getattr(settings, "window_tokens", 1 << 21)
-    max_length = getattr(settings, "max_length", None) or 8192
+    budget = getattr(settings, "window_tokens", WINDOW_TOKENS)
+    max_length = getattr(settings, "max_length", None) or LONGEST_PAIR
     for group in window_chunks(chunks, budget, max_length):
         scores = scorer.score([pair for chunk in group for pair in chunk])
         start = 0

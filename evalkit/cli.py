@@ -152,7 +152,7 @@ def entry() -> None:
 
             parser(args[0]).parse_args(args[1:])
 
-        module, function = SUBCOMMANDS[args[0]].split(":")
+        module, function = SUBCOMMANDS[args[0]].target.split(":")
         raise SystemExit(getattr(importlib.import_module(module), function)(args[1:]))
     if any(a in HELP_FLAGS for a in args):
         from evalkit.app.help import help_text

@@ -7,21 +7,14 @@ from __future__ import annotations
 
 import argparse
 import ast
+from dataclasses import dataclass
 from pathlib import Path
-
-SUBCOMMANDS: dict[str, str] = {   # name -> "module:function" taking argv, returning an exit code
-    "compare": "evalkit.report.compare_cli:main",
-    "regress": "evalkit.gate.regress:main",
-    "subset": "evalkit.gate.subset:main",
-    "merge": "evalkit.executors.merge:main",
-    "explore": "evalkit.report.explore:main",
-    "probe": "evalkit.rerank.api.probe:main",
-}
+from typing import Callable
 
 
 def module_doc(name: str, first_line: bool = False) -> str:
     """A subcommand module's docstring, parsed from its source (no import)."""
-    module = SUBCOMMANDS[name].split(":")[0]   # located by path: find_spec would import the parent packages
+    module = SUBCOMMANDS[name].target.split(":")[0]   # located by path: find_spec would import the parent packages
     origin = Path(__file__).resolve().parents[1].joinpath(*module.split(".")).with_suffix(".py")
     doc = ast.get_docstring(ast.parse(origin.read_text(encoding="utf-8"))) or ""
     return doc.splitlines()[0] if first_line and doc else doc
@@ -106,12 +99,24 @@ def _probe(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", default="probe", help="output directory (probe.json)")
 
 
-ARGUMENTS = {"compare": _compare, "regress": _regress, "subset": _subset, "merge": _merge, "explore": _explore,
-             "probe": _probe}
+@dataclass(frozen=True)
+class Subcommand:
+    target: str                                        # "module:function" taking argv, returning an exit code
+    arguments: Callable[[argparse.ArgumentParser], None]
+
+
+SUBCOMMANDS: dict[str, Subcommand] = {                 # the one list of subcommands: --help, dispatch, parsers
+    "compare": Subcommand("evalkit.report.compare_cli:main", _compare),
+    "regress": Subcommand("evalkit.gate.regress:main", _regress),
+    "subset": Subcommand("evalkit.gate.subset:main", _subset),
+    "merge": Subcommand("evalkit.executors.merge:main", _merge),
+    "explore": Subcommand("evalkit.report.explore:main", _explore),
+    "probe": Subcommand("evalkit.rerank.api.probe:main", _probe),
+}
 
 
 def parser(name: str) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog=f"evalkit {name}", description=module_doc(name),
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ARGUMENTS[name](p)
+    SUBCOMMANDS[name].arguments(p)
     return p

@@ -53,7 +53,6 @@ class CandidatesConfig:
 class RerankerConfig:
     """The reranker. `backend` picks the registry entry (evalkit/rerank/) that scores; `name` is the preset."""
     name: str = setting(MISSING, registered("reranker presets"))   # a configs/reranker/*.yaml name
-    backend: str = setting("cross_encoder", registered("reranker"))   # an entry of evalkit.rerank.RERANKERS
     model: Optional[str] = setting(None, optional(existing_path("model directory")))   # hub id or local directory
     revision: Optional[str] = setting(None, any_value)
     max_length: Optional[int] = setting(None, optional(at_least(8)))   # None: the model's own limit (recorded)
@@ -74,6 +73,7 @@ class RerankerConfig:
                           else "choose one of auto, true, false")
     cache: bool = setting(True, any_value)                   # the on-disk pair-score cache
     cache_path: Optional[str] = setting(None, optional(not_a_dir))   # default $EVALKIT_CACHE/pair_scores.sqlite
+    backend: str = setting("cross_encoder", registered("reranker"))   # an entry of evalkit.rerank.RERANKERS
 
 
 @dataclass

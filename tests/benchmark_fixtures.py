@@ -1,12 +1,9 @@
-"""Writers for tiny datasets in each hub repository's raw layout, and a CLI runner, shared by tests/test_data_*.py."""
+"""Writers for tiny datasets in each hub repository's raw layout, shared by tests/test_data_*.py."""
 from __future__ import annotations
 
 import gzip
 import json
-import os
 import re
-import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
@@ -60,13 +57,6 @@ def hub_snapshot(cache: Path, repo_id: str, commit: str = "0" * 40) -> Path:
     snapshot = base / "snapshots" / commit
     snapshot.mkdir(parents=True, exist_ok=True)
     return snapshot
-
-
-def run_cli(args: list[str], tmp: Path, env: dict | None = None) -> subprocess.CompletedProcess:
-    out = tmp / "out"
-    full_env = {**os.environ, "EVALKIT_CACHE": str(tmp / "cache"), "HF_HUB_OFFLINE": "1", **(env or {})}
-    return subprocess.run([sys.executable, "-m", "evalkit", *args, f"hydra.run.dir={out}"], cwd=REPO,
-                          env=full_env, capture_output=True, text=True, timeout=300)
 
 
 def report_rows(report: str, metric: str) -> dict[str, list[str]]:

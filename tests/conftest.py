@@ -1,4 +1,5 @@
-"""Shared fixtures: tiny datasets in the exact upstream layouts, built per test session."""
+"""Shared fixtures: tiny datasets in the exact upstream layouts, tiny checkpoints and hand-made run directories,
+built once per test session."""
 from __future__ import annotations
 
 import gzip
@@ -67,3 +68,49 @@ def _isolated_cache(tmp_path_factory, monkeypatch):
 @pytest.fixture
 def mini_miracl(tmp_path) -> Path:
     return write_miracl_layout(tmp_path / "mini", MINI)
+
+
+def _snapshot(root: Path) -> dict[str, tuple[int, int]]:
+    return {str(p.relative_to(root)): (p.stat().st_size, p.stat().st_mtime_ns) for p in sorted(root.rglob("*"))}
+
+
+def _shared_checkpoint(tmp_path_factory, name: str, build):
+    """One checkpoint for the whole session, built by `build(path)` with its default arguments. Tests only read it:
+    one that edits, adds or removes a file must build its own (or copy this one); teardown checks nothing changed."""
+    path = build(tmp_path_factory.mktemp(name) / name)
+    before = _snapshot(path)
+    yield path
+    assert _snapshot(path) == before, f"a test modified the shared {name} checkpoint {path}: build a private one"
+
+
+@pytest.fixture(scope="session")
+def tiny_gte(tmp_path_factory) -> Path:
+    """`make_tiny_gte(path)`: native format, seed 0, 2 layers of 32."""
+    from evalkit.testing import make_tiny_gte
+
+    yield from _shared_checkpoint(tmp_path_factory, "tiny-gte", make_tiny_gte)
+
+
+@pytest.fixture(scope="session")
+def tiny_xlmr(tmp_path_factory) -> Path:
+    """`make_tiny_xlmr(path)`: seed 0."""
+    from evalkit.testing import make_tiny_xlmr
+
+    yield from _shared_checkpoint(tmp_path_factory, "tiny-xlmr", make_tiny_xlmr)
+
+
+@pytest.fixture(scope="session")
+def tiny_m3(tmp_path_factory) -> Path:
+    """`make_tiny_m3(path)`: seed 0."""
+    from evalkit.testing import make_tiny_m3
+
+    yield from _shared_checkpoint(tmp_path_factory, "tiny-m3", make_tiny_m3)
+
+
+@pytest.fixture(scope="session")
+def explore_runs(tmp_path_factory) -> tuple[Path, Path, Path]:
+    """tests/explore_fixtures.make_runs: (data root, bm25 -> gte run dir, bm25 -> bge_m3 run dir), written once for
+    tests/test_explore.py and tests/test_explore_browser.py; read only (pages go to each test's own directory)."""
+    from explore_fixtures import make_runs
+
+    return make_runs(tmp_path_factory.mktemp("explore-runs"))

@@ -2,10 +2,7 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 from types import SimpleNamespace
@@ -14,11 +11,11 @@ import numpy as np
 import pytest
 
 from api_servers import SERVER_TRUNCATION, FaultProxy, Infinity, make_server_checkpoint
+from cli_runner import DEVNULL, REPO, evalkit, evalkit_popen
 from evalkit.errors import EvalkitError
 from evalkit.rerank.api.scorer import ApiScorer
 from evalkit.rerank.cache import PairCache, pair_key
 
-REPO = Path(__file__).resolve().parent.parent
 KEY = "test-key-7f3c9e1d5b"          # Infinity is started with --api-key KEY; it must never reach a file
 KEY_ENV = "EVALKIT_TEST_RERANK_KEY"
 
@@ -130,22 +127,19 @@ def test_rate_is_never_exceeded(server):
         assert max(int(((t >= a) & (t < a + width)).sum()) for a in t) <= width * rpm / 60 + 1
 
 
-def run_cli(*overrides: str, env: dict | None = None, timeout: int = 600) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "evalkit", *overrides], cwd=REPO, capture_output=True, text=True,
-                          timeout=timeout, env={**os.environ, "PYTHONPATH": str(REPO), **(env or {})})
-
-
 def cli_api(url: str, out: Path, cache: Path, *extra: str) -> list[str]:
     return ["benchmark=sample", "benchmark.languages=[en,zh,de]", "reranker=api", "reranker.api.format=infinity",
             f"reranker.api.base_url={url}", f"reranker.api.key_env={KEY_ENV}", f"reranker.cache_path={cache}",
             "reranker.api.backoff_base_s=0.05", f"hydra.run.dir={out}", *extra]
 
 
+@pytest.mark.slow
 def test_cli_metrics_equal_reranker_hf_and_the_key_is_nowhere(server, tmp_path):
-    api = run_cli(*cli_api(server.url, tmp_path / "api", tmp_path / "cache.sqlite"))
+    api = evalkit(*cli_api(server.url, tmp_path / "api", tmp_path / "cache.sqlite"), cwd=REPO, timeout=600)
     assert api.returncode == 0, api.stderr[-2000:]
-    hf = run_cli("benchmark=sample", "benchmark.languages=[en,zh,de]", "reranker=hf", f"reranker.model={server.model}",
-                 f"reranker.max_length={SERVER_TRUNCATION}", "reranker.cache=false", f"hydra.run.dir={tmp_path / 'hf'}")
+    hf = evalkit("benchmark=sample", "benchmark.languages=[en,zh,de]", "reranker=hf", f"reranker.model={server.model}",
+                 f"reranker.max_length={SERVER_TRUNCATION}", "reranker.cache=false", f"hydra.run.dir={tmp_path / 'hf'}",
+                 cwd=REPO, timeout=600)
     assert hf.returncode == 0, hf.stderr[-2000:]
     a = json.loads((tmp_path / "api" / "metrics.json").read_text())
     b = json.loads((tmp_path / "hf" / "metrics.json").read_text())
@@ -161,8 +155,9 @@ def test_cli_metrics_equal_reranker_hf_and_the_key_is_nowhere(server, tmp_path):
         if path.is_file():
             assert KEY.encode() not in path.read_bytes(), path
     assert KEY not in api.stdout + api.stderr
-    compared = run_cli("compare", str(tmp_path / "hf"), str(tmp_path / "api"), "--baseline", "bm25-hf",
-                       "--equivalence", "0.01", "--out", str(tmp_path / "cmp"), "--resamples", "200")
+    compared = evalkit("compare", str(tmp_path / "hf"), str(tmp_path / "api"), "--baseline", "bm25-hf",
+                       "--equivalence", "0.01", "--out", str(tmp_path / "cmp"), "--resamples", "200", cwd=REPO,
+                       timeout=600)
     assert compared.returncode == 0, compared.stderr[-2000:]
     eq = json.loads((tmp_path / "cmp" / "equivalence.json").read_text())["bm25-api"]
     assert eq["verdict_by_lang"] == "equivalent within ±0.01"
@@ -170,8 +165,8 @@ def test_cli_metrics_equal_reranker_hf_and_the_key_is_nowhere(server, tmp_path):
     assert eq["transform"] == "none"                      # both logits
     assert max(r["max_abs_delta"] for r in eq["agreement"]) < 1e-5
     # the CI recipe: gate the endpoint against the weights; another system under the same protocol needs no flag
-    gated = run_cli("regress", "--baseline", str(tmp_path / "hf"), "--current", str(tmp_path / "api"),
-                    "--equivalence", "0.01", "--n-resamples", "200")
+    gated = evalkit("regress", "--baseline", str(tmp_path / "hf"), "--current", str(tmp_path / "api"),
+                    "--equivalence", "0.01", "--n-resamples", "200", cwd=REPO, timeout=600)
     assert gated.returncode == 0, gated.stdout[-2000:] + gated.stderr[-2000:]
     assert "System under test changed" in gated.stdout and "reranker.endpoint" in gated.stdout
     assert "by language **equivalent within ±0.01**" in gated.stdout
@@ -181,8 +176,8 @@ def test_unrecoverable_failure_stops_with_one_line_after_saving(server, tmp_path
     cache = tmp_path / "cache.sqlite"
     with FaultProxy(server.url) as proxy:
         proxy.fail_after = 5
-        done = run_cli(*cli_api(proxy.url, tmp_path / "run", cache, "reranker.api.max_retries=2",
-                                "reranker.api.max_concurrency=1"))
+        done = evalkit(*cli_api(proxy.url, tmp_path / "run", cache, "reranker.api.max_retries=2",
+                                "reranker.api.max_concurrency=1"), cwd=REPO, timeout=600)
         answered = [d for d in proxy.answered]
     assert done.returncode == 2
     lines = [line for line in done.stderr.splitlines() if line.startswith("evalkit: error")]
@@ -200,13 +195,13 @@ def _cached_keys(cache: Path) -> set[bytes]:
         return {row[0] for row in db.execute("SELECT pair_key FROM scores")}
 
 
+@pytest.mark.slow
 def test_killed_run_resumes_without_asking_for_a_scored_pair_again(server, tmp_path):
     cache = tmp_path / "cache.sqlite"
     args = cli_api("URL", tmp_path / "run", cache, "reranker.api.max_concurrency=1")
     with FaultProxy(server.url, delay_s=0.15) as proxy:
         args[4] = f"reranker.api.base_url={proxy.url}"
-        proc = subprocess.Popen([sys.executable, "-m", "evalkit", *args], cwd=REPO, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL, env={**os.environ, "PYTHONPATH": str(REPO)})
+        proc = evalkit_popen(*args, cwd=REPO, stdout=DEVNULL, stderr=DEVNULL)
         deadline = time.monotonic() + 300
         while len(proxy.answered) < 8 and time.monotonic() < deadline and proc.poll() is None:
             time.sleep(0.05)
@@ -216,26 +211,27 @@ def test_killed_run_resumes_without_asking_for_a_scored_pair_again(server, tmp_p
     saved = _cached_keys(cache)
     assert len(saved) > 0 and first < 40
     with FaultProxy(server.url, port=port) as proxy2:      # the same endpoint (the URL is fingerprinted)
-        done = run_cli(*args)
+        done = evalkit(*args, cwd=REPO, timeout=600)
         assert done.returncode == 0, done.stderr[-2000:]
         resent = [pair_key(b["query"], d) for b in proxy2.posts for d in b["documents"]]
     repeated = [k for k in resent if k in saved]
     assert repeated == []                                 # no scored pair was asked for again (counted)
     assert len(resent) + len(saved) >= len(_cached_keys(cache))
-    fresh = run_cli(*cli_api(server.url, tmp_path / "fresh", tmp_path / "fresh.sqlite"))
+    fresh = evalkit(*cli_api(server.url, tmp_path / "fresh", tmp_path / "fresh.sqlite"), cwd=REPO, timeout=600)
     assert fresh.returncode == 0, fresh.stderr[-2000:]
     assert json.loads((tmp_path / "run" / "metrics.json").read_text())["systems"] == \
         json.loads((tmp_path / "fresh" / "metrics.json").read_text())["systems"]
 
 
+@pytest.mark.slow
 def test_probe_finds_the_server_truncation_within_one_step(server, tmp_path):
     from evalkit.rerank.api.probe import QUERY
     from evalkit.testing import _xlmr_tokenizer
 
     step = 16
-    done = run_cli("probe", "--format", "infinity", "--base-url", server.url, "--key-env", KEY_ENV,
+    done = evalkit("probe", "--format", "infinity", "--base-url", server.url, "--key-env", KEY_ENV,
                    "--local-model", str(server.model), "--local-max-length", "1024", "--max-offset", "768",
-                   "--step", str(step), "--out", str(tmp_path))
+                   "--step", str(step), "--out", str(tmp_path), cwd=REPO, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
     probe = json.loads((tmp_path / "probe.json").read_text())
     # Infinity cuts the pair at the tokenizer's model_max_length (longest_first: the short query stays whole):
@@ -246,8 +242,8 @@ def test_probe_finds_the_server_truncation_within_one_step(server, tmp_path):
     assert probe["local"]["stops_seeing_at"] is None or probe["local"]["stops_seeing_at"] >= local_window
     assert probe["endpoint"]["requests"] == 1            # every probe document in one request
     # the report shows it beside the length buckets
-    run = run_cli(*cli_api(server.url, tmp_path / "run", tmp_path / "cache.sqlite",
-                           f"reranker.api.probe_file={tmp_path / 'probe.json'}"))
+    run = evalkit(*cli_api(server.url, tmp_path / "run", tmp_path / "cache.sqlite",
+                           f"reranker.api.probe_file={tmp_path / 'probe.json'}"), cwd=REPO, timeout=600)
     assert run.returncode == 0, run.stderr[-2000:]
     report = (tmp_path / "run" / "report.md").read_text()
     assert f"stops seeing the answer at document token {probe['endpoint']['stops_seeing_at']}" in report

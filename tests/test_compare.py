@@ -1,10 +1,7 @@
 """`evalkit compare` on run directories the CLI wrote (fixture benchmark in MIRACL layout, BM25, a tiny GTE)."""
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +9,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from cli_runner import evalkit
 from conftest import write_miracl_layout
 from evalkit.errors import EvalkitError
 from evalkit.metrics.significance import compare_systems
@@ -47,14 +45,12 @@ def sweep(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("cli-sweep")
     data = write_miracl_layout(root / "data", {"en": fixture_data("en", 24, set(range(1, 24, 2))),
                                                "de": fixture_data("de", 24, {1, 3})})
-    env = {**os.environ, "EVALKIT_CACHE": str(root / "cache"), "HF_HUB_OFFLINE": "1"}
     model = make_tiny_gte(root / "tiny-gte", seed=3)
     args = ["--multirun", "benchmark=sample", f"benchmark.source={data}", "metrics.measures=[ndcg@10,recall@100]",
             "reranker=gte,none", "candidates.bm25.k1=0.1,3.0", "candidates.bm25.b=0.9", f"reranker.model={model}",
             "reranker.max_length=512", "reranker.device=cpu", "report.formats=[md,html,latex,csv,parquet]",
             f"hydra.sweep.dir={root / 'sweep'}"]
-    done = subprocess.run([sys.executable, "-m", "evalkit", *args], env=env, capture_output=True, text=True,
-                          timeout=900)
+    done = evalkit(*args, env={"EVALKIT_CACHE": root / "cache"}, timeout=900)
     assert done.returncode == 0, done.stderr[-3000:]
     return root / "sweep"
 
@@ -69,6 +65,7 @@ def _lang_table(markdown: str, metric: str) -> dict[str, list[str]]:
     return {cells[0].strip(): [c.strip() for c in cells] for cells in rows}
 
 
+@pytest.mark.slow
 def test_cli_compare_marks_agree_with_compare_systems(sweep, tmp_path):
     runs = [_run(sweep, 2), _run(sweep, 3)]
     assert main([*map(str, runs), "--out", str(tmp_path), "--seed", "7"]) == 0
@@ -96,6 +93,7 @@ def test_cli_compare_marks_agree_with_compare_systems(sweep, tmp_path):
     assert md.count("*Protocol:*") == md.count("\n## ") - 1   # every section but the protocol block itself
 
 
+@pytest.mark.slow
 def test_sweep_callback_wrote_combined_report(sweep):
     md = (sweep / "compare.md").read_text(encoding="utf-8")
     header = _lang_table(md, "ndcg@10")["lang"][2:]
@@ -106,6 +104,7 @@ def test_sweep_callback_wrote_combined_report(sweep):
         assert (_run(sweep, 0) / name).is_file()
 
 
+@pytest.mark.slow
 def test_ceiling_vs_achieved_matches_the_run_tables(sweep):
     comparison = compare_dirs([sweep], n_resamples=200)
     table = pd.read_parquet(_run(sweep, 0) / "per_query.parquet")
@@ -116,6 +115,7 @@ def test_ceiling_vs_achieved_matches_the_run_tables(sweep):
     assert row["ceiling"] == pytest.approx(macro["ceiling"]) and row["ceiling"] >= row["achieved"]
 
 
+@pytest.mark.slow
 def test_different_query_sets_are_refused(sweep, tmp_path, capsys):
     runs = [_run(sweep, 2), _run(sweep, 3)]
     fewer = tmp_path / "fewer"
@@ -159,6 +159,7 @@ def test_unknown_metric_and_duplicate_names_are_errors():
         build_comparison([a], "a", ["mrr@10"])
 
 
+@pytest.mark.slow
 def test_a_run_gets_the_same_ci_in_its_report_and_in_compare(sweep):
     """One bootstrap per (seed, metric, language): the run's own comparison and `evalkit compare` agree exactly."""
     from omegaconf import OmegaConf
@@ -177,6 +178,7 @@ def test_a_run_gets_the_same_ci_in_its_report_and_in_compare(sweep):
     pd.testing.assert_frame_equal(mine, theirs)
 
 
+@pytest.mark.slow
 def test_sweep_writes_md_and_html_whatever_report_formats(sweep, tmp_path):
     from omegaconf import OmegaConf
 
@@ -190,6 +192,7 @@ def test_sweep_writes_md_and_html_whatever_report_formats(sweep, tmp_path):
     assert sorted(p.name for p in copy.glob("compare*")) == ["compare.html", "compare.md"]
 
 
+@pytest.mark.slow
 def test_compare_writes_under_results_by_default(sweep, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     runs = [_run(sweep, 2), _run(sweep, 3)]

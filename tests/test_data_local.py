@@ -4,7 +4,8 @@ from __future__ import annotations
 import pytest
 from omegaconf import OmegaConf
 
-from benchmark_fixtures import report_rows, run_cli, write_jsonl
+from benchmark_fixtures import REPO, report_rows, write_jsonl
+from cli_runner import evalkit
 from evalkit.config import BenchmarkConfig
 from evalkit.data import load_benchmark
 from evalkit.errors import DataFormatError, EvalkitError
@@ -81,7 +82,8 @@ def test_malformed_json_line(tmp_path):
 
 def test_cli_reports_ndcg_and_recall_per_language(tmp_path):
     root = beir(tmp_path / "d")
-    done = run_cli(["benchmark=local", f"benchmark.source={root}", "candidates=bm25", "reranker=none"], tmp_path)
+    done = evalkit("benchmark=local", f"benchmark.source={root}", "candidates=bm25", "reranker=none",
+                   f"hydra.run.dir={tmp_path / 'out'}", cwd=REPO, env={"EVALKIT_CACHE": tmp_path / "cache"}, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     report = (tmp_path / "out" / "report.md").read_text(encoding="utf-8")
     # every query's relevant passage is the only one sharing its words: rank 1 in each language

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from omegaconf import OmegaConf
 
-from benchmark_fixtures import REPO, hub_snapshot, protocol_value, report_rows, run_cli
+from benchmark_fixtures import REPO, hub_snapshot, protocol_value, report_rows
+from cli_runner import evalkit
 from conftest import MINI, write_miracl_layout
 from evalkit.config import BenchmarkConfig
 from evalkit.data import load_benchmark
@@ -120,8 +121,9 @@ def test_hub_ids_resolve_through_the_hf_cache_offline_and_fail_clearly_when_abse
 
 def test_cli_reports_ndcg_and_recall_per_language(tmp_path):
     root = write_miracl_layout(tmp_path / "miracl", {"yo": MINI["en"]})
-    done = run_cli(["benchmark=miracl", f"benchmark.source={root}", "benchmark.languages=[yo]",
-                    "candidates=bm25", "reranker=none"], tmp_path)
+    done = evalkit("benchmark=miracl", f"benchmark.source={root}", "benchmark.languages=[yo]",
+                   "candidates=bm25", "reranker=none", f"hydra.run.dir={tmp_path / 'out'}",
+                   cwd=REPO, env={"EVALKIT_CACHE": tmp_path / "cache"}, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     report = (tmp_path / "out" / "report.md").read_text(encoding="utf-8")
     assert protocol_value(report, "pool") == "full" and protocol_value(report, "split") == "dev"

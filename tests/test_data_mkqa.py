@@ -7,8 +7,9 @@ import random
 import pytest
 from omegaconf import OmegaConf
 
-from benchmark_fixtures import (protocol_value, report_rows, run_cli, write_beir_corpus, write_jsonl,
+from benchmark_fixtures import (REPO, protocol_value, report_rows, write_beir_corpus, write_jsonl,
                                 write_mkqa_zip)
+from cli_runner import evalkit
 from evalkit.config import BenchmarkConfig
 from evalkit.data import load_benchmark
 from evalkit.errors import DataFormatError, EvalkitError
@@ -150,8 +151,9 @@ def test_qrel_metrics_on_an_answer_benchmark_are_refused():
 
 def test_cli_reports_answer_recall_at_20_and_100(mkqa, tmp_path):
     source, corpus = mkqa
-    done = run_cli(["experiment=mkqa", f"benchmark.source={source}", f"benchmark.corpus_source={corpus}",
-                    "benchmark.languages=[de,fr]", "candidates=bm25", "reranker=none"], tmp_path)
+    done = evalkit("experiment=mkqa", f"benchmark.source={source}", f"benchmark.corpus_source={corpus}",
+                   "benchmark.languages=[de,fr]", "candidates=bm25", "reranker=none", f"hydra.run.dir={tmp_path / 'out'}",
+                   cwd=REPO, env={"EVALKIT_CACHE": tmp_path / "cache"}, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     report = (tmp_path / "out" / "report.md").read_text(encoding="utf-8")
     assert "answer match" in protocol_value(report, "relevance")

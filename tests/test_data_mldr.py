@@ -4,7 +4,8 @@ from __future__ import annotations
 import pytest
 from omegaconf import OmegaConf
 
-from benchmark_fixtures import protocol_value, report_rows, run_cli, write_jsonl, write_mldr
+from benchmark_fixtures import REPO, protocol_value, report_rows, write_jsonl, write_mldr
+from cli_runner import evalkit
 from evalkit.config import BenchmarkConfig
 from evalkit.data import load_benchmark
 from evalkit.errors import DataFormatError, EvalkitError
@@ -77,8 +78,9 @@ def test_judged_pool_is_refused_because_test_has_no_negatives(tmp_path):
 
 def test_cli_reports_ndcg_and_recall_per_language(tmp_path):
     root = write_mldr(tmp_path / "mldr", DATA)
-    done = run_cli(["benchmark=mldr", f"benchmark.source={root}", "benchmark.languages=[en]",
-                    "candidates=bm25", "reranker=none"], tmp_path)
+    done = evalkit("benchmark=mldr", f"benchmark.source={root}", "benchmark.languages=[en]",
+                   "candidates=bm25", "reranker=none", f"hydra.run.dir={tmp_path / 'out'}",
+                   cwd=REPO, env={"EVALKIT_CACHE": tmp_path / "cache"}, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     report = (tmp_path / "out" / "report.md").read_text(encoding="utf-8")
     assert protocol_value(report, "split") == "test"

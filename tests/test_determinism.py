@@ -5,11 +5,9 @@ everything instead of reading the first one's results; the pairs run concurrentl
 """
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
+from cli_runner import STDOUT, evalkit_popen
 from conftest import MINI, write_miracl_layout
 
 OUTPUTS = ["metrics.json", "per_query.parquet"]
@@ -20,10 +18,9 @@ def run_twice(tmp: Path, *overrides: str) -> list[Path]:
     procs, outs = [], []
     for i in range(2):
         out, cache = tmp / f"run{i}", tmp / f"cache{i}"
-        args = [sys.executable, "-m", "evalkit", "benchmark=sample", f"benchmark.source={data}", "candidates=bm25",
-                "metrics.oracle=true", f"hydra.run.dir={out}", *[o.format(cache=cache) for o in overrides]]
-        env = {**os.environ, "EVALKIT_CACHE": str(cache)}
-        procs.append(subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
+        args = ["benchmark=sample", f"benchmark.source={data}", "candidates=bm25", "metrics.oracle=true",
+                f"hydra.run.dir={out}", *[o.format(cache=cache) for o in overrides]]
+        procs.append(evalkit_popen(*args, env={"EVALKIT_CACHE": cache}, stderr=STDOUT))
         outs.append(out)
     for proc in procs:
         log = proc.communicate(timeout=600)[0]
@@ -44,10 +41,7 @@ def test_first_stage_only_runs_are_byte_identical(tmp_path):
     assert_identical(a, b, ["first_stage"])
 
 
-def test_tiny_gte_runs_are_byte_identical(tmp_path):
-    from evalkit.testing import make_tiny_gte
-
-    model = make_tiny_gte(tmp_path / "gte", seed=0)
-    a, b = run_twice(tmp_path, "reranker=gte", f"reranker.model={model}", "reranker.cache_path={cache}/pairs.sqlite")
+def test_tiny_gte_runs_are_byte_identical(tmp_path, tiny_gte):
+    a, b = run_twice(tmp_path, "reranker=gte", f"reranker.model={tiny_gte}", "reranker.cache_path={cache}/pairs.sqlite")
     assert_identical(a, b, ["first_stage", "reranked"])
     assert (a / "runs" / "reranked.en.trec").read_text() != (a / "runs" / "first_stage.en.trec").read_text()

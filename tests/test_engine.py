@@ -16,7 +16,6 @@ from evalkit.errors import EvalkitError
 from evalkit.rerank.cache import PairCache
 from evalkit.rerank.engine import CrossEncoder, EngineSettings, build_cross_encoder
 from evalkit.models.loading import LoadedModel, load_cross_encoder
-from evalkit.testing import make_tiny_gte
 
 REPO = Path(__file__).resolve().parents[1]
 WORDS = ("river stone 北京 capital quick sort python Москва الماء music light evening number "
@@ -34,8 +33,8 @@ def make_pairs(n: int, seed: int = 0) -> list[tuple[str, str]]:
 
 
 @pytest.fixture(scope="module")
-def model_dir(tmp_path_factory):
-    return make_tiny_gte(tmp_path_factory.mktemp("gte"))
+def model_dir(tiny_gte):
+    return tiny_gte
 
 
 @pytest.fixture(scope="module")

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 from importlib.resources import files
 
 import pytest
 
+from cli_runner import evalkit
 from evalkit.report.explore import write_explorer
-from explore_fixtures import ANSWER, DATA, FIRST, LONG_TEXT, RERANKED_A, RERANKED_B, make_runs, values
+from explore_fixtures import ANSWER, DATA, FIRST, LONG_TEXT, RERANKED_A, RERANKED_B, values
 
 
 def page_data(path) -> tuple[dict, dict]:
@@ -19,11 +18,6 @@ def page_data(path) -> tuple[dict, dict]:
                              path.read_text(encoding="utf-8"), flags=re.S))
     summary = json.loads(blocks.pop("summary"))
     return summary, {k.removeprefix("d-"): json.loads(v) for k, v in blocks.items()}
-
-
-@pytest.fixture(scope="module")
-def runs(tmp_path_factory):
-    return make_runs(tmp_path_factory.mktemp("explore"))
 
 
 @pytest.fixture(scope="module")
@@ -35,8 +29,8 @@ def tok():
 
 
 @pytest.fixture(scope="module")
-def page(runs, tmp_path_factory):
-    _, a, b = runs
+def page(explore_runs, tmp_path_factory):
+    _, a, b = explore_runs
     return write_explorer([a, b], tmp_path_factory.mktemp("page") / "explore.html")
 
 
@@ -98,28 +92,24 @@ def test_page_is_self_contained(page):
     assert page.stat().st_mode & 0o044   # readable like any report
 
 
-def test_cli_writes_the_page_and_fails_in_one_line(runs, tmp_path):
-    _, a, b = runs
+def test_cli_writes_the_page_and_fails_in_one_line(explore_runs, tmp_path):
+    _, a, b = explore_runs
     out = tmp_path / "x.html"
-    done = subprocess.run([sys.executable, "-m", "evalkit", "explore", str(a), "--out", str(out)],
-                          capture_output=True, text=True)
+    done = evalkit("explore", a, "--out", out)
     assert done.returncode == 0, done.stderr[-2000:]
     summary, _ = page_data(out)
     assert [s["name"] for s in summary["systems"]] == ["bm25", "bm25 → gte"]
-    done = subprocess.run([sys.executable, "-m", "evalkit", "explore", str(tmp_path)], capture_output=True, text=True)
+    done = evalkit("explore", tmp_path)
     assert done.returncode == 2 and done.stderr.count("\n") == 1 and "not a run directory" in done.stderr
 
 
 def test_report_format_explore_on_a_pipeline_run(mini_miracl, tmp_path):
     """`report.formats=[md,explore]` writes explore.html next to the run; its rows are the run files' top 10
     (score descending, docid descending on ties, as trec_eval), its queries those of per_query.parquet."""
-    import os
-
     import pandas as pd
 
-    done = subprocess.run([sys.executable, "-m", "evalkit", f"benchmark.source={mini_miracl}", "reranker=none",
-                           "run.name=ex", "report.formats=[md,explore]"], cwd=tmp_path, capture_output=True,
-                          text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    done = evalkit(f"benchmark.source={mini_miracl}", "reranker=none", "run.name=ex", "report.formats=[md,explore]",
+                   cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
     run = tmp_path / "results" / "sample" / "ex"
     summary, details = page_data(run / "explore.html")
@@ -134,8 +124,7 @@ def test_report_format_explore_on_a_pipeline_run(mini_miracl, tmp_path):
         for qid, pairs in ranked.items():
             top = [d for _, d in sorted(pairs, reverse=True)[:10]]
             assert [r[0] for r in details[lang]["q"][qid]["rows"][0]] == top
-    done = subprocess.run([sys.executable, "-m", "evalkit", "compare", str(run), "--formats", "md,explore",
-                           "--out", str(tmp_path / "cmp")], capture_output=True, text=True)
+    done = evalkit("compare", run, "--formats", "md,explore", "--out", tmp_path / "cmp")
     assert done.returncode == 0, done.stderr[-3000:]
     compared, _ = page_data(tmp_path / "cmp" / "compare_explore.html")
     assert compared["systems"] == summary["systems"] and compared["q"] == summary["q"]

@@ -12,7 +12,7 @@ import pytest
 
 from evalkit.report.explore import write_explorer
 from evalkit.report.explore_page import PAGE, render_page
-from explore_fixtures import DATA, make_runs
+from explore_fixtures import DATA
 
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -65,10 +65,9 @@ def top10_from_trec(path: Path, qid: str) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory):
-    root = tmp_path_factory.mktemp("explore-browser")
-    _, a, b = make_runs(root)
-    return a, b, write_explorer([a, b], root / "explore.html")
+def runs(explore_runs, tmp_path_factory):
+    _, a, b = explore_runs
+    return a, b, write_explorer([a, b], tmp_path_factory.mktemp("explore-browser") / "explore.html")
 
 
 def test_filter_open_and_rows_match_the_run_files(browser, runs, tmp_path):

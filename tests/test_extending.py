@@ -3,14 +3,13 @@ files the document shows are added (one module + one YAML per entry, nothing els
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from cli_runner import evalkit as run_cli
 
 ROOT = Path(__file__).resolve().parents[1]
 FILE_BLOCK = re.compile(r"^`([\w/.]+)`:\n\n```(?:python|yaml)\n(.*?)^```", re.M | re.S)
@@ -42,9 +41,8 @@ def extended(tmp_path_factory) -> Path:
 
 
 def evalkit(root: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(root), "HF_HUB_OFFLINE": "1", "EVALKIT_CACHE": str(cwd / "cache")}
-    return subprocess.run([sys.executable, "-m", "evalkit", *args], cwd=cwd, env=env, capture_output=True,
-                          text=True, timeout=600)
+    """The CLI of the extended copy (its directory alone on PYTHONPATH)."""
+    return run_cli(*args, cwd=cwd, env={"PYTHONPATH": str(root), "EVALKIT_CACHE": str(cwd / "cache")}, timeout=600)
 
 
 def test_help_lists_the_new_entries(extended, tmp_path):

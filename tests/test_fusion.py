@@ -1,10 +1,8 @@
 """Fusion (candidates=hybrid) against hand computation."""
 import json
-import os
-import subprocess
-import sys
 
 import pytest
+from cli_runner import evalkit
 
 from evalkit.candidates.hybrid import fuse_runs, hybrid_candidates
 from evalkit.app.schema import CandidatesConfig
@@ -93,8 +91,3 @@ def test_cli_runs_a_bm25_runfile_hybrid_the_old_validation_refused(tmp_path):
     manifest = json.loads((tmp_path / "hybrid" / "manifest.json").read_text())["protocol"]
     assert manifest["candidates.hybrid.systems"] == ["bm25", "runfile"] and "candidates.bm25.k1" in manifest
     assert not any(k.startswith(("candidates.dense.", "candidates.m3.")) for k in manifest)
-
-
-def evalkit(*args, cwd):
-    return subprocess.run([sys.executable, "-m", "evalkit", *args], cwd=cwd, capture_output=True, text=True,
-                          env={**os.environ, "HF_HUB_OFFLINE": "1"}, timeout=600)

@@ -2,12 +2,9 @@
 preset on a MIRACL-layout fixture through the CLI, each report beside its published row."""
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 import pytest
 
+from cli_runner import evalkit
 from evalkit.data.trec import read_run
 from tests.conftest import write_miracl_layout
 from tests.test_m3_candidates import DATA
@@ -52,16 +49,15 @@ def test_mode_preset_lists_its_published_row(overrides):
     assert (published.note == "").all()
 
 
+@pytest.mark.slow
 def test_five_modes_run_from_the_preset_beside_their_published_rows(tmp_path):
     fixture = write_miracl_layout(tmp_path / "miracl", DATA)
     model = make_tiny_m3(tmp_path / "tiny-bge-m3", seed=5)
     modes = ["dense", "sparse", "multi_vec", "dense_sparse", "all"]
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "EVALKIT_CACHE": str(tmp_path / "cache")}
-    proc = subprocess.run(
-        [sys.executable, "-m", "evalkit", "--multirun", "experiment=bge_m3_modes",
-         "candidates=" + ",".join(f"m3_{m}" for m in modes), f"candidates.m3.model={model}",
-         f"benchmark.source={fixture}", "benchmark.languages=[en,zh]", "candidates.m3.max_length=512",
-         f"hydra.sweep.dir={tmp_path / 'sweep'}"], cwd=tmp_path, env=env, capture_output=True, text=True)
+    proc = evalkit("--multirun", "experiment=bge_m3_modes", "candidates=" + ",".join(f"m3_{m}" for m in modes),
+                   f"candidates.m3.model={model}", f"benchmark.source={fixture}", "benchmark.languages=[en,zh]",
+                   "candidates.m3.max_length=512", f"hydra.sweep.dir={tmp_path / 'sweep'}", cwd=tmp_path,
+                   env={"EVALKIT_CACHE": tmp_path / "cache"})
     assert proc.returncode == 0, proc.stderr[-3000:]
     published = {"dense": 69.2, "sparse": 53.9, "multi_vec": 70.5, "dense_sparse": 70.4, "all": 71.5}
     runs = {}

@@ -19,16 +19,14 @@ from evalkit.errors import EvalkitError
 from evalkit.models.batching import packed_batches
 from evalkit.rerank.engine import CrossEncoder, EngineSettings, resolve_packed
 from evalkit.models.loading import LoadedModel, load_cross_encoder
-from evalkit.testing import make_tiny_gte, make_tiny_xlmr
 
 sys.path.insert(0, str(Path(__file__).parent))
 from test_engine import make_pairs  # noqa: E402
 
 
 @pytest.fixture(scope="module", params=["gte", "xlmr"])
-def loaded(request, tmp_path_factory):
-    build = make_tiny_gte if request.param == "gte" else make_tiny_xlmr
-    return load_cross_encoder(str(build(tmp_path_factory.mktemp(request.param) / "model")))
+def loaded(request):
+    return load_cross_encoder(str(request.getfixturevalue(f"tiny_{request.param}")))
 
 
 def engine(loaded: LoadedModel, **settings) -> CrossEncoder:
@@ -66,8 +64,8 @@ def test_packed_batches_hold_the_budget_longest_first():
     assert all(lengths[b].sum() + lengths[n[0]] > 1000 for b, n in zip(batches, batches[1:]))   # greedy: full
 
 
-def test_packed_needs_a_model_with_a_packed_forward(tmp_path):
-    tiny = load_cross_encoder(str(make_tiny_gte(tmp_path / "gte")))
+def test_packed_needs_a_model_with_a_packed_forward(tiny_gte):
+    tiny = load_cross_encoder(str(tiny_gte))
     bert = BertForSequenceClassification(BertConfig(vocab_size=tiny.tokenizer.vocab_size + 10, hidden_size=16,
                                                     num_hidden_layers=1, num_attention_heads=2,
                                                     intermediate_size=32, num_labels=1)).eval()

@@ -1,28 +1,22 @@
 """The whole pipeline through the CLI, as a user runs it, on a fixture in MIRACL's layout."""
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from cli_runner import evalkit
+from conftest import MINI, write_miracl_layout
 from evalkit.data.trec import read_run
 
 
-def evalkit(*args, cwd: Path, check=True):
-    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-    proc = subprocess.run([sys.executable, "-m", "evalkit", *args], cwd=cwd, env=env, capture_output=True, text=True)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"evalkit {' '.join(args)} failed:\n{proc.stderr[-3000:]}")
-    return proc
-
-
-@pytest.fixture
-def first_stage_run(mini_miracl, tmp_path):
-    evalkit(f"benchmark.source={mini_miracl}", "reranker=none", "run.name=bm25only", cwd=tmp_path)
-    return tmp_path / "results" / "sample" / "bm25only"
+@pytest.fixture(scope="module")
+def first_stage_run(tmp_path_factory):
+    """One BM25-only run on the MINI fixture, read (never written) by the tests below; its own cache."""
+    root = tmp_path_factory.mktemp("first-stage")
+    mini = write_miracl_layout(root / "mini", MINI)
+    evalkit(f"benchmark.source={mini}", "reranker=none", "run.name=bm25only", cwd=root,
+            env={"EVALKIT_CACHE": root / "cache"}, check=True)
+    return root / "results" / "sample" / "bm25only"
 
 
 def test_first_stage_run_writes_every_output(first_stage_run):
@@ -59,7 +53,7 @@ def test_bm25_ranks_the_answer_above_the_distractor(first_stage_run):
 def test_malformed_qrels_line_is_one_line_error(mini_miracl, tmp_path):
     qrels = mini_miracl / "miracl-v1.0-en" / "qrels" / "qrels.miracl-v1.0-en-dev.tsv"
     qrels.write_text(qrels.read_text() + "2\tQ0\t12#0\n")
-    proc = evalkit(f"benchmark.source={mini_miracl}", "reranker=none", cwd=tmp_path, check=False)
+    proc = evalkit(f"benchmark.source={mini_miracl}", "reranker=none", cwd=tmp_path)
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines()[-1] == (
         f"evalkit: error: {qrels}:6: expected 'qid Q0 docid grade', got 3 fields")
@@ -68,7 +62,7 @@ def test_malformed_qrels_line_is_one_line_error(mini_miracl, tmp_path):
 def test_missing_sample_file_is_one_line_error(mini_miracl, tmp_path):
     topics = mini_miracl / "miracl-v1.0-zh" / "topics" / "topics.miracl-v1.0-zh-dev.tsv"
     topics.unlink()
-    proc = evalkit(f"benchmark.source={mini_miracl}", "reranker=none", cwd=tmp_path, check=False)
+    proc = evalkit(f"benchmark.source={mini_miracl}", "reranker=none", cwd=tmp_path)
     assert proc.returncode == 2
     last = proc.stderr.strip().splitlines()[-1]
     assert last.startswith("evalkit: error:") and "topics.miracl-v1.0-zh-dev.tsv" in last
@@ -76,7 +70,7 @@ def test_missing_sample_file_is_one_line_error(mini_miracl, tmp_path):
 
 
 def test_misspelt_key_is_one_line_error(tmp_path):
-    proc = evalkit("reranker.mdoel=x", cwd=tmp_path, check=False)
+    proc = evalkit("reranker.mdoel=x", cwd=tmp_path)
     assert proc.returncode == 2
     line = proc.stderr.strip()
     assert line.startswith("evalkit: error: bad configuration: Key 'mdoel' not in 'RerankerConfig' "
@@ -90,7 +84,7 @@ def test_run_docids_absent_from_the_corpus(mini_miracl, tmp_path, mode):
     (runs / "run.en.trec").write_text("1 Q0 10#0 1 3.0 x\n1 Q0 99#9 2 2.0 x\n2 Q0 12#0 1 1.0 x\n")
     (runs / "run.zh.trec").write_text("1 Q0 20#0 1 1.0 x\n")
     proc = evalkit(f"benchmark.source={mini_miracl}", "reranker=none", "candidates=runfile",
-                   f"candidates.path={runs}", f"benchmark.missing_docs={mode}", "run.name=r", cwd=tmp_path, check=False)
+                   f"candidates.path={runs}", f"benchmark.missing_docs={mode}", "run.name=r", cwd=tmp_path)
     if mode == "error":
         assert proc.returncode == 2 and "Traceback" not in proc.stderr
         assert proc.stderr.strip().splitlines()[-1] == (

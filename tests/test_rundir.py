@@ -3,11 +3,8 @@ files, default names tell first stages apart, and an interrupted run says what i
 from __future__ import annotations
 
 import json
-import os
 import signal
 import sqlite3
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -15,19 +12,11 @@ import pytest
 import yaml
 from hydra import compose, initialize_config_dir
 
+from cli_runner import PIPE, evalkit, evalkit_popen
 from evalkit.cli import CONFIG_DIR
 from evalkit.app.schema import register
 from evalkit.errors import EvalkitError
 from evalkit.app.rundir import Staging, check_reuse
-
-REPO = Path(__file__).resolve().parent.parent
-
-
-def evalkit(*args, env=None, **kwargs):
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(REPO), **(env or {})}
-    return subprocess.run([sys.executable, "-m", "evalkit", *args], capture_output=True, text=True, env=env,
-                          timeout=600, **kwargs)
-
 
 @pytest.mark.parametrize("choice, name", [("bm25", "bm25-none"), ("bm25_anserini", "bm25_anserini-none"),
                                           ("bm25_xlmr", "bm25_xlmr-none"), ("dense_gte", "dense_gte-none")])
@@ -100,17 +89,17 @@ def _rows(db: Path) -> int:
         return 0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_interrupted_rerank_says_what_is_saved_and_the_same_command_resumes(tmp_path, signum):
     from evalkit.testing import make_tiny_gte
 
     model = make_tiny_gte(tmp_path / "gte", layers=4, hidden=64, intermediate=128)
     db, out = tmp_path / "pairs.sqlite", tmp_path / "run"
-    args = [sys.executable, "-m", "evalkit", "benchmark=sample", "reranker=gte", f"reranker.model={model}",
-            "reranker.max_length=1024", "reranker.batch_tokens=2048", f"reranker.cache_path={db}",
-            "candidates.depth=20", f"hydra.run.dir={out}"]
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(REPO), "EVALKIT_CACHE": str(tmp_path / "cache")}
-    proc = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    args = ["benchmark=sample", "reranker=gte", f"reranker.model={model}", "reranker.max_length=1024",
+            "reranker.batch_tokens=2048", f"reranker.cache_path={db}", "candidates.depth=20", f"hydra.run.dir={out}"]
+    env = {"EVALKIT_CACHE": tmp_path / "cache"}
+    proc = evalkit_popen(*args, env=env, stdout=PIPE, stderr=PIPE)
     deadline = time.monotonic() + 400
     while _rows(db) == 0 and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.2)
@@ -128,7 +117,7 @@ def test_interrupted_rerank_says_what_is_saved_and_the_same_command_resumes(tmp_
     assert 0 < saved <= _rows(db)
     assert not out.exists() and [p.name for p in tmp_path.iterdir() if p.name.startswith(".run")] == []
 
-    done = subprocess.run(args, env=env, capture_output=True, text=True, timeout=900)
+    done = evalkit(*args, env=env, timeout=900)
     assert done.returncode == 0, done.stderr[-2000:]
     stats = json.loads((out / "manifest.json").read_text())["environment"]["reranker_stats"]
     assert stats["cache_hits"] >= saved

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import ast
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
+from cli_runner import evalkit
 from evalkit.errors import EvalkitError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -177,10 +176,9 @@ def test_checkpoint_needing_remote_code_is_refused_and_never_runs(tmp_path):
 def test_remote_code_checkpoint_through_the_cli_is_one_line(tmp_path):
     marker = tmp_path / "RAN"
     model = remote_code_checkpoint(tmp_path / "evil", marker, "evil_model")
-    proc = subprocess.run([sys.executable, "-m", "evalkit", "reranker=hf", f"reranker.model={model}",
-                           f"hydra.run.dir={tmp_path / 'run'}"], cwd=tmp_path, capture_output=True, text=True,
-                          env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "PYTHONPATH": str(REPO),
-                               "EVALKIT_CACHE": str(tmp_path / "cache"), "HF_HUB_OFFLINE": "1"}, timeout=600)
+    proc = evalkit("reranker=hf", f"reranker.model={model}", f"hydra.run.dir={tmp_path / 'run'}", cwd=tmp_path,
+                   env={"PATH": "/usr/bin:/bin", "HOME": tmp_path, "EVALKIT_CACHE": tmp_path / "cache"},
+                   inherit_env=False, timeout=600)   # nothing inherited: PYTHONPATH and HF_HUB_OFFLINE=1 added
     assert proc.returncode == 2, proc.stderr[-2000:]
     last = proc.stderr.strip().splitlines()[-1]
     assert last.startswith("evalkit: error:") and ("remote code" in last or "repository code" in last) and "Traceback" not in proc.stderr

@@ -12,48 +12,38 @@ from pathlib import Path
 import pytest
 from hydra import compose, initialize_config_dir
 
+from cli_runner import evalkit, evalkit_popen, finish
 from conftest import MINI, write_miracl_layout
 from evalkit.cli import CONFIG_DIR
 from evalkit.app.schema import register
 from evalkit.errors import EvalkitError
 from evalkit.executors.merge import merge_shards
 from evalkit.executors.shard import parse_shard, shard_of
-from evalkit.testing import make_tiny_gte
 
 SAME = ["config.yaml", "metrics.json", "per_query.parquet", "report.md", "runs/first_stage.en.trec",
         "runs/first_stage.zh.trec", "runs/reranked.en.trec", "runs/reranked.zh.trec"]
 
 
-def evalkit(*args: str, cwd: Path) -> subprocess.Popen:
-    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-    return subprocess.Popen([sys.executable, "-m", "evalkit", *args], cwd=cwd, env=env, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-
-
-def finish(proc: subprocess.Popen) -> subprocess.CompletedProcess:
-    out, err = proc.communicate(timeout=300)
-    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
-
-
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory) -> Path:
+def runs(tiny_gte, tmp_path_factory) -> Path:
     """The unsharded run and shards 0/2, 1/2 (run at once), then `evalkit merge` of the two shards."""
     root = tmp_path_factory.mktemp("shards")
     mini = write_miracl_layout(root / "mini", MINI)
-    model = make_tiny_gte(root / "tiny")
     # batch_tokens=1: one pair per forward pass, so a score cannot depend on which pairs share its batch;
     # no_relevant=zero also puts queries without a relevant judgment into the per-query table
-    common = [f"benchmark.source={mini}", "reranker=gte", f"reranker.model={model}", "reranker.batch_tokens=1",
+    common = [f"benchmark.source={mini}", "reranker=gte", f"reranker.model={tiny_gte}", "reranker.batch_tokens=1",
               "reranker.cache=false", "metrics.no_relevant=zero", "metrics.oracle=true"]
-    procs = [evalkit(*common, *shard, f"hydra.run.dir={root / name}", cwd=root)
+    env = {"EVALKIT_CACHE": root / "cache"}   # the module's own cache, not the session's
+    procs = [evalkit_popen(*common, *shard, f"hydra.run.dir={root / name}", cwd=root, env=env)
              for name, shard in [("full", []), ("s0", ["run.shard=0/2"]), ("s1", ["run.shard=1/2"])]]
-    for proc in map(finish, procs):
+    for proc in (finish(p, timeout=300) for p in procs):
         assert proc.returncode == 0, proc.stderr[-3000:]
-    merged = finish(evalkit("merge", str(root / "s1"), str(root / "s0"), "--out", str(root / "merged"), cwd=root))
+    merged = evalkit("merge", root / "s1", root / "s0", "--out", root / "merged", cwd=root, env=env, timeout=300)
     assert merged.returncode == 0, merged.stderr[-3000:]
     return root
 
 
+@pytest.mark.slow
 def test_merged_shards_equal_the_unsharded_run_byte_for_byte(runs):
     for name in SAME:
         assert (runs / "merged" / name).read_bytes() == (runs / "full" / name).read_bytes(), name
@@ -64,6 +54,7 @@ def test_merged_shards_equal_the_unsharded_run_byte_for_byte(runs):
     assert not (runs / "merged" / "shard.json").exists()
 
 
+@pytest.mark.slow
 def test_each_shard_ran_only_its_own_queries(runs):
     owned = {}
     for name in ("s0", "s1"):
@@ -96,6 +87,7 @@ def test_bad_shard_spec_is_one_clear_error(spec):
         parse_shard(spec)
 
 
+@pytest.mark.slow
 def test_merge_refuses_missing_repeated_or_overlapping_shards_and_differing_configs(runs, tmp_path):
     with pytest.raises(EvalkitError, match=r"^missing shard\(s\) 1/2 of 2$"):
         merge_shards([runs / "s0"], tmp_path / "a")

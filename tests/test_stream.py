@@ -12,7 +12,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -21,14 +20,16 @@ import pytest
 from hydra import compose, initialize_config_dir
 from torch.nn.attention import SDPBackend, sdpa_kernel
 
+from cli_runner import evalkit_popen
 from evalkit.cli import CONFIG_DIR
 from evalkit.app.schema import register
 from evalkit.data import load_benchmark
 from evalkit.data.trec import format_run, read_run
 from evalkit.rerank.cache import PairCache
 from evalkit.models.loading import load_cross_encoder
-from evalkit.testing import make_tiny_gte
 from old_engine import old_scores
+
+pytestmark = pytest.mark.slow   # every test reads `runs` (three CLI runs over the sample's 46,377 pairs): minutes
 
 MAX_LENGTH = 512   # the sample's documents run to 8,192 tokens; 512 keeps the tiny model's runs short
 COMMON = ["benchmark=sample", "candidates=bm25", "reranker=gte", f"reranker.max_length={MAX_LENGTH}",
@@ -48,19 +49,15 @@ entry()
 
 
 @pytest.fixture(scope="module")
-def model(tmp_path_factory) -> Path:
-    return make_tiny_gte(tmp_path_factory.mktemp("stream") / "gte", seed=0)
+def model(tiny_gte) -> Path:
+    return tiny_gte
 
 
 def cli(out: Path, cache: Path, *overrides: str, script: str | None = None) -> subprocess.Popen:
     """The CLI in a child process; its output goes to `<out>.log` (a file: no child waits on an undrained pipe)."""
-    args = ["-c", script] if script else ["-m", "evalkit"]
-    env = {**os.environ, "EVALKIT_CACHE": str(cache), "PYTHONPATH": str(Path(__file__).parents[1]),
-           "EVALKIT_PROGRESS_SECONDS": "1"}
     out.parent.mkdir(parents=True, exist_ok=True)
-    with open(log_of(out), "w") as sink:
-        proc = subprocess.Popen([sys.executable, *args, *COMMON, f"hydra.run.dir={out}", *overrides], env=env,
-                                stdout=sink, stderr=subprocess.STDOUT)
+    proc = evalkit_popen(*COMMON, f"hydra.run.dir={out}", *overrides, log=log_of(out), script=script,
+                         env={"EVALKIT_CACHE": cache, "EVALKIT_PROGRESS_SECONDS": "1"})
     proc.out = out
     return proc
 

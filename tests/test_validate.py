@@ -2,12 +2,10 @@
 from __future__ import annotations
 
 import dataclasses
-import os
-import subprocess
-import sys
 import typing
 
 import pytest
+from cli_runner import evalkit
 
 from evalkit import cli
 from evalkit.app.schema import schema
@@ -163,8 +161,7 @@ def test_unknown_group_option_lists_the_valid_ones(capsys):
 
 
 def test_cli_bad_value_exit_2_without_traceback(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "evalkit", "metrics.no_relevant=drop", f"hydra.run.dir={tmp_path}/r"],
-                          capture_output=True, text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"}, timeout=300)
+    proc = evalkit("metrics.no_relevant=drop", f"hydra.run.dir={tmp_path}/r", timeout=300)
     assert proc.returncode == 2
     assert proc.stderr == "evalkit: error: bad configuration: metrics.no_relevant='drop': choose one of exclude, zero\n"
     assert not (tmp_path / "r").exists()

@@ -13,7 +13,7 @@ import ast
 import importlib
 import importlib.util
 import pkgutil
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator, Optional
 
@@ -39,7 +39,6 @@ class Entry:
     config: Optional[type] = None             # its own config section (a dataclass), e.g. candidates.<name>
     requires: Optional[Check] = None          # cross-key checks run when this entry is selected
     uses: Optional[Callable[[dict], list[str]]] = None   # entries whose sections shape its output (hybrid)
-    options: dict[str, Any] = field(default_factory=dict)   # registry-specific facts (a format's suffix, ...)
 
     @property
     def help(self) -> str:

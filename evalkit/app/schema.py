@@ -16,10 +16,10 @@ def registries() -> dict[str, Registry]:
     return {point: registry(point) for point in POINTS}
 
 
-def _with_sections(base: type, registry: Registry) -> type:
+def _with_sections(base: type, entries: Registry) -> type:
     """`base` plus one field per entry that has a config section, named after the entry."""
     sections = [(e.name, e.config, dataclasses.field(default_factory=e.config))
-                for e in registry.entries() if e.config is not None]
+                for e in entries.entries() if e.config is not None]
     return _named(dataclasses.make_dataclass(base.__name__, sections, bases=(base,)))
 
 

@@ -36,5 +36,5 @@ class CompareSweep(Callback):
                                       n_resamples=self.n_resamples)
             stem = "compare" if len(groups) == 1 else f"compare-{benchmark}-{split}"
             title = f"evalkit sweep {sweep_dir.name}: {benchmark} {split}"
-            for path in write_outputs(comparison, sweep_dir, [f for f in formats if f != "explore"], stem, title):
+            for path in write_outputs(comparison, sweep_dir, formats, stem, title):
                 log.info("sweep report: %s", path)

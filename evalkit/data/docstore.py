@@ -262,9 +262,10 @@ def _record(line: str, path: Path, number: int, id_field: str, title_field: str 
 
 
 def open_record_store(key: str, records: Callable[[], Iterator[tuple[str, str, str]]], source: str,
-                      cache_dir: Path | None = None) -> ArrowDocStore:
+                      cache_dir: Path | None = None, total: int | None = None) -> ArrowDocStore:
     """The Arrow store of (docid, title, text) `records` (called only to build it), cached under `key`, which
-    must change whenever the records may (e.g. an ir_datasets id, its version and its files' sizes and times)."""
+    must change whenever the records may (e.g. an ir_datasets id, its version and its files' sizes and times);
+    `total`: the expected document count, for progress only."""
     target = (cache_dir or default_cache_dir()) / "docstore" / hashlib.sha256(key.encode()).hexdigest()[:24]
 
     def build(tmp: Path) -> dict:
@@ -272,6 +273,10 @@ def open_record_store(key: str, records: Callable[[], Iterator[tuple[str, str, s
         content = hashlib.sha256()
 
         def batches() -> Iterator[dict[str, list]]:
+            with Progress(total or 0, "document store", "documents") as bar:
+                yield from _batched(bar)
+
+        def _batched(bar: Progress) -> Iterator[dict[str, list]]:
             cols: dict[str, list] = {"docid": [], "title": [], "text": []}
             for number, (docid, title, text) in enumerate(records(), 1):
                 if not isinstance(docid, (str, int)) or isinstance(docid, bool) or not str(docid).strip():
@@ -282,10 +287,12 @@ def open_record_store(key: str, records: Callable[[], Iterator[tuple[str, str, s
                     cols[name].append(value)
                 if len(cols["docid"]) >= _BATCH:
                     yield cols
+                    bar.update(len(cols["docid"]))
                     cols = {k: [] for k in cols}
                     fault_point("docstore:batch")
             if cols["docid"]:
                 yield cols
+                bar.update(len(cols["docid"]))
 
         rows = _write(batches(), tmp / DOCS, source)
         return {"counts": {"documents": rows}, "meta": {"fingerprint": content.hexdigest(), "sources": [source]}}

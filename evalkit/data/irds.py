@@ -98,6 +98,14 @@ def _records(ds) -> Iterator[tuple[str, str, str]]:
         yield doc.doc_id, getattr(doc, "title", "") or "", text
 
 
+def _count(ds) -> int | None:
+    """The document count ir_datasets' metadata states (progress only; None where it states none)."""
+    try:
+        return int(ds.docs_metadata().get("count") or 0) or None
+    except Exception:   # noqa: BLE001 - metadata is optional in ir_datasets
+        return None
+
+
 def _store_key(irds, cfg: BenchmarkConfig, ds) -> str:
     """What the documents depend on: the id that owns them (splits share it), ir_datasets' version, the files."""
     try:
@@ -136,7 +144,7 @@ def load_irds(cfg: BenchmarkConfig) -> Benchmark:
     queries, qrels = _queries(cfg, ds), _qrels(cfg, ds)
     where = f"ir_datasets {cfg.id}"
     store = open_record_store(_store_key(irds, cfg, ds), lambda: _records(ds), where,
-                              Path(cfg.cache_dir) if cfg.cache_dir else None)
+                              Path(cfg.cache_dir) if cfg.cache_dir else None, _count(ds))
     counts = check_qrels(lang, queries, qrels, store, Path(where), cfg.missing_docs)
     if empty := count_empty_documents(store):
         log.warning("%s: %d documents have neither title nor text", where, empty)

@@ -45,8 +45,15 @@ class MiraclDoc(NamedTuple):
     text: str
 
 
+class BodyDoc(NamedTuple):   # a document type without a `text` field: its default_text() is read
+    doc_id: str
+    body: str
+    def default_text(self):
+        return self.body.upper()
+
+
 def add(name, dataset):
-    if name not in ir_datasets.registry._registered:
+    if name not in set(ir_datasets.registry):
         ir_datasets.registry.register(name, dataset)
 
 
@@ -54,6 +61,9 @@ ROOT = {root!r}
 add("evalkit-tiny/test", Dataset(TsvDocs(LocalDownload(ROOT + "/docs.tsv"), lang="en"),
                                  TsvQueries(LocalDownload(ROOT + "/queries.tsv")),
                                  TrecQrels(LocalDownload(ROOT + "/qrels.txt"), {{0: "no", 1: "some", 2: "all"}})))
+add("evalkit-body/test", Dataset(TsvDocs(LocalDownload(ROOT + "/docs.tsv"), doc_cls=BodyDoc, lang="en"),
+                                 TsvQueries(LocalDownload(ROOT + "/queries.tsv")),
+                                 TrecQrels(LocalDownload(ROOT + "/qrels-missing.txt"), {{0: "no", 1: "yes"}})))
 for lang in {langs!r}:
     base = f"{{ROOT}}/miracl/miracl-v1.0-{{lang}}"
     add(f"miracl-fixture/{{lang}}/dev", Dataset(
@@ -73,6 +83,7 @@ def registered(tmp_path, monkeypatch):
     (root / "docs.tsv").write_text("".join(f"{d}\t{t}\n" for d, t in DOCS.items()), encoding="utf-8")
     (root / "queries.tsv").write_text("".join(f"{q}\t{t}\n" for q, t in QUERIES.items()), encoding="utf-8")
     (root / "qrels.txt").write_text("".join(f"{q} 0 {d} {g}\n" for q, d, g in QRELS), encoding="utf-8")
+    (root / "qrels-missing.txt").write_text("q1 0 d1 1\nq1 0 gone 1\n", encoding="utf-8")
     write_miracl_layout(root / "miracl", MINI)
     module = f"irds_fixture_{abs(hash(str(tmp_path)))}"
     (tmp_path / f"{module}.py").write_text(REGISTER.format(root=str(root), langs=sorted(MINI)), encoding="utf-8")
@@ -93,6 +104,11 @@ def test_queries_qrels_docs_and_language(registered):
     assert b.stores["en"].texts(["d3", "d1"]) == [DOCS["d3"], DOCS["d1"]] and len(b.stores["en"]) == 6
     assert b.protocol["split"] == "test" and b.protocol["id"] == "evalkit-tiny/test"
     assert load_benchmark(cfg(id="evalkit-tiny/test", irds_module=module, lang="sw")).languages == ["sw"]
+    body = load_benchmark(cfg(id="evalkit-body/test", irds_module=module, missing_docs="warn"))
+    assert [(d.title, d.text) for d in body.stores["en"].get(["d2"])] == [("", DOCS["d2"].upper())]
+    assert body.protocol["missing_docs"] == {"en": 1}
+    with pytest.raises(EvalkitError, match=r"1 judged docids are not in the corpus.*missing_docs=warn"):
+        load_benchmark(cfg(id="evalkit-body/test", irds_module=module))
     # the MIRACL fixture's datasets state no language: the id's part `zh` gives it
     assert load_benchmark(cfg(id="miracl-fixture/zh/dev", irds_module=module)).languages == ["zh"]
 

@@ -93,9 +93,13 @@ def _qrels(cfg: BenchmarkConfig, ds) -> Qrels:
 
 
 def _records(ds) -> Iterator[tuple[str, str, str]]:
+    """(docid, title, text); a document type without a `text` field gives its default_text() (which already
+    holds any title) as the text."""
     for doc in ds.docs_iter():
-        text = doc.text if hasattr(doc, "text") else doc.default_text()
-        yield doc.doc_id, getattr(doc, "title", "") or "", text
+        if hasattr(doc, "text"):
+            yield doc.doc_id, getattr(doc, "title", "") or "", doc.text
+        else:
+            yield doc.doc_id, "", doc.default_text()
 
 
 def _count(ds) -> int | None:
@@ -107,12 +111,14 @@ def _count(ds) -> int | None:
 
 
 def _store_key(irds, cfg: BenchmarkConfig, ds) -> str:
-    """What the documents depend on: the id that owns them (splits share it), ir_datasets' version, the files."""
+    """What the documents depend on: the id that owns them (splits share it), ir_datasets' version, the
+    document type and the files."""
     try:
         owner = irds.docs_parent_id(cfg.id)
     except Exception:   # noqa: BLE001 - a convention of ir_datasets, not guaranteed for every dataset
         owner = cfg.id
-    stamp = [f"irds|{owner}|{irds.__version__}"]
+    doc_cls = ds.docs_cls()
+    stamp = [f"irds|{owner}|{irds.__version__}|{doc_cls.__name__}{getattr(doc_cls, '_fields', '')}"]
     try:
         path: Any = ds.docs_path(force=False)
     except Exception:   # noqa: BLE001 - not every docs handler has files of its own

@@ -5,10 +5,12 @@ its value check (`setting(default, check)`, evalkit/checks.py), run by evalkit/a
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Optional
 
-from omegaconf import MISSING
+from omegaconf import MISSING, OmegaConf
 
 from evalkit.checks import (any_value, at_least, device, each, existing_path, increasing_edges, lang_code, measure,
                             not_a_dir, one_of, optional, registered, reproduces, run_name, setting, shard, template,
@@ -37,6 +39,27 @@ class BenchmarkConfig:
     format: Optional[str] = setting(None, optional(one_of("beir", "trec")))   # local benchmarks: the layout
     lang: Optional[str] = setting(None, optional(lang_code))   # local benchmarks: every query's language
     cache_dir: Optional[str] = setting(None, optional(writable_dir))   # Arrow document stores ($EVALKIT_CACHE)
+    id: Optional[str] = setting(None, optional(lambda v: None if v.strip() else "must name an ir_datasets id"))
+    irds_module: Optional[str] = setting(None, any_value)   # benchmark=irds: a module that registers datasets
+    label: str = setting("${.name}", run_name)   # the benchmark part of the default run directory (local-scifact)
+
+
+def _dataset_label(value: Optional[str], whole: bool = False) -> str:
+    """`${evalkit.label:${.source}}`: a path's last part; `${evalkit.label:${.id},true}`: an id with '/' as '-'
+    (`miracl-yo-dev`). Names the results directory of local / irds runs, so two datasets' runs never collide."""
+    if not value:
+        return "unset"
+    name = "-".join(p for p in str(value).split("/") if p) if whole else Path(value).expanduser().resolve().name
+    return re.sub(r"[^\w.-]+", "_", name).strip(".") or "unset"
+
+
+def _id_split(value: Optional[str]) -> str:
+    """`${evalkit.split:${.id}}`: an ir_datasets id's last part (miracl/yo/dev -> dev), its split."""
+    return str(value).rstrip("/").split("/")[-1] if value else "unset"
+
+
+OmegaConf.register_new_resolver("evalkit.label", _dataset_label, replace=True)
+OmegaConf.register_new_resolver("evalkit.split", _id_split, replace=True)
 
 
 @dataclass

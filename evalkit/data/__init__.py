@@ -1,7 +1,7 @@
 """Benchmark loaders: `load_benchmark(cfg.benchmark)` returns the Benchmark contract.
 
 Each benchmark is an entry of `BENCHMARKS` registered in its loader's module (miracl.py: miracl and sample,
-mldr.py, mkqa.py, local.py): `build(cfg.benchmark) -> Benchmark`.
+mldr.py, mkqa.py, local.py, irds.py): `build(cfg.benchmark) -> Benchmark`.
 """
 from __future__ import annotations
 

@@ -14,7 +14,7 @@ import json
 import logging
 import mmap
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 import pyarrow as pa
@@ -261,15 +261,70 @@ def _record(line: str, path: Path, number: int, id_field: str, title_field: str 
     return str(docid), title or "", rec[text_field] or ""
 
 
+def open_record_store(key: str, records: Callable[[], Iterator[tuple[str, str, str]]], source: str,
+                      cache_dir: Path | None = None, total: int | None = None) -> ArrowDocStore:
+    """The Arrow store of (docid, title, text) `records` (called only to build it), cached under `key`, which
+    must change whenever the records may (e.g. an ir_datasets id, its version and its files' sizes and times);
+    `total`: the expected document count, for progress only."""
+    target = (cache_dir or default_cache_dir()) / "docstore" / hashlib.sha256(key.encode()).hexdigest()[:24]
+
+    def build(tmp: Path) -> dict:
+        log.info("building document store from %s", source)
+        content = hashlib.sha256()
+
+        def batches() -> Iterator[dict[str, list]]:
+            with Progress(total or 0, "document store", "documents") as bar:
+                yield from _batched(bar)
+
+        def _batched(bar: Progress) -> Iterator[dict[str, list]]:
+            cols: dict[str, list] = {"docid": [], "title": [], "text": []}
+            for number, (docid, title, text) in enumerate(records(), 1):
+                if not isinstance(docid, (str, int)) or isinstance(docid, bool) or not str(docid).strip():
+                    raise DataFormatError(source, None, f"document {number}: docid must be a non-empty string")
+                row = (str(docid), title or "", text or "")
+                content.update(json.dumps(row, ensure_ascii=False).encode() + b"\n")
+                for name, value in zip(("docid", "title", "text"), row):
+                    cols[name].append(value)
+                if len(cols["docid"]) >= _BATCH:
+                    yield cols
+                    bar.update(len(cols["docid"]))
+                    cols = {k: [] for k in cols}
+                    fault_point("docstore:batch")
+            if cols["docid"]:
+                yield cols
+                bar.update(len(cols["docid"]))
+
+        rows = _write(batches(), tmp / DOCS, source)
+        return {"counts": {"documents": rows}, "meta": {"fingerprint": content.hexdigest(), "sources": [source]}}
+
+    return cached_artefact(target, KIND, VERSION, build, _open)
+
+
+def _write(batches: Iterable[dict[str, list]], tmp: Path, source) -> int:
+    """Write column batches as docs.arrow plus its docid index; duplicate docids stop, naming `source`."""
+    seen_rows = 0
+    with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, SCHEMA) as writer:
+        for cols in batches:
+            writer.write_batch(pa.record_batch(cols, schema=SCHEMA))
+            seen_rows += len(cols["docid"])
+    table = pa.ipc.open_file(pa.memory_map(str(tmp))).read_all()
+    duplicates = table.num_rows - pc.count_distinct(table["docid"]).as_py()
+    if duplicates:
+        raise DataFormatError(source, None, f"{duplicates} duplicate docids in the corpus")
+    _write_index(table, tmp.with_name(INDEX))
+    del table
+    return seen_rows
+
+
 def _build(shards, tmp: Path, id_field, title_field, text_field) -> dict:
     log.info("building document store from %d file(s)", len(shards))
     content = hashlib.sha256()
-    seen_rows = 0
-    with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, SCHEMA) as writer, \
-            Progress(len(shards), "document store", "files") as bar:
-        for shard in shards:
-            cols: dict[str, list] = {"docid": [], "title": [], "text": []}
-            for number, line in numbered_lines(shard):
+
+    def batches() -> Iterator[dict[str, list]]:
+        with Progress(len(shards), "document store", "files") as bar:
+            for shard in shards:
+                cols: dict[str, list] = {"docid": [], "title": [], "text": []}
+                for number, line in numbered_lines(shard):
                     if not line.strip():
                         continue
                     content.update(f"{line}\n".encode())
@@ -278,20 +333,14 @@ def _build(shards, tmp: Path, id_field, title_field, text_field) -> dict:
                     cols["title"].append(title)
                     cols["text"].append(text)
                     if len(cols["docid"]) >= _BATCH:
-                        writer.write_batch(pa.record_batch(cols, schema=SCHEMA))
-                        seen_rows += len(cols["docid"])
+                        yield cols
                         cols = {k: [] for k in cols}
                         fault_point("docstore:batch")
-            if cols["docid"]:
-                writer.write_batch(pa.record_batch(cols, schema=SCHEMA))
-                seen_rows += len(cols["docid"])
-            bar.update()
-            fault_point("docstore:shard")
-    table = pa.ipc.open_file(pa.memory_map(str(tmp))).read_all()
-    duplicates = table.num_rows - pc.count_distinct(table["docid"]).as_py()
-    if duplicates:
-        raise DataFormatError(shards[0], None, f"{duplicates} duplicate docids in the corpus")
-    _write_index(table, tmp.with_name(INDEX))
-    del table
-    return {"counts": {"documents": seen_rows},
+                if cols["docid"]:
+                    yield cols
+                bar.update()
+                fault_point("docstore:shard")
+
+    rows = _write(batches(), tmp, shards[0])
+    return {"counts": {"documents": rows},
             "meta": {"fingerprint": content.hexdigest(), "sources": [str(s) for s in shards]}}

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from evalkit.commands import SUBCOMMANDS
 from evalkit.errors import EvalkitError
+from evalkit.registry import MissingDependency
 
 CONFIG_DIR = str(Path(__file__).resolve().parent.parent / "configs")
 HELP_FLAGS = ("-h", "--help")
@@ -138,6 +139,8 @@ def preflight(overrides: list[str]) -> None:
     except OmegaConfBaseException as exc:                    # e.g. an interpolation to a missing key, met on use
         key = getattr(exc, "full_key", None)
         _fail(EvalkitError(f"bad configuration: {_short(exc)}" + (f" (key: {key})" if key else "")))
+    except MissingDependency as exc:                         # the config is fine; the machine lacks a package
+        _fail(exc)
     except (EvalkitError, ValueError) as exc:
         _fail(EvalkitError(f"bad configuration: {exc}"))
 
@@ -162,6 +165,12 @@ def entry() -> None:
     if not Path(CONFIG_DIR).is_dir():
         _fail(EvalkitError(f"config directory {CONFIG_DIR} not found: install evalkit from its repository (pip install -e .)"))
     check_group_options([a for a in args if not a.startswith("-")])
+    from evalkit.app.validate import check_launcher
+
+    try:
+        check_launcher(args)
+    except EvalkitError as exc:
+        _fail(exc)
     from evalkit.app.schema import register
 
     register()

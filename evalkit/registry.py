@@ -12,6 +12,7 @@ source) and checked before any work without importing it.
 from __future__ import annotations
 
 import ast
+import difflib
 import importlib
 import importlib.metadata
 import importlib.util
@@ -95,6 +96,12 @@ def _installed(module: str, dist: str) -> bool:
 def _home_has(variable: Optional[str], program: str) -> bool:
     home = os.environ.get(variable or "")
     return bool(home) and (Path(home) / "bin" / program).is_file()
+
+
+def did_you_mean(word: Any, choices, prefix: str = "") -> str:
+    """"did you mean X?" for the closest of `choices` to a misspelt `word` (difflib), or "" when none is close."""
+    close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
+    return f"did you mean {prefix}{close[0]}?" if close else ""
 
 
 def check_needs(needs: Optional[Needs], what: str) -> None:
@@ -216,5 +223,6 @@ class Registry:
     def __getitem__(self, name: str) -> Entry:
         self._discover()
         if name not in self._entries:
-            raise EvalkitError(f"{self.key}={name!r} is not one of {list(self.names())}")
+            hint = did_you_mean(name, self.names())
+            raise EvalkitError(f"{self.key}={name!r} is not one of {list(self.names())}" + (f"; {hint}" if hint else ""))
         return self._entries[name]

@@ -16,7 +16,7 @@ from typing import Any, Iterator
 
 from evalkit.app.schema import registries, schema
 from evalkit.checks import ConfigValueError, Registered, Rule, each, one_of
-from evalkit.registry import Needs, check_needs
+from evalkit.registry import Needs, check_needs, did_you_mean
 
 REQUIRED = {"reranker.model": "reranker={reranker[name]} needs a model: reranker.model=<hub id or local directory>"}
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs"
@@ -45,10 +45,21 @@ def _choices(check: Registered) -> tuple[str, ...]:
     return registries()[check.registry].names()
 
 
+def _one_of_suggesting(choices: tuple[str, ...]) -> Rule:
+    """`one_of`, and the closest choice to a misspelt value."""
+    rule = one_of(*choices)
+
+    def check(value: Any) -> str | None:
+        problem = rule(value)
+        hint = did_you_mean(value, choices) if problem else ""
+        return f"{problem} ({hint})" if hint else problem
+    return check
+
+
 def resolve(check: Any) -> Rule:
     """A field's check as a plain rule (registry names looked up now)."""
     if isinstance(check, Registered):
-        rule = one_of(*_choices(check))
+        rule = _one_of_suggesting(_choices(check))
         return each(rule) if check.many else rule
     return check
 

@@ -83,8 +83,8 @@ def check_group_options(overrides: list[str]) -> None:
         for option in value.split(","):   # --multirun sweeps: a,b,c
             if option not in known[key]:
                 hint = did_you_mean(option, known[key])
-                _fail(EvalkitError(f"{key}={option!r} is not an option of group '{key}'" + (f" ({hint})" if hint else "")
-                                   + f": choose one of {', '.join(known[key])}"))
+                _fail(EvalkitError(f"{key}={option!r} is not an option of group '{key}'"
+                                   + (f" ({hint})" if hint else "") + f": choose one of {', '.join(known[key])}"))
 
 
 def _known_keys(key: str | None) -> str:

@@ -224,5 +224,6 @@ class Registry:
         self._discover()
         if name not in self._entries:
             hint = did_you_mean(name, self.names())
-            raise EvalkitError(f"{self.key}={name!r} is not one of {list(self.names())}" + (f"; {hint}" if hint else ""))
+            raise EvalkitError(f"{self.key}={name!r} is not one of {list(self.names())}"
+                               + (f"; {hint}" if hint else ""))
         return self._entries[name]

@@ -25,6 +25,7 @@ from evalkit.checks import at_least, between, lang_code, setting
 from evalkit.candidates.lucene_analyzers import ENGLISH, WHITESPACE, analyzer_for, index_args
 from evalkit.candidates.lucene_jvm import java_class, pyserini_version
 from evalkit.contracts import Benchmark, DocStore, Run, top_of
+from evalkit.progress import Progress
 from evalkit.registry import Needs
 from evalkit.storage import Artefact, Damaged, cache_root, cached_artefact
 
@@ -114,16 +115,18 @@ def search(searcher: Any, queries: dict[str, str], lucene: Any, depth: int) -> R
     JArrayList = java_class("java.util.ArrayList")
     qids = list(queries)
     run: Run = {}
-    for start in range(0, len(qids), lucene.batch_queries):
-        chunk = qids[start:start + lucene.batch_queries]
-        texts, ids = JArrayList(), JArrayList()
-        for qid in chunk:
-            texts.add(queries[qid])
-            ids.add(qid)
-        results = searcher.batch_search(texts, ids, int(max(lucene.hits, depth)), _threads(lucene.threads))
-        for qid in chunk:
-            hits = {h.docid: float(f"{h.score:.6f}") for h in (results.get(qid) or [])}
-            run[qid] = top_of(hits, depth)
+    with Progress(len(qids), "lucene search", "queries") as bar:
+        for start in range(0, len(qids), lucene.batch_queries):
+            chunk = qids[start:start + lucene.batch_queries]
+            texts, ids = JArrayList(), JArrayList()
+            for qid in chunk:
+                texts.add(queries[qid])
+                ids.add(qid)
+            results = searcher.batch_search(texts, ids, int(max(lucene.hits, depth)), _threads(lucene.threads))
+            for qid in chunk:
+                hits = {h.docid: float(f"{h.score:.6f}") for h in (results.get(qid) or [])}
+                run[qid] = top_of(hits, depth)
+            bar.update(len(chunk))
     return run
 
 

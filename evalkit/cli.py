@@ -10,6 +10,7 @@ from pathlib import Path
 
 from evalkit.commands import SUBCOMMANDS
 from evalkit.errors import EvalkitError
+from evalkit.registry import MissingDependency, did_you_mean
 
 CONFIG_DIR = str(Path(__file__).resolve().parent.parent / "configs")
 HELP_FLAGS = ("-h", "--help")
@@ -81,12 +82,13 @@ def check_group_options(overrides: list[str]) -> None:
             continue
         for option in value.split(","):   # --multirun sweeps: a,b,c
             if option not in known[key]:
-                _fail(EvalkitError(f"{key}={option!r} is not an option of group '{key}': choose one of "
-                                   f"{', '.join(known[key])}"))
+                hint = did_you_mean(option, known[key])
+                _fail(EvalkitError(f"{key}={option!r} is not an option of group '{key}'"
+                                   + (f" ({hint})" if hint else "") + f": choose one of {', '.join(known[key])}"))
 
 
 def _known_keys(key: str | None) -> str:
-    """For a misspelt key: the keys its section has (from the structured configs)."""
+    """For a misspelt key: the closest key of its section, and the keys it has (from the structured configs)."""
     import dataclasses
 
     from evalkit.app.schema import section_class
@@ -96,8 +98,12 @@ def _known_keys(key: str | None) -> str:
     node = section_class(key.rsplit(".", 1)[0])
     if node is None:
         return ""
+    section, name = key.rsplit(".", 1)
     names = [f.name for f in dataclasses.fields(node)]
-    return "" if key.rsplit(".", 1)[1] in names else f"; {key.rsplit('.', 1)[0]} has: {', '.join(names)}"
+    if name in names:
+        return ""
+    hint = did_you_mean(name, names, prefix=f"{section}.")
+    return (f"; {hint} " if hint else "; ") + f"{section} has: {', '.join(names)}"
 
 
 def _short(exc) -> str:
@@ -138,6 +144,8 @@ def preflight(overrides: list[str]) -> None:
     except OmegaConfBaseException as exc:                    # e.g. an interpolation to a missing key, met on use
         key = getattr(exc, "full_key", None)
         _fail(EvalkitError(f"bad configuration: {_short(exc)}" + (f" (key: {key})" if key else "")))
+    except MissingDependency as exc:                         # the config is fine; the machine lacks a package
+        _fail(exc)
     except (EvalkitError, ValueError) as exc:
         _fail(EvalkitError(f"bad configuration: {exc}"))
 
@@ -162,6 +170,12 @@ def entry() -> None:
     if not Path(CONFIG_DIR).is_dir():
         _fail(EvalkitError(f"config directory {CONFIG_DIR} not found: install evalkit from its repository (pip install -e .)"))
     check_group_options([a for a in args if not a.startswith("-")])
+    from evalkit.app.validate import check_launcher
+
+    try:
+        check_launcher(args)
+    except EvalkitError as exc:
+        _fail(exc)
     from evalkit.app.schema import register
 
     register()

@@ -1,16 +1,20 @@
 """Progress of a long step: a tqdm bar on a terminal, else a log line every few seconds with rate and ETA.
 
-`EVALKIT_PROGRESS_SECONDS` sets the interval of the log lines (default 15); they go through `logging`, so they
-never mix into output files or pipes that carry data.
+Both are driven by time, not only by updates: a background thread redraws the bar every second and, off a
+terminal, logs a line whenever `EVALKIT_PROGRESS_SECONDS` (default 15) have passed without one, so a step whose
+updates are far apart (one slow batch) still shows it is alive. Lines go through `logging` and the bar to stderr,
+so they never mix into output files or pipes that carry data.
 """
 from __future__ import annotations
 
 import logging
 import os
 import sys
+import threading
 import time
 
 log = logging.getLogger("evalkit.progress")
+BAR_REFRESH = 1.0   # seconds between redraws of a terminal bar that gets no update
 
 
 def _duration(seconds: float) -> str:
@@ -20,20 +24,32 @@ def _duration(seconds: float) -> str:
     return f"{h}h{m:02d}m{s:02d}s" if h else f"{m}m{s:02d}s" if m else f"{s}s"
 
 
+def interval_seconds() -> float:
+    """Seconds between log lines: $EVALKIT_PROGRESS_SECONDS, default 15."""
+    return float(os.environ.get("EVALKIT_PROGRESS_SECONDS", 15))
+
+
 class Progress:
-    """`with Progress(total, "rerank", "pairs") as p: ... p.update(n)`; enabled=False shows nothing."""
+    """`with Progress(total, "rerank", "pairs") as p: ... p.update(n)`; enabled=False shows nothing.
+    `ticker=False` leaves out the background thread (lines then come only from `update`)."""
 
     def __init__(self, total: int, desc: str, unit: str = "items", enabled: bool = True,
-                 interval: float | None = None, tty: bool | None = None):
+                 interval: float | None = None, tty: bool | None = None, ticker: bool = True):
         self.total, self.desc, self.unit, self.done = int(total), desc, unit, 0
-        self.interval = float(os.environ.get("EVALKIT_PROGRESS_SECONDS", 15)) if interval is None else interval
+        self.interval = interval_seconds() if interval is None else interval
         self.start = self.last = time.monotonic()
         self.enabled = enabled and self.total > 0
         self.bar = None
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = None
         if self.enabled and (sys.stderr.isatty() if tty is None else tty):
             from tqdm.auto import tqdm
 
             self.bar = tqdm(total=self.total, desc=desc, unit=f" {unit}", file=sys.stderr)
+        if self.enabled and ticker:
+            self._thread = threading.Thread(target=self._tick, name=f"evalkit-progress-{desc}", daemon=True)
+            self._thread.start()
 
     def line(self, now: float | None = None) -> str:
         elapsed = max((time.monotonic() if now is None else now) - self.start, 1e-9)
@@ -50,12 +66,27 @@ class Progress:
         if self.bar is not None:
             self.bar.update(n)
             return
-        now = time.monotonic()
-        if now - self.last >= self.interval:
-            self.last = now
-            log.info("%s", self.line(now))
+        self._log_if_due()
+
+    def _log_if_due(self) -> None:
+        with self._lock:
+            now = time.monotonic()
+            if now - self.last >= self.interval:
+                self.last = now
+                log.info("%s", self.line(now))
+
+    def _tick(self) -> None:
+        period = BAR_REFRESH if self.bar is not None else max(min(self.interval, BAR_REFRESH), 0.01)
+        while not self._stop.wait(period):
+            if self.bar is not None:
+                self.bar.refresh()   # elapsed time and rate move between updates too
+            else:
+                self._log_if_due()
 
     def close(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
         if self.bar is not None:
             self.bar.close()
         elif self.enabled:

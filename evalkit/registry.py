@@ -5,15 +5,21 @@ An entry module registers itself with `@REGISTRY.register("name", ...)` on its b
 entries by reading the modules of its package (those whose source calls `<REGISTRY>.register(`) and importing
 only those, so adding an entry edits no list: drop the module in the package, add its YAML under configs/.
 Entry modules keep heavy imports (torch, transformers, Java) inside their builders, so that listing and checking
-the entries (every CLI run does, before any work) stays cheap.
+the entries (every CLI run does, before any work) stays cheap. What an entry needs beyond evalkit's core
+dependencies is declared with it (`needs=Needs(...)`, literal arguments only, so `evalkit --help` reads it from
+source) and checked before any work without importing it.
 """
 from __future__ import annotations
 
 import ast
+import difflib
 import importlib
+import importlib.metadata
 import importlib.util
+import os
 import pkgutil
-from dataclasses import dataclass
+import shutil
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator, Optional
 
@@ -32,6 +38,78 @@ POINTS = {
 }
 
 
+class MissingDependency(EvalkitError):
+    """An optional dependency of the selected configuration is not installed (one line: what and how)."""
+
+
+@dataclass(frozen=True)
+class Needs:
+    """What an entry needs beyond the core: Python modules (import name -> distribution), programs (executable ->
+    Debian package; `homes` names an environment variable that can stand in, e.g. JAVA_HOME for java), the pip
+    extra that installs the modules and a further install step (`then`)."""
+
+    modules: dict[str, str] = field(default_factory=dict)
+    programs: dict[str, str] = field(default_factory=dict)
+    extra: Optional[str] = None
+    then: Optional[str] = None
+    homes: dict[str, str] = field(default_factory=dict)
+
+    def install(self) -> str:
+        first = (f'pip install -e ".[{self.extra}]"' if self.extra else
+                 "pip install " + " ".join(dict.fromkeys(self.modules.values())))
+        return f"{first} && {self.then}" if self.then else first
+
+    def missing(self) -> tuple[list[str], list[str]]:
+        """(distributions, programs) not found; nothing is imported (find_spec and package metadata only)."""
+        dists = [dist for module, dist in self.modules.items() if not _installed(module, dist)]
+        programs = [p for p in self.programs if not (shutil.which(p) or _home_has(self.homes.get(p), p))]
+        return list(dict.fromkeys(dists)), programs
+
+    def problem(self, what: str) -> Optional[str]:
+        """One line for `what` (e.g. "candidates=lucene") when something is missing, else None."""
+        dists, programs = self.missing()
+        parts = [f"{', '.join(dists)} ({self.install()})"] if dists else []
+        parts += [f"{p} (apt-get install {self.programs[p]})" for p in programs]
+        return f"{what} needs {' and '.join(parts)}" if parts else None
+
+    def describe(self) -> str:
+        """For `evalkit --help`: what it needs and how to install it."""
+        things = list(dict.fromkeys(self.modules.values())) + list(self.programs)
+        extra = f"; {self.install()}" if self.modules else ""
+        debs = "; apt-get install " + " ".join(self.programs.values()) if self.programs else ""
+        return f"needs {', '.join(things)}{extra}{debs}"
+
+
+def _installed(module: str, dist: str) -> bool:
+    try:
+        if importlib.util.find_spec(module) is None:
+            return False
+    except (ImportError, ValueError):   # a parent package is missing (or hidden)
+        return False
+    try:
+        importlib.metadata.distribution(dist)
+    except importlib.metadata.PackageNotFoundError:
+        return False
+    return True
+
+
+def _home_has(variable: Optional[str], program: str) -> bool:
+    home = os.environ.get(variable or "")
+    return bool(home) and (Path(home) / "bin" / program).is_file()
+
+
+def did_you_mean(word: Any, choices, prefix: str = "") -> str:
+    """"did you mean X?" for the closest of `choices` to a misspelt `word` (difflib), or "" when none is close."""
+    close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
+    return f"did you mean {prefix}{close[0]}?" if close else ""
+
+
+def check_needs(needs: Optional[Needs], what: str) -> None:
+    problem = needs.problem(what) if needs is not None else None
+    if problem:
+        raise MissingDependency(problem)
+
+
 @dataclass(frozen=True)
 class Entry:
     name: str
@@ -39,6 +117,7 @@ class Entry:
     config: Optional[type] = None             # its own config section (a dataclass), e.g. candidates.<name>
     requires: Optional[Check] = None          # cross-key checks run when this entry is selected
     uses: Optional[Callable[[dict], list[str]]] = None   # entries whose sections shape its output (hybrid)
+    needs: Optional[Needs] = field(default=None, hash=False)   # optional dependencies, checked before any work
 
     @property
     def help(self) -> str:
@@ -101,19 +180,33 @@ class Registry:
         for module, _, _ in list(self._modules()):
             importlib.import_module(module)
 
-    def outline(self) -> list[tuple[str, str]]:
-        """(name, first docstring line) of every entry, read from the modules' source without importing them
-        (what `evalkit --help` lists; tests/test_registries.py holds it equal to the imported entries)."""
-        found = {}
+    def _registrations(self) -> Iterator[tuple[str, ast.AST, ast.Call]]:
+        """(name, decorated node, register call) of every entry, from the modules' source."""
         for _, path, source in self._modules():
             for node in ast.walk(ast.parse(source)):
                 for deco in getattr(node, "decorator_list", []):
                     if (isinstance(deco, ast.Call) and isinstance(deco.func, ast.Attribute)
                             and deco.func.attr == "register" and getattr(deco.func.value, "id", None) == self.marker
                             and deco.args and isinstance(deco.args[0], ast.Constant)):
-                        doc = (ast.get_docstring(node) or "").strip()
-                        found[deco.args[0].value] = doc.splitlines()[0] if doc else ""
+                        yield deco.args[0].value, node, deco
+
+    def outline(self) -> list[tuple[str, str]]:
+        """(name, first docstring line) of every entry, read from the modules' source without importing them
+        (what `evalkit --help` lists; tests/test_registries.py holds it equal to the imported entries)."""
+        found = {}
+        for name, node, _ in self._registrations():
+            doc = (ast.get_docstring(node) or "").strip()
+            found[name] = doc.splitlines()[0] if doc else ""
         return sorted(found.items())
+
+    def outline_needs(self) -> dict[str, Needs]:
+        """name -> `Needs` of the entries that declare some, read from source (their literal arguments)."""
+        found = {}
+        for name, _, deco in self._registrations():
+            for kw in deco.keywords:
+                if kw.arg == "needs" and isinstance(kw.value, ast.Call):
+                    found[name] = Needs(**{k.arg: ast.literal_eval(k.value) for k in kw.value.keywords})
+        return found
 
     def names(self) -> tuple[str, ...]:
         self._discover()
@@ -130,5 +223,7 @@ class Registry:
     def __getitem__(self, name: str) -> Entry:
         self._discover()
         if name not in self._entries:
-            raise EvalkitError(f"{self.key}={name!r} is not one of {list(self.names())}")
+            hint = did_you_mean(name, self.names())
+            raise EvalkitError(f"{self.key}={name!r} is not one of {list(self.names())}"
+                               + (f"; {hint}" if hint else ""))
         return self._entries[name]

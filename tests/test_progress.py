@@ -8,7 +8,7 @@ def test_log_lines_when_not_a_terminal(caplog, monkeypatch):
     clock = iter([0.0, 5.0, 10.0, 20.0, 30.0])
     monkeypatch.setattr("evalkit.progress.time.monotonic", lambda: next(clock))
     with caplog.at_level(logging.INFO, logger="evalkit.progress"):
-        with Progress(100, "rerank", "pairs", interval=8, tty=False) as bar:
+        with Progress(100, "rerank", "pairs", interval=8, tty=False, ticker=False) as bar:
             bar.update(10)     # t=5: too early for a line
             bar.update(20)     # t=10: 30 done in 10 s -> 3/s, 70 left -> ETA 23 s
             bar.update(30)     # t=20: 60 done in 20 s

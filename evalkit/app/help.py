@@ -32,10 +32,18 @@ def groups(config_dir: Path) -> dict[str, list[str]]:
 
 
 def _entries(point: str) -> list[str]:
-    """One line per entry of an extension point, read from source (nothing heavy is imported)."""
-    from evalkit.registry import POINTS, outline
+    """One line per entry of an extension point, read from source (nothing heavy is imported), and one more for
+    what an entry needs beyond the core."""
+    from evalkit.registry import POINTS, new_registry
 
-    return [f"  {POINTS[point][0]:<17} {name:<14} {doc}" for name, doc in outline(point)]
+    reg = new_registry(point)
+    needs = reg.outline_needs()
+    lines = []
+    for name, doc in reg.outline():
+        lines.append(f"  {POINTS[point][0]:<17} {name:<14} {doc}")
+        if name in needs:
+            lines.append(f"  {'':<17} {'':<14} {needs[name].describe()}")
+    return lines
 
 
 def help_text(config_dir: Path, subcommands: dict[str, str]) -> str:

@@ -4,7 +4,8 @@
 `reranker.dtype='fp8': choose one of auto, fp32, bf16, fp16`. Types are checked earlier, by the structured
 configs. Each field's check is declared with the field (`setting(default, check)` in evalkit/config.py and in
 each registry entry's own config dataclass); a check that names registry entries (`registered(...)`) is
-resolved here from the registries; then the selected entries' own cross-key checks (`requires`) run.
+resolved here from the registries; then the selected entries' optional dependencies (`needs`) and their own
+cross-key checks (`requires`) run.
 """
 from __future__ import annotations
 
@@ -15,9 +16,18 @@ from typing import Any, Iterator
 
 from evalkit.app.schema import registries, schema
 from evalkit.checks import ConfigValueError, Registered, Rule, each, one_of
+from evalkit.registry import Needs, check_needs, did_you_mean
 
 REQUIRED = {"reranker.model": "reranker={reranker[name]} needs a model: reranker.model=<hub id or local directory>"}
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs"
+# Hydra's launcher plugins, which configs/hydra/launcher/*.yaml build on (not evalkit entries): what each needs.
+_SUBMITIT = {"hydra_plugins.hydra_submitit_launcher": "hydra-submitit-launcher"}
+LAUNCHERS = {
+    "submitit_slurm": Needs(modules=_SUBMITIT, programs={"sbatch": "slurm-client"}, extra="slurm"),
+    "submitit_local": Needs(modules=_SUBMITIT, extra="slurm"),
+    "joblib": Needs(modules={"hydra_plugins.hydra_joblib_launcher": "hydra-joblib-launcher"}),
+    "ray": Needs(modules={"hydra_plugins.hydra_ray_launcher": "hydra-ray-launcher", "ray": "ray"}),
+}
 
 
 def reranker_presets() -> tuple[str, ...]:
@@ -35,10 +45,21 @@ def _choices(check: Registered) -> tuple[str, ...]:
     return registries()[check.registry].names()
 
 
+def _one_of_suggesting(choices: tuple[str, ...]) -> Rule:
+    """`one_of`, and the closest choice to a misspelt value."""
+    rule = one_of(*choices)
+
+    def check(value: Any) -> str | None:
+        problem = rule(value)
+        hint = did_you_mean(value, choices) if problem else ""
+        return f"{problem} ({hint})" if hint else problem
+    return check
+
+
 def resolve(check: Any) -> Rule:
     """A field's check as a plain rule (registry names looked up now)."""
     if isinstance(check, Registered):
-        rule = one_of(*_choices(check))
+        rule = _one_of_suggesting(_choices(check))
         return each(rule) if check.many else rule
     return check
 
@@ -61,13 +82,52 @@ def _get(tree: dict, key: str) -> Any:
     return tree
 
 
-def _selected_entries(tree: dict):
+def _picks(tree: dict) -> list[tuple[str, Any]]:
+    """(group=name, entry) of each selected entry."""
     regs = registries()
     picks = [("benchmark", tree.get("benchmark", {}).get("name")),
              ("candidates", tree.get("candidates", {}).get("name")),
              ("reranker", tree.get("reranker", {}).get("backend")),
              ("executor", tree.get("executor", {}).get("name"))]
-    return [regs[kind][name] for kind, name in picks if name is not None]
+    return [(f"{kind}={name}", regs[kind][name]) for kind, name in picks if name is not None]
+
+
+def _selected_entries(tree: dict):
+    return [entry for _, entry in _picks(tree)]
+
+
+def check_dependencies(tree: dict) -> None:
+    """A MissingDependency (one line: what, and the install command) for the first selected entry, first stage a
+    hybrid fuses or report format whose optional dependencies are not installed."""
+    regs = registries()
+    for what, entry in _picks(tree):
+        check_needs(entry.needs, what)
+        for used in entry.uses(tree["candidates"]) if entry.uses else ():
+            if used in regs["candidates"]:
+                check_needs(regs["candidates"][used].needs, f"candidates.hybrid.systems={used}")
+    for name in (tree.get("report") or {}).get("formats") or ():
+        if name in regs["report.formats"]:
+            check_needs(regs["report.formats"][name].needs, f"report.formats={name}")
+
+
+def launcher_plugin(option: str) -> str:
+    """The Hydra plugin a `hydra/launcher=` option runs on: its YAML's first default (slurm_gpu ->
+    submitit_slurm), or the option itself (a plugin's own name)."""
+    import yaml
+
+    path = CONFIG_DIR / "hydra" / "launcher" / f"{option}.yaml"
+    if not path.is_file():
+        return option
+    defaults = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("defaults") or []
+    return next((d for d in defaults if isinstance(d, str) and d != "_self_"), option)
+
+
+def check_launcher(overrides: list[str]) -> None:
+    """`hydra/launcher=X` on the command line: X's plugin and programs installed (before Hydra looks for them)."""
+    for override in overrides:
+        key, _, value = override.lstrip("+~").partition("=")
+        if key == "hydra/launcher" and value:
+            check_needs(LAUNCHERS.get(launcher_plugin(value)), f"hydra/launcher={value}")
 
 
 def check_config(cfg) -> None:
@@ -92,6 +152,7 @@ def check_config(cfg) -> None:
         problem = resolve(check)(value)
         if problem:
             raise ConfigValueError(key, value, problem)
+    check_dependencies(tree)
     for entry in _selected_entries(tree):
         if entry.requires:
             entry.requires(tree)

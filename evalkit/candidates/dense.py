@@ -19,6 +19,7 @@ from evalkit.config import DTYPES
 from evalkit.contracts import Benchmark, Run, top_of
 from evalkit.data.docstore import default_cache_dir
 from evalkit.errors import EvalkitError
+from evalkit.progress import Progress
 
 if TYPE_CHECKING:
     from evalkit.candidates.encoder import Encoder
@@ -54,23 +55,18 @@ def _blocks(shards: EmbeddingShards, n_queries: int, keep: int):
             yield offset + start, np.asarray(matrix[start:start + rows], dtype=np.float32)
 
 
-def exact_search(queries: np.ndarray, shards: EmbeddingShards, depth: int) -> list[dict[str, float]]:
-    """Top-`depth` documents by inner product for each query row, ties in canonical order."""
+def exact_search(queries: np.ndarray, shards: EmbeddingShards, depth: int,
+                 desc: str = "dense search") -> list[dict[str, float]]:
+    """Top-`depth` documents by inner product for each query row, ties in canonical order (progress: corpus rows
+    searched for all the queries)."""
     queries = np.ascontiguousarray(queries, dtype=np.float32)
     keep = depth + 1
     best_s = np.full((len(queries), 0), -np.inf, dtype=np.float32)
     best_i = np.zeros((len(queries), 0), dtype=np.int64)
-    for start, block in _blocks(shards, len(queries), keep):
-        scores = queries @ block.T
-        rows = np.broadcast_to(np.arange(start, start + len(block)), scores.shape)
-        if len(block) > keep:
-            part = np.argpartition(-scores, keep - 1, axis=1)[:, :keep]
-            scores, rows = np.take_along_axis(scores, part, 1), start + part
-        scores, rows = np.concatenate([best_s, scores], axis=1), np.concatenate([best_i, rows], axis=1)
-        if scores.shape[1] > keep:
-            part = np.argpartition(-scores, keep - 1, axis=1)[:, :keep]
-            scores, rows = np.take_along_axis(scores, part, 1), np.take_along_axis(rows, part, 1)
-        best_s, best_i = scores, rows
+    with Progress(int(shards.offsets[-1]), desc, "docs") as bar:
+        for start, block in _blocks(shards, len(queries), keep):
+            best_s, best_i = _merge_block(queries, start, block, keep, best_s, best_i)
+            bar.update(len(block))
     order = np.argsort(-best_s, axis=1, kind="stable")
     best_s, best_i = np.take_along_axis(best_s, order, 1), np.take_along_axis(best_i, order, 1)
     tied = [q for q in range(len(queries)) if best_s.shape[1] > depth and best_s[q, depth - 1] == best_s[q, depth]]
@@ -87,6 +83,21 @@ def exact_search(queries: np.ndarray, shards: EmbeddingShards, depth: int) -> li
     docid = dict(zip(wanted.tolist(), shards.docids(wanted)))
     return [top_of({docid[r]: float(s) for r, s in zip(rows.tolist(), scores)}, depth)
             for rows, scores in hits]
+
+
+def _merge_block(queries: np.ndarray, start: int, block: np.ndarray, keep: int, best_s: np.ndarray,
+                 best_i: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The best `keep` (score, row) per query of the best so far and this block of corpus rows."""
+    scores = queries @ block.T
+    rows = np.broadcast_to(np.arange(start, start + len(block)), scores.shape)
+    if len(block) > keep:
+        part = np.argpartition(-scores, keep - 1, axis=1)[:, :keep]
+        scores, rows = np.take_along_axis(scores, part, 1), start + part
+    scores, rows = np.concatenate([best_s, scores], axis=1), np.concatenate([best_i, rows], axis=1)
+    if scores.shape[1] > keep:
+        part = np.argpartition(-scores, keep - 1, axis=1)[:, :keep]
+        scores, rows = np.take_along_axis(scores, part, 1), np.take_along_axis(rows, part, 1)
+    return scores, rows
 
 
 def _tied_rows(queries: np.ndarray, shards: EmbeddingShards, keep: int,
@@ -142,6 +153,7 @@ def _search_all(benchmark: Benchmark, cfg: Any, encoder, cache_dir: Path | None)
     groups = [(f"queries {lang}", [benchmark.queries[lang][q] for q in qids[lang]]) for lang in qids]
     runs: dict[str, Run] = {}
     for lang, (_, vectors) in zip(qids, encoder.encode_groups(groups, dense.query_prefix)):
-        hits = exact_search(vectors, shards[id(benchmark.stores[lang])], cfg.depth) if qids[lang] else []
+        hits = (exact_search(vectors, shards[id(benchmark.stores[lang])], cfg.depth, f"dense search [{lang}]")
+                if qids[lang] else [])
         runs[lang] = dict(zip(qids[lang], hits))
     return runs

@@ -25,6 +25,8 @@ from evalkit.checks import at_least, between, lang_code, setting
 from evalkit.candidates.lucene_analyzers import ENGLISH, WHITESPACE, analyzer_for, index_args
 from evalkit.candidates.lucene_jvm import java_class, pyserini_version
 from evalkit.contracts import Benchmark, DocStore, Run, top_of
+from evalkit.progress import Progress
+from evalkit.registry import Needs
 from evalkit.storage import Artefact, Damaged, cache_root, cached_artefact
 
 log = logging.getLogger(__name__)
@@ -113,20 +115,24 @@ def search(searcher: Any, queries: dict[str, str], lucene: Any, depth: int) -> R
     JArrayList = java_class("java.util.ArrayList")
     qids = list(queries)
     run: Run = {}
-    for start in range(0, len(qids), lucene.batch_queries):
-        chunk = qids[start:start + lucene.batch_queries]
-        texts, ids = JArrayList(), JArrayList()
-        for qid in chunk:
-            texts.add(queries[qid])
-            ids.add(qid)
-        results = searcher.batch_search(texts, ids, int(max(lucene.hits, depth)), _threads(lucene.threads))
-        for qid in chunk:
-            hits = {h.docid: float(f"{h.score:.6f}") for h in (results.get(qid) or [])}
-            run[qid] = top_of(hits, depth)
+    with Progress(len(qids), "lucene search", "queries") as bar:
+        for start in range(0, len(qids), lucene.batch_queries):
+            chunk = qids[start:start + lucene.batch_queries]
+            texts, ids = JArrayList(), JArrayList()
+            for qid in chunk:
+                texts.add(queries[qid])
+                ids.add(qid)
+            results = searcher.batch_search(texts, ids, int(max(lucene.hits, depth)), _threads(lucene.threads))
+            for qid in chunk:
+                hits = {h.docid: float(f"{h.score:.6f}") for h in (results.get(qid) or [])}
+                run[qid] = top_of(hits, depth)
+            bar.update(len(chunk))
     return run
 
 
-@FIRST_STAGES.register("lucene", config=LuceneConfig)
+@FIRST_STAGES.register("lucene", config=LuceneConfig, needs=Needs(
+    modules={"pyserini": "pyserini", "jnius": "pyjnius"}, programs={"java": "openjdk-17-jre-headless"},
+    homes={"java": "JAVA_HOME"}, extra="lucene", then="pip install --no-deps pyserini==0.22.1"))
 def lucene_stage(benchmark: Benchmark, cfg: Any, executor: Any = None) -> dict[str, Run]:
     """BM25 by Lucene itself, through Pyserini 0.22.1's Anserini (needs Java and Pyserini)."""
     return lucene_candidates(benchmark, cfg)

@@ -111,7 +111,8 @@ def _runs(benchmark: Benchmark, cfg: Any, encoder, cache_dir: Path | None) -> di
             runs[lang] = {}
             continue
         depth = {"dense": cfg.depth, "sparse": cfg.depth, "dense_sparse": m3.fusion_depth}.get(mode, m3.rerank_depth)
-        dense = dict(zip(qids, exact_search(reps.dense, index, depth))) if mode != "sparse" else {}
+        dense = (dict(zip(qids, exact_search(reps.dense, index, depth, f"m3 dense search [{lang}]")))
+                 if mode != "sparse" else {})
         sparse = dict(zip(qids, sparse_search(reps.sparse, index, depth))) if mode in ("sparse", "dense_sparse") else {}
         if mode == "dense":
             run = dense

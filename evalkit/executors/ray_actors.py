@@ -6,9 +6,10 @@ from contextlib import AbstractContextManager
 from typing import Any
 
 from evalkit.executors import EXECUTORS
+from evalkit.registry import Needs
 
 
-@EXECUTORS.register("ray")
+@EXECUTORS.register("ray", needs=Needs(modules={"ray": "ray"}, extra="ray"))
 class RayExecutor:
     """A Ray actor pool: a local instance, or a running cluster (executor.address=auto)."""
 

@@ -112,8 +112,11 @@ class BudgetRunner:
 
     def run(self, seqs: TokenArrays | Sequence[Sequence[int]], forward: Forward | PackedForward,
             on_batch: Callable[[np.ndarray, np.ndarray], None] | None = None, desc: str = "batches",
-            packed: bool = False, skip: np.ndarray | None = None) -> np.ndarray:
+            packed: bool = False, skip: np.ndarray | None = None,
+            on_progress: Callable[[np.ndarray], None] | None = None) -> np.ndarray:
         """float32 outputs of shape (len(seqs), ...) in input order; `on_batch(indices, outputs)` after each batch.
+        `on_progress(indices)` as each batch is done (on CUDA: queued, which runs at most a few batches ahead; the
+        outputs come back once per call) or skipped, so a caller can show progress inside one call.
         `packed`: `forward(tokens, rows)` runs a batch without padding, and batches hold `budget` real tokens.
         `skip` (bool per item): a batch whose items are all skipped does not run (their outputs are undefined);
         batches are planned over every item, so the others' batches are the same whatever is skipped."""
@@ -132,6 +135,8 @@ class BudgetRunner:
                 for k, idx in enumerate(batches):
                     if skip is not None and skip[idx].all():
                         bar.update(len(idx))
+                        if on_progress is not None:
+                            on_progress(idx)
                         continue
                     result = self._try(forward, tokens, idx, packed)
                     if result is None:                        # out of memory: shrink and re-pack the rest
@@ -141,6 +146,8 @@ class BudgetRunner:
                     bar.update(len(idx))
                     if on_device:
                         done.append((idx, result))
+                        if on_progress is not None:
+                            on_progress(idx)
                         continue
                     values = result.cpu().numpy()
                     if out is None:
@@ -148,6 +155,8 @@ class BudgetRunner:
                     out[idx] = values
                     if on_batch is not None:
                         on_batch(idx, values)
+                    if on_progress is not None:
+                        on_progress(idx)
                 else:
                     todo = todo[:0]
         if done:   # one copy back (and one synchronisation) for the whole call

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from transformers import (AutoTokenizer, GteConfig, GteForSequenceClassification
                           XLMRobertaTokenizerFast)
 from transformers.models.auto.configuration_auto import CONFIG_MAPPING
 from transformers.models.auto.modeling_auto import MODEL_FOR_SEQUENCE_CLASSIFICATION_MAPPING, MODEL_MAPPING
+from transformers.utils import logging as hf_logging
 
 from evalkit.errors import EvalkitError
 from evalkit.models.device import torch_dtype
@@ -42,6 +44,21 @@ class ModelUnavailableError(EvalkitError, RuntimeError):
 
 class CheckpointError(EvalkitError, ValueError):
     """The checkpoint cannot be loaded faithfully (remote code, pickle weights, tensors that do not match)."""
+
+
+@contextmanager
+def quiet_transformers():
+    """transformers' own progress bars ("Loading weights: 0%") and notices off while evalkit loads a model: they
+    would land in every log; evalkit checks the loading report itself and logs what it loaded."""
+    bars, level = hf_logging.is_progress_bar_enabled(), hf_logging.get_verbosity()
+    hf_logging.disable_progress_bar()
+    hf_logging.set_verbosity_error()
+    try:
+        yield
+    finally:
+        hf_logging.set_verbosity(level)
+        if bars:
+            hf_logging.enable_progress_bar()
 
 
 @dataclass(frozen=True)
@@ -212,8 +229,10 @@ def load_cross_encoder(model: str, *, revision: str | None = None, dtype: torch.
     raw = _read_config(local)
     weights = _weights_files(local)
     model_class, config, fmt = _model_class_and_config(local, raw)
-    network, report = model_class.from_pretrained(local, config=config, dtype=dtype, use_safetensors=True,
-                                                  attn_implementation=attn_implementation, output_loading_info=True)
+    with quiet_transformers():
+        network, report = model_class.from_pretrained(local, config=config, dtype=dtype, use_safetensors=True,
+                                                      attn_implementation=attn_implementation,
+                                                      output_loading_info=True)
     _check_loading_report(report, local, model_class)
     network.to(device).eval()
     tokenizer, tokenizer_hash = load_tokenizer(local, raw["model_type"])
@@ -246,8 +265,10 @@ def load_encoder(model: str, *, revision: str | None = None, dtype: str = "fp32"
     else:
         raise CheckpointError(f"{local / 'config.json'}: model_type {model_type!r} is unknown to this transformers "
                               f"version (evalkit never runs repository code)")
-    network, report = model_class.from_pretrained(local, config=config, dtype=torch_dtype(dtype), use_safetensors=True,
-                                                  attn_implementation=attn_implementation, output_loading_info=True)
+    with quiet_transformers():
+        network, report = model_class.from_pretrained(local, config=config, dtype=torch_dtype(dtype),
+                                                      use_safetensors=True, attn_implementation=attn_implementation,
+                                                      output_loading_info=True)
     report = {kind: [k for k in report.get(kind) or () if not str(k).startswith("pooler.")]
               for kind in ("missing_keys", "unexpected_keys", "mismatched_keys")}
     _check_loading_report(report, local, model_class)

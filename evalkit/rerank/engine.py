@@ -165,19 +165,19 @@ class CrossEncoder:
     def score(self, pairs: Sequence[tuple[str, str]]) -> np.ndarray:
         """float32 scores of `pairs` in input order (the `Scorer` contract)."""
         chunks = (pairs[k:k + SCORE_CHUNK] for k in range(0, len(pairs), SCORE_CHUNK))
-        parts = []
         with Progress(len(pairs), "rerank", "pairs", enabled=self.progress) as bar:
-            for part in self.score_stream(chunks):
-                parts.append(part)
-                bar.update(len(part))
+            parts = list(self.score_stream(chunks, progress=bar))
         return np.concatenate(parts) if parts else np.empty(0, dtype=np.float32)
 
-    def score_stream(self, chunks: Iterable[Sequence[tuple[str, str]]]) -> Iterator[np.ndarray]:
+    def score_stream(self, chunks: Iterable[Sequence[tuple[str, str]]],
+                     progress: Progress | None = None) -> Iterator[np.ndarray]:
         """One float32 score array per chunk of (query, doc) pairs, in order. Chunks are read and tokenized in two
-        background threads up to two windows ahead of the model; memory is bounded by `settings.window_tokens`."""
+        background threads up to two windows ahead of the model; memory is bounded by `settings.window_tokens`.
+        `progress.update(n)` counts requested pairs as they are known: a window's cached and repeated pairs when
+        it starts, the others batch by batch (a window can take minutes on a CPU)."""
         recent: deque[dict[bytes, float]] = deque(maxlen=RECENT_WINDOWS)
         for window in prefetch(self._windows(chunks), depth=1, name="evalkit-rerank-windows"):
-            scores = self._score_window(window, recent)[window.where]
+            scores = self._score_window(window, recent, progress)[window.where]
             start = 0
             for size in window.chunk_sizes:
                 yield scores[start:start + size]
@@ -205,7 +205,8 @@ class CrossEncoder:
         return WindowBuilder(self.tokenizer, self._layout, s.max_length, s.query_budget, s.query_template,
                              s.doc_template, s.window_tokens if window_tokens is None else window_tokens, lookup)
 
-    def _score_window(self, window: Window, recent: deque[dict[bytes, float]]) -> np.ndarray:
+    def _score_window(self, window: Window, recent: deque[dict[bytes, float]],
+                      progress: Progress | None = None) -> np.ndarray:
         """The window's unique-pair scores: cached ones as read, repeats of recent windows' pairs from them, the
         rest from the model. Batches are planned over all the window's pairs and a batch runs when any of its
         pairs is unknown, so a score never depends on what the cache held; only unknown pairs' scores are used
@@ -223,6 +224,9 @@ class CrossEncoder:
                     repeated += 1
                     break
         todo = np.flatnonzero(~known)
+        requested = np.bincount(window.where, minlength=len(keys))   # requested pairs per unique pair
+        if progress is not None:
+            progress.update(int(requested[known].sum()))
         if len(todo):
             before = asdict(self._runner.stats)
 
@@ -232,8 +236,11 @@ class CrossEncoder:
                     self.cache.put_many(self.fingerprint, ((keys[i], v) for i, v in zip(idx[new], out[new])))
 
             forward = self._packed_forward if self.settings.packed else self._forward
+            def advance(idx: np.ndarray) -> None:
+                progress.update(int(requested[idx[~known[idx]]].sum()))
+
             out = self._runner.run(window.tokens, forward, on_batch=save, desc="rerank", packed=self.settings.packed,
-                                   skip=known)
+                                   skip=known, on_progress=advance if progress is not None else None)
             scores[todo] = out[todo]
             for name, value in asdict(self._runner.stats).items():
                 setattr(self.stats, name, getattr(self.stats, name) + value - before[name])

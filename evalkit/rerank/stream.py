@@ -7,6 +7,7 @@ float32 array per language, in candidate order, which become the reranked runs (
 """
 from __future__ import annotations
 
+import inspect
 from typing import Iterable, Iterator, Sequence
 
 import numpy as np
@@ -52,8 +53,25 @@ def window_chunks(chunks: Iterable[Sequence[Pair]], budget: int, max_length: int
         yield group
 
 
-def score_chunks(scorer, chunks: Iterable[Sequence[Pair]]) -> Iterator[np.ndarray]:
-    """One score array per chunk: `scorer.score_stream` where the scorer has it, else one `score` per window."""
+def _reports_progress(scorer) -> bool:
+    """Whether the scorer's `score_stream` counts its own progress (the local CrossEncoder: per scored batch)."""
+    stream = getattr(scorer, "score_stream", None)
+    return stream is not None and "progress" in inspect.signature(stream).parameters
+
+
+def score_chunks(scorer, chunks: Iterable[Sequence[Pair]], progress: Progress | None = None) -> Iterator[np.ndarray]:
+    """One score array per chunk: `scorer.score_stream` where the scorer has it, else one `score` per window.
+    `progress` counts pairs as the scorer scores them where it can say, else as each chunk's scores arrive."""
+    if _reports_progress(scorer):
+        yield from scorer.score_stream(chunks, progress=progress)
+        return
+    for scores in _score_plain(scorer, chunks):
+        if progress is not None:
+            progress.update(len(scores))
+        yield scores
+
+
+def _score_plain(scorer, chunks: Iterable[Sequence[Pair]]) -> Iterator[np.ndarray]:
     if hasattr(scorer, "score_stream"):
         yield from scorer.score_stream(chunks)
         return
@@ -75,14 +93,12 @@ def rerank_runs(benchmark: Benchmark, runs: dict[str, CompactRun], scorer) -> di
     scores = {lang: np.empty(n, dtype=np.float32) for lang, n in sizes.items()}
     cursor = ((lang, int(n)) for lang, run in runs.items() for n in np.diff(run.offsets))
     filled = {lang: 0 for lang in runs}
-    got = score_chunks(scorer, candidate_chunks(benchmark, runs))
     with Progress(sum(sizes.values()), "rerank", "pairs") as bar:   # the run's progress, whatever the scorer
-        for (lang, n), chunk in zip(cursor, got):
+        for (lang, n), chunk in zip(cursor, score_chunks(scorer, candidate_chunks(benchmark, runs), bar)):
             if len(chunk) != n:
                 raise EvalkitError(f"scorer returned {len(chunk)} scores for {n} pairs")
             scores[lang][filled[lang]:filled[lang] + n] = chunk
             filled[lang] += n
-            bar.update(n)
     if filled != sizes:
         raise EvalkitError(f"scorer returned scores for {filled} of {sizes} candidates")
     return {lang: run.with_scores(scores[lang]) for lang, run in runs.items()}

@@ -10,6 +10,7 @@ from typing import Any, Optional
 
 from evalkit.checks import ConfigValueError, any_value, at_least, one_of, optional, setting
 from evalkit.rerank import RERANKERS
+from evalkit.registry import Needs
 from evalkit.rerank.api.adapters import FORMATS, ROUTES
 
 
@@ -48,7 +49,7 @@ def _requires(tree: dict) -> None:
                                "reranker.api.base_url=http://host:port")
 
 
-@RERANKERS.register("api", config=ApiConfig, requires=_requires)
+@RERANKERS.register("api", config=ApiConfig, requires=_requires, needs=Needs(modules={"httpx": "httpx"}))
 def api_reranker(reranker: Any, executor: Any):
     """A hosted or self-hosted rerank endpoint (cohere, jina, voyage, tei, vllm, infinity formats)."""
     from evalkit.rerank.api.scorer import build_api_scorer

@@ -1,0 +1,116 @@
+"""Progress that moves while a step runs: time-driven lines and redraws, and the reranker counting pairs per scored
+batch inside one window (issue 29: a one-window run sat at 0% until it ended)."""
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+
+import numpy as np
+import pytest
+
+from cli_runner import evalkit
+from evalkit import progress as progress_module
+from evalkit.models.loading import load_cross_encoder
+from evalkit.progress import Progress
+from evalkit.rerank.cache import PairCache
+from evalkit.rerank.engine import CrossEncoder, EngineSettings
+
+LINE = re.compile(r"rerank: ([\d,]+)/([\d,]+) pairs")
+
+
+def test_log_lines_keep_coming_while_no_update_arrives(caplog):
+    """A step stuck in one long call still logs (count unchanged, elapsed growing); lines never come faster
+    than the interval."""
+    with caplog.at_level(logging.INFO, logger="evalkit.progress"):
+        with Progress(10, "slow", "items", interval=0.1, tty=False) as bar:
+            time.sleep(0.55)
+            bar.update(4)
+            time.sleep(0.35)
+    lines = [r.getMessage() for r in caplog.records]
+    stamps = [r.created for r in caplog.records]
+    idle = [line for line in lines if line.startswith("slow: 0/10 items")]
+    assert len(idle) >= 3, lines
+    assert any(line.startswith("slow: 4/10 items") for line in lines), lines
+    assert all(b - a >= 0.09 for a, b in zip(stamps, stamps[1:])), stamps
+
+
+def test_a_terminal_bar_is_redrawn_without_updates(capsys, monkeypatch):
+    monkeypatch.setattr(progress_module, "BAR_REFRESH", 0.05)
+    with Progress(10, "drawn", "items", tty=True):
+        time.sleep(0.6)
+    err = capsys.readouterr().err
+    # tqdm alone draws at start and at close; the ticker redraws about 12 times in 0.6 s
+    assert err.count("drawn:") >= 6, err
+    assert capsys.readouterr().out == ""
+
+
+class Recorder:
+    """A Progress stand-in that remembers each update and whether the window had yielded yet."""
+
+    def __init__(self):
+        self.updates: list[int] = []
+
+    def update(self, n: int = 1) -> None:
+        self.updates.append(n)
+
+
+@pytest.fixture(scope="module")
+def loaded(tiny_gte):
+    return load_cross_encoder(str(tiny_gte))
+
+
+def test_one_window_counts_requested_pairs_batch_by_batch(loaded, tmp_path):
+    rng = np.random.default_rng(0)
+    words = "river stone capital quick sort music light evening garden table".split()
+    docs = [" ".join(rng.choice(words, size=int(rng.integers(5, 60)))) for _ in range(300)]
+    pairs = [("a query", d) for d in docs] + [("a query", docs[0])] * 5   # 5 repeats of the first pair
+    cache = PairCache(tmp_path / "pairs.sqlite")
+    settings = EngineSettings(max_length=64, batch_tokens=512)
+    warm = CrossEncoder(loaded.model, loaded.tokenizer, loaded.info, settings, cache=cache, progress=False)
+    warm.score_stream([pairs[:40]]).__next__()               # the first 40 pairs are now in the cache
+    enc = CrossEncoder(loaded.model, loaded.tokenizer, loaded.info, settings, cache=cache, progress=False)
+    rec = Recorder()
+    stream = enc.score_stream([pairs[k:k + 50] for k in range(0, len(pairs), 50)], progress=rec)
+    first = next(stream)
+    before_first_chunk = list(rec.updates)
+    rest = list(stream)
+    assert enc.stats.windows == 1 and len(first) == 50 and sum(map(len, rest)) == len(pairs) - 50
+    # everything was counted while the window was scored, before its first chunk came out
+    assert before_first_chunk == rec.updates
+    # the window's 40 cached pairs when it starts, then the 260 scored ones batch by batch; the 5 repeats of
+    # pair 0 (cached) count with it: 305 requested pairs in all
+    assert rec.updates[0] == 45
+    assert sum(rec.updates) == len(pairs) == 305
+    assert len([n for n in rec.updates[1:] if n]) >= 10 and enc.stats.batches >= 10
+    cache.close()
+
+
+SLOW_FORWARD = """
+import sys, time
+from evalkit.rerank import engine
+forward = engine.CrossEncoder._forward
+def slow(self, ids, mask):
+    time.sleep(0.05)
+    return forward(self, ids, mask)
+engine.CrossEncoder._forward = slow
+sys.argv = ["evalkit", *sys.argv[1:]]
+from evalkit.cli import entry
+entry()
+"""
+
+
+def test_a_one_window_run_logs_rising_counts_before_it_ends(tiny_gte, tmp_path):
+    out = tmp_path / "run"
+    done = evalkit("reranker=gte", f"reranker.model={tiny_gte}", "reranker.max_length=128",
+                   "reranker.batch_tokens=2048", "candidates.depth=10", "reranker.cache=false",
+                   f"hydra.run.dir={out}", script=SLOW_FORWARD,
+                   env={"EVALKIT_PROGRESS_SECONDS": "0.3", "EVALKIT_CACHE": tmp_path / "cache"}, check=True)
+    stats = json.loads((out / "manifest.json").read_text())["environment"]["reranker_stats"]
+    assert stats["windows"] == 1
+    counts = [(int(a.replace(",", "")), int(b.replace(",", ""))) for a, b in LINE.findall(done.stderr)]
+    assert {total for _, total in counts} == {stats["pairs_requested"]}
+    partial = [n for n, total in counts if 0 < n < total]
+    assert len(set(partial)) >= 3 and partial == sorted(partial), counts
+    assert "Loading weights" not in done.stderr and "rerank:" not in done.stdout

@@ -20,6 +20,8 @@ BAD = {
     "benchmark.missing_docs": "benchmark.missing_docs=ignore", "benchmark.doc_sep": "benchmark.doc_sep=[x]",
     "benchmark.format": "benchmark.format=csv", "benchmark.lang": "benchmark.lang=English!",
     "benchmark.cache_dir": "benchmark.cache_dir={file}",
+    "benchmark.id": "benchmark.id=' '", "benchmark.irds_module": "benchmark.irds_module=[a]",
+    "benchmark.label": "benchmark.label=../up",
     "candidates.name": "candidates.name=tfidf", "candidates.label": "candidates.label=../up",
     "candidates.depth": "candidates.depth=-5", "candidates.path": "candidates.path=/no/such/run.trec",
     "candidates.bm25.mode": "candidates.bm25.mode=lucene", "candidates.bm25.k1": "candidates.bm25.k1=-1",

@@ -74,7 +74,8 @@ def test_misspelt_key_is_one_line_error(tmp_path):
     assert proc.returncode == 2
     line = proc.stderr.strip()
     assert line.startswith("evalkit: error: bad configuration: Key 'mdoel' not in 'RerankerConfig' "
-                           "(key: reranker.mdoel); reranker has: name, model, revision, max_length, ") and "\n" not in line
+                           "(key: reranker.mdoel); did you mean reranker.model?") and "\n" not in line
+    assert "reranker has: name, model, revision, max_length, " in line
 
 
 @pytest.mark.parametrize("mode", ["error", "warn"])

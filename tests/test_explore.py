@@ -14,10 +14,21 @@ from explore_fixtures import ANSWER, DATA, FIRST, LONG_TEXT, RERANKED_A, RERANKE
 
 
 def page_data(path) -> tuple[dict, dict]:
-    blocks = dict(re.findall(r'<script type="application/json" id="([^"]+)">(.*?)</script>',
-                             path.read_text(encoding="utf-8"), flags=re.S))
-    summary = json.loads(blocks.pop("summary"))
-    return summary, {k.removeprefix("d-"): json.loads(v) for k, v in blocks.items()}
+    """The page's summary and, per language, its shards' documents and queries merged (read from the shard files
+    beside the page, as the browser would)."""
+    [block] = re.findall(r'<script type="application/json" id="summary">(.*?)</script>',
+                         path.read_text(encoding="utf-8"), flags=re.S)
+    summary = json.loads(block)
+    details: dict[str, dict] = {}
+    for k in sorted(set(summary["q"]["shard"])):
+        call = (path.parent / summary["files"] / f"{k}.js").read_text(encoding="utf-8")
+        n, build, data = json.loads("[" + call.removeprefix("evalkitShard(").removesuffix(");\n") + "]")
+        assert n == k and build == summary["build"]
+        lang = summary["langs"][summary["q"]["lang"][summary["q"]["shard"].index(k)]]
+        merged = details.setdefault(lang, {"docs": {}, "q": {}})
+        merged["docs"].update(data["docs"])
+        merged["q"].update(data["q"])
+    return summary, details
 
 
 @pytest.fixture(scope="module")
@@ -66,8 +77,9 @@ def test_top_ten_grades_moves_lengths_and_cut(page, tok):
                 assert [r[1] for r in rows[system]] == [grades.get((qid, doc)) for doc in top]
                 base = FIRST[lang][qid]
                 assert [r[2] for r in rows[system]] == [base.index(doc) + 1 if doc in base else None for doc in top]
-            for docid, (title, length) in details[lang]["docs"].items():
+            for docid, (title, length, text, more) in details[lang]["docs"].items():
                 assert length == len(tok(texts[docid])["input_ids"]) and texts[docid].startswith(title)
+                assert text == texts[docid] and more == 0   # short passages travel whole
             relevant = {doc: g for q, doc, g in d["qrels"] if q == qid and g > 0}
             for system, ranked in enumerate([FIRST, RERANKED_A, RERANKED_B]):
                 order = ranked[lang][qid]
@@ -85,11 +97,13 @@ def test_top_ten_grades_moves_lengths_and_cut(page, tok):
     assert all(r[3] is None for r in details["en"]["q"]["2"]["rows"][1])
 
 
-def test_page_is_self_contained(page):
-    text = page.read_text(encoding="utf-8")
-    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", text)
-    assert "<link" not in text and "@import" not in text and "<script src" not in text
-    assert page.stat().st_mode & 0o044   # readable like any report
+def test_page_needs_no_network(page):
+    """The page and its shards name no URL; the page loads only its own relative `<stem>_files/<k>.js`."""
+    for path in [page, *sorted((page.parent / "explore_files").iterdir())]:
+        text = path.read_text(encoding="utf-8")
+        assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", text)
+        assert "<link" not in text and "@import" not in text and "<script src" not in text
+        assert path.stat().st_mode & 0o044   # readable like any report
 
 
 def test_cli_writes_the_page_and_fails_in_one_line(explore_runs, tmp_path):
@@ -121,7 +135,11 @@ def test_report_format_explore_on_a_pipeline_run(mini_miracl, tmp_path):
         for line in (run / "runs" / f"first_stage.{lang}.trec").read_text().splitlines():
             qid, _, docid, _, score, _ = line.split()
             ranked.setdefault(qid, []).append((float(score), docid))
+        listed = {qid for li, qid in zip(summary["q"]["lang"], summary["q"]["qid"]) if summary["langs"][li] == lang}
+        assert set(details[lang]["q"]) == listed   # the page's queries (those per_query.parquet scored), no more
         for qid, pairs in ranked.items():
+            if qid not in listed:
+                continue
             top = [d for _, d in sorted(pairs, reverse=True)[:10]]
             assert [r[0] for r in details[lang]["q"][qid]["rows"][0]] == top
     done = evalkit("compare", run, "--formats", "md,explore", "--out", tmp_path / "cmp")

@@ -46,6 +46,7 @@ class Comparison:
     ceiling: pd.DataFrame     # system, metric, first_stage, achieved, ceiling (macro averages)
     published: pd.DataFrame   # system, ref, status, metric, lang, ours, lo, hi, published, delta, inside, note
     settings: dict            # test, seed, n_resamples, level
+    keys: dict = field(default_factory=dict)   # system -> its key (benchmark/candidates[/reranker]): plot colours
 
 
 def merged_protocol(systems: list[System]) -> dict:
@@ -166,4 +167,5 @@ def build_comparison(systems: list[System], baseline: str, metrics: list[str] | 
         buckets=[b for b in order if b in set(tidy.bucket)], protocol=merged_protocol(systems), tidy=tidy,
         cis=cis, stats=stats, bucket_means=bucket_means, bucket_stats=bucket_stats,
         ceiling=_ceiling(systems, metrics), published=_published(systems, cis, metrics),
-        settings=dict(test=test, seed=seed, n_resamples=n_resamples, level=LEVEL))
+        settings=dict(test=test, seed=seed, n_resamples=n_resamples, level=LEVEL),
+        keys={s.name: s.key for s in systems})

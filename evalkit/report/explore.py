@@ -1,33 +1,47 @@
-"""`evalkit explore RUN_DIR [RUN_DIR...]`: one self-contained HTML page showing, query by query, what moved.
+"""`evalkit explore RUN_DIR [RUN_DIR...]`: an HTML page showing, query by query, what moved, and why.
 
 Systems: the first run's first stage (the baseline) and, if it reranked, its reranked run; then each further run's
-final system. For every query the page holds each system's metric values and top 10 (grade, length in tokens,
-rank in the baseline, and for documents longer than the reranker's max_length where the cut fell and where the
-benchmark's answer span sits). Data is gathered one language at a time, so memory follows the largest language.
+final system. The page (explore.html) holds every query's metric values; what a query shows when opened sits in a
+shard file beside it (explore_files/<k>.js, SHARD queries each, loaded on demand by a <script> element, which a
+file:// page may do): each system's top 10 with grade (none: unjudged), length in tokens, rank in the baseline,
+the passage text, the character where the reranker's input was cut (doc_budget) and the answer span where the
+benchmark has one (the sample's spans/ files, MKQA's answer strings). Data is gathered one language at a time and
+one shard's documents at a time, so memory follows the largest language's runs, not the corpus.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
+import os
+import re
+import shutil
 import sys
 from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import Iterator
 
 import pandas as pd
 import yaml
 
 from evalkit.storage.paths import published_path
 from evalkit.config import BenchmarkConfig
-from evalkit.contracts import Benchmark, canonical_order
+from evalkit.contracts import Benchmark, Doc, canonical_order
 from evalkit.data.spans import read_spans
 from evalkit.data.trec import read_run
 from evalkit.errors import EvalkitError
+from evalkit.metrics.answers import has_answer
 from evalkit.models.tokens import doc_budget
 from evalkit.storage import atomic_write_text
+from evalkit.storage.atomic import fsync_path, temp_name, write_error
 
 log = logging.getLogger(__name__)
 TOP = 10
 TITLE_CHARS = 90
+SHARD = 25             # queries per shard file: what one opened query loads
+TEXT_CHARS = 2_000     # a passage is carried whole up to this, or up to its furthest mark plus CONTEXT_CHARS ...
+CONTEXT_CHARS = 300
+MAX_TEXT = 12_000      # ... but never more (an 8k-token document is ~30k characters)
 
 
 @dataclass(frozen=True)
@@ -100,51 +114,111 @@ def _source_root(benchmark: Benchmark) -> Path | None:
     return Path(source) if source and Path(source).is_dir() else None
 
 
-def language_details(lang: str, systems: list[ExploreSystem], benchmark: Benchmark, tokenizer, sep: str) -> dict:
-    """Top 10 of every system for the language's queries, the relevant documents each left outside its top 10
-    (with their rank, None when not retrieved), the shown documents' titles and lengths, the cuts."""
-    queries = benchmark.queries[lang]
-    qrels = benchmark.qrels.get(lang, {})
-    runs = [read_run(s.run_dir / "runs" / f"{s.stage}.{lang}.trec", set(queries)) for s in systems]
-    base_rank = {qid: {d: r for r, (d, _) in enumerate(canonical_order(docs), 1)} for qid, docs in runs[0].items()}
-    tops = [{qid: [d for d, _ in canonical_order(docs)[:TOP]] for qid, docs in run.items()} for run in runs]
-    relevant = {qid: {d for d, g in judged.items() if g > 0} for qid, judged in qrels.items() if qid in queries}
-    ranks = [{qid: {d: r for r, (d, _) in enumerate(canonical_order(run.get(qid, {})), 1) if d in ds}
-              for qid, ds in relevant.items()} for run in runs]   # where each relevant doc landed, per system
-    del runs
-    shown = sorted({d for top in tops for ds in top.values() for d in ds} | {d for ds in relevant.values() for d in ds})
-    docs = benchmark.stores[lang].get(shown) if shown else []
-    texts = [d.full_text(sep) for d in docs]
-    lengths = [len(ids) for ids in tokenizer(texts, add_special_tokens=False)["input_ids"]] if texts else []
-    table = {d.docid: [(d.title or d.text)[:TITLE_CHARS], n + tokenizer.num_special_tokens_to_add()]
-             for d, n in zip(docs, lengths)}
-    doc_by_id = {d.docid: d for d in docs}
-    answer_at = {}
-    for (qid, docid), (start, _) in read_spans(_source_root(benchmark), lang, benchmark.protocol.get("split", "dev")).items():
-        if docid in doc_by_id:
-            d = doc_by_id[docid]
-            prefix = (d.title + sep if d.title else "") + d.text[:start]
-            answer_at[(qid, docid)] = len(tokenizer(prefix, add_special_tokens=False)["input_ids"])
-    qids = list(queries)
-    q_len = dict(zip(qids, (len(ids) for ids in tokenizer([queries[q] for q in qids], add_special_tokens=False)["input_ids"])))
-    pair_specials = tokenizer.num_special_tokens_to_add(pair=True)
-    details = {}
-    for qid in qids:
-        rows, missed, cuts = [], [], []
-        for s, top, rank in zip(systems, tops, ranks):
-            rows.append([[d, qrels.get(qid, {}).get(d), base_rank.get(qid, {}).get(d), answer_at.get((qid, d))]
-                         for d in top.get(qid, [])])
-            outside = relevant.get(qid, set()) - set(top.get(qid, []))
-            missed.append([[d, qrels[qid][d], rank.get(qid, {}).get(d), base_rank.get(qid, {}).get(d),
-                            answer_at.get((qid, d))] for d in sorted(outside, key=lambda d: (-qrels[qid][d], d))])
-            cuts.append(None if s.max_length is None else
-                        int(doc_budget(s.max_length, pair_specials, min(q_len[qid], s.query_budget or s.max_length))))
-        details[qid] = {"rows": rows, "missed": missed, "cut": cuts}
-    return {"docs": table, "q": details}
+def _answer_span(text: str, answers: list[str]) -> tuple[int, int] | None:
+    """Where the first answer string (case-insensitive, earliest in the text) sits in `text`, MKQA-style."""
+    hits = [m.span() for a in answers if a.strip() for m in [re.search(re.escape(a.strip()), text, re.IGNORECASE)] if m]
+    return min(hits) if hits else None
 
 
-def collect(run_dirs: list[Path], title: str | None = None) -> tuple[dict, dict[str, dict]]:
-    """The page's summary (systems, queries, values) and its per-language details."""
+def _shown_chars(text: str, marks: list[int]) -> int:
+    """How much of a passage the page carries: all of a short one; a long one up to its furthest mark (cut, answer)
+    plus some context, never more than MAX_TEXT characters."""
+    return min(len(text), max(TEXT_CHARS, max(marks, default=0) + CONTEXT_CHARS), MAX_TEXT)
+
+
+def _utf16(text: str, i: int) -> int:
+    """Character offset `i` as the page's JavaScript counts it (UTF-16 units: a character beyond U+FFFF is two)."""
+    return i + sum(1 for ch in text[:i] if ord(ch) > 0xFFFF)
+
+
+class _Language:
+    """One language's runs, judgments and answer spans, turned into shards of SHARD queries (only a shard's
+    documents are fetched and tokenized at a time)."""
+
+    def __init__(self, lang: str, systems: list[ExploreSystem], benchmark: Benchmark, tokenizer, sep: str):
+        self.lang, self.systems, self.tokenizer, self.sep = lang, systems, tokenizer, sep
+        self.queries = benchmark.queries[lang]
+        self.store = benchmark.stores[lang]
+        self.answers = (benchmark.answers or {}).get(lang)   # MKQA: answers judge the shown documents
+        self.qrels = benchmark.qrels.get(lang, {})
+        runs = [read_run(s.run_dir / "runs" / f"{s.stage}.{lang}.trec", set(self.queries)) for s in systems]
+        self.base_rank = {qid: {d: r for r, (d, _) in enumerate(canonical_order(docs), 1)} for qid, docs in runs[0].items()}
+        self.tops = [{qid: [d for d, _ in canonical_order(docs)[:TOP]] for qid, docs in run.items()} for run in runs]
+        self.relevant = {qid: {d for d, g in judged.items() if g > 0} for qid, judged in self.qrels.items()
+                         if qid in self.queries}
+        self.ranks = [{qid: {d: r for r, (d, _) in enumerate(canonical_order(run.get(qid, {})), 1) if d in ds}
+                       for qid, ds in self.relevant.items()} for run in runs]   # where each relevant doc landed
+        del runs
+        self.spans = read_spans(_source_root(benchmark), lang, benchmark.protocol.get("split", "dev"))
+        self.pair_specials = tokenizer.num_special_tokens_to_add(pair=True)
+
+    def grade(self, qid: str, doc: Doc) -> int | None:
+        if self.answers is not None:
+            return int(has_answer(doc.full_text("\n"), self.answers.get(qid, [])))
+        return self.qrels.get(qid, {}).get(doc.docid)
+
+    def shard(self, qids: list[str]) -> dict:
+        """{"docs": docid -> [title, tokens, text, characters left out], "q": qid -> rows, missed, cuts, answer
+        spans}: everything the page shows for these queries. Offsets are characters of title + doc_sep + text."""
+        shown = sorted({d for top in self.tops for q in qids for d in top.get(q, [])}
+                       | {d for q in qids for d in self.relevant.get(q, ())})
+        docs = {d.docid: d for d in (self.store.get(shown) if shown else [])}
+        texts = {d: doc.full_text(self.sep) for d, doc in docs.items()}
+        enc = self.tokenizer(list(texts.values()), add_special_tokens=False, return_offsets_mapping=True) if texts \
+            else {"offset_mapping": []}
+        offsets = dict(zip(texts, enc["offset_mapping"]))
+        q_len = dict(zip(qids, (len(ids) for ids in self.tokenizer([self.queries[q] for q in qids],
+                                                                    add_special_tokens=False)["input_ids"])))
+        marks: dict[str, list[int]] = {d: [] for d in texts}
+        out = {}
+        for qid in qids:
+            cuts = [None if s.max_length is None else
+                    int(doc_budget(s.max_length, self.pair_specials, min(q_len[qid], s.query_budget or s.max_length)))
+                    for s in self.systems]
+            in_query = {d for top in self.tops for d in top.get(qid, [])} | self.relevant.get(qid, set())
+            answer_at, answer_chars = {}, {}
+            for d in sorted(in_query & set(docs)):
+                span = self.spans.get((qid, d))
+                title = docs[d].title + self.sep if docs[d].title else ""
+                if span is not None:
+                    answer_at[d] = len(self.tokenizer(title + docs[d].text[:span[0]], add_special_tokens=False)["input_ids"])
+                    answer_chars[d] = [len(title) + span[0], len(title) + span[1]]
+                elif self.answers is not None:
+                    found = _answer_span(texts[d], self.answers.get(qid, []))
+                    if found:
+                        answer_chars[d] = list(found)
+                        answer_at[d] = sum(1 for a, _ in offsets[d] if a < found[0])
+                if d in answer_chars:
+                    marks[d].append(answer_chars[d][1])
+            rows, missed, cut_chars = [], [], []
+            for j, (top, rank) in enumerate(zip(self.tops, self.ranks)):
+                ranked = top.get(qid, [])
+                rows.append([[d, self.grade(qid, docs[d]) if d in docs else self.qrels.get(qid, {}).get(d),
+                              self.base_rank.get(qid, {}).get(d), answer_at.get(d)] for d in ranked])
+                outside = self.relevant.get(qid, set()) - set(ranked)
+                missed.append([[d, self.qrels[qid][d], rank.get(qid, {}).get(d), self.base_rank.get(qid, {}).get(d),
+                                answer_at.get(d)] for d in sorted(outside, key=lambda d: (-self.qrels[qid][d], d))])
+                at = {}
+                for d in [*ranked, *outside]:
+                    if cuts[j] is not None and d in offsets and cuts[j] < len(offsets[d]):
+                        at[d] = offsets[d][cuts[j] - 1][1] if cuts[j] > 0 else 0
+                        marks[d].append(at[d])
+                cut_chars.append(at)
+            out[qid] = {"rows": rows, "missed": missed, "cut": cuts,
+                        "cut_at": [{d: _utf16(texts[d], c) for d, c in at.items()} for at in cut_chars],
+                        "answer": {d: [_utf16(texts[d], a), _utf16(texts[d], b)] for d, (a, b) in answer_chars.items()}}
+        special = self.tokenizer.num_special_tokens_to_add()
+        table = {}
+        for d, text in texts.items():
+            keep = _shown_chars(text, marks[d])
+            table[d] = [(docs[d].title or docs[d].text)[:TITLE_CHARS], len(offsets[d]) + special, text[:keep],
+                        len(text) - keep]
+        return {"docs": table, "q": out}
+
+
+def collect(run_dirs: list[Path], title: str | None = None) -> tuple[dict, Iterator[dict]]:
+    """The page's summary (systems, queries, values, each query's shard) and a generator of its shards, in order,
+    built one language at a time (memory follows the largest language's runs, and one shard's texts)."""
     from evalkit.data.tokenizer import load_tokenizer
 
     systems = explore_systems(run_dirs)
@@ -155,6 +229,13 @@ def collect(run_dirs: list[Path], title: str | None = None) -> tuple[dict, dict[
     sep = protocol.get("doc_sep", " ")
     langs = sorted(wide.lang.unique())
     buckets = sorted(wide.bucket.unique(), key=_bucket_order)
+    plan: list[tuple[str, list[str]]] = []    # shard -> (lang, qids)
+    shard_of = []
+    for lang, part in wide.groupby("lang", sort=True):
+        qids = list(part.qid)
+        for start in range(0, len(qids), SHARD):
+            plan.append((lang, qids[start:start + SHARD]))
+            shard_of += [len(plan) - 1] * len(plan[-1][1])
     summary = {
         "title": title or f"evalkit explore: {protocol['benchmark']} — " + " vs ".join(s.name for s in systems),
         "systems": [{"name": s.name, "run": str(published_path(s.run_dir)), "max_length": s.max_length}
@@ -162,13 +243,20 @@ def collect(run_dirs: list[Path], title: str | None = None) -> tuple[dict, dict[
         "metrics": metrics, "langs": langs, "buckets": buckets, "top": TOP,
         "tokenizer": protocol.get("bucket_tokenizer", "xlmr"),
         "q": {"lang": [langs.index(x) for x in wide.lang], "qid": list(wide.qid),
-              "bucket": [buckets.index(b) for b in wide.bucket],
+              "bucket": [buckets.index(b) for b in wide.bucket], "shard": shard_of,
               "text": [benchmark.queries[lang].get(qid, "") for lang, qid in zip(wide.lang, wide.qid)],
               "v": {m: [[_num(x) for x in wide[(m, i)]] if (m, i) in wide.columns else [None] * len(wide)
                         for i in range(len(systems))] for m in metrics}},
     }
-    details = {lang: language_details(lang, systems, benchmark, tokenizer, sep) for lang in langs}
-    return summary, details
+
+    def shards() -> Iterator[dict]:
+        current = None
+        for lang, qids in plan:
+            if current is None or current.lang != lang:
+                current = _Language(lang, systems, benchmark, tokenizer, sep)
+            yield current.shard(qids)
+
+    return summary, shards()
 
 
 def _num(x) -> float | None:
@@ -181,12 +269,40 @@ def _bucket_order(label: str) -> tuple:
 
 
 def write_explorer(run_dirs: list[Path], out: Path, title: str | None = None) -> Path:
-    """Write the page atomically (temporary sibling, fsync, rename)."""
-    from evalkit.report.explore_page import render_page
+    summary, shards = collect([Path(d) for d in run_dirs], title)
+    return write_page(summary, shards, Path(out))
 
-    summary, details = collect([Path(d) for d in run_dirs], title)
-    out = Path(out)
-    atomic_write_text(out, render_page(summary, details))
+
+def write_page(summary: dict, shards: Iterator[dict], out: Path) -> Path:
+    """The page and, beside it, its shard folder (`<stem>_files/`): shards are written into a private temporary
+    folder that then replaces the old one; the page itself is published atomically last."""
+    from evalkit.report.explore_page import render_page, shard_script
+
+    folder = out.with_name(f"{out.stem}_files")
+    summary["files"] = folder.name
+    summary["build"] = hashlib.sha256(json.dumps(summary, sort_keys=True).encode()).hexdigest()[:16]
+    tmp = temp_name(folder)
+    try:
+        tmp.mkdir(parents=True)
+        for k, shard in enumerate(shards):
+            path = tmp / f"{k}.js"
+            with open(path, "w", encoding="utf-8") as fh:
+                fh.write(shard_script(k, summary["build"], shard))
+                fh.flush()
+                os.fsync(fh.fileno())
+        fsync_path(tmp)
+        old = temp_name(folder, "old")
+        if folder.exists():
+            folder.rename(old)
+        tmp.rename(folder)
+        shutil.rmtree(old, ignore_errors=True)
+    except OSError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise write_error(folder, exc) from None
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    atomic_write_text(out, render_page(summary))
     return out
 
 

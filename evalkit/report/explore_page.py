@@ -1,26 +1,32 @@
-"""The explorer's HTML: one file, no network. The summary is parsed at load; a language's top-10 details are parsed
-only when one of its queries is first opened; the query list is paged (PAGE rows in the DOM at a time)."""
+"""The explorer's HTML: the page holds the summary (queries, values), parsed at load; an opened query's details
+(top 10s, passage texts, cuts, answer spans) come from its shard file, loaded on demand by a <script> element (a
+file:// page may load scripts beside it, not fetch them) and kept for the last KEEP shards; the query list is paged
+(PAGE rows in the DOM at a time). No network: every path the page loads is relative, under its `_files/` folder."""
 from __future__ import annotations
 
 import html
 import json
 
 PAGE = 50
+KEEP = 32
 
 
 def _json(data) -> str:
-    """JSON safe inside <script type="application/json">: no `</` can close the element."""
+    """JSON safe inside a <script>: no `</` can close the element."""
     return json.dumps(data, ensure_ascii=False, separators=(",", ":")).replace("</", "<\\/")
 
 
-def render_page(summary: dict, details: dict[str, dict]) -> str:
-    blocks = "\n".join(f'<script type="application/json" id="d-{html.escape(lang)}">{_json(d)}</script>'
-                       for lang, d in details.items())
-    return (TEMPLATE.replace("%TITLE%", html.escape(summary["title"]))
-            .replace("%SUMMARY%", _json(summary)).replace("%DETAILS%", blocks).replace("%PAGE%", str(PAGE)))
+def shard_script(k: int, build: str, data: dict) -> str:
+    """One shard file: a call that hands the page its data (the build id tells a stale shard from a fresh one)."""
+    return f"evalkitShard({k},{_json(build)},{_json(data)});\n"
 
 
-TEMPLATE = """<!DOCTYPE html>
+def render_page(summary: dict) -> str:
+    return (TEMPLATE.replace("%TITLE%", html.escape(summary["title"])).replace("%SUMMARY%", _json(summary))
+            .replace("%PAGE%", str(PAGE)).replace("%KEEP%", str(KEEP)))
+
+
+TEMPLATE = r"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>%TITLE%</title>
@@ -32,7 +38,7 @@ h1{font-size:17px;margin:0 0 8px}
 .controls label{font-size:12px;color:#555}
 select,button{font:inherit;padding:2px 6px}
 main{display:flex;gap:12px;padding:12px 16px;align-items:flex-start}
-#list{flex:0 0 46%;min-width:380px;overflow-x:auto}
+#list{flex:0 0 40%;min-width:380px;overflow-x:auto}
 #detail{flex:1;min-width:0}
 table{border-collapse:collapse;width:100%;background:#fff}
 th,td{padding:3px 6px;border-bottom:1px solid #eee;text-align:left;vertical-align:top}
@@ -43,10 +49,21 @@ td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
 tr.langhead td{background:#f3f3f3;font-weight:600;cursor:default}
 .up{color:#0a7d32}.down{color:#b3261e}.same{color:#777}
 .pager{display:flex;gap:8px;align-items:center;margin:6px 0}
-.qtext{max-width:240px;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
+.qtext{white-space:normal;overflow-wrap:anywhere}
 .sys{display:grid;grid-template-columns:repeat(auto-fit,minmax(330px,1fr));gap:10px}
 .sys table td{font-size:12.5px}
-.g2{background:#1e8e3e;color:#fff}.g1{background:#a8dab5}.g0{background:#f4c7c3}.gu{background:#e8e8e8;color:#666}
+.g2{background:#1e8e3e;color:#fff}.g1{background:#a8dab5}.g0{background:#f4c7c3}.g3,.g4{background:#0b5d26;color:#fff}
+.gu{background:#fff;color:#8a4b00;border:1px dashed #8a4b00}
+tr.unjudged td:first-child{box-shadow:inset 4px 0 0 #e0a030}
+.unj{display:inline-block;font-size:11px;color:#8a4b00;margin-left:4px}
+.passage{font-size:12.5px;line-height:1.45;color:#333;max-height:7.4em;overflow-y:auto;padding:2px 4px;background:#fcfcfc;border-left:2px solid #e6e6e6;white-space:pre-wrap;overflow-wrap:anywhere}
+.passage mark.hl{background:#fff2a8;color:inherit;padding:0}
+.passage .ans{background:#c9ecd3;outline:1px solid #1e8e3e}
+.passage .after{color:#999}
+.passage .cutmark{color:#b3261e;font-weight:700;padding:0 2px}
+.passage .more{color:#777;font-style:italic}
+.judged{font-size:12px;color:#555;margin:-4px 0 6px}
+tr.text td{border-bottom:1px solid #ddd;padding-top:0}
 .grade{display:inline-block;min-width:18px;text-align:center;border-radius:3px;padding:0 3px;font-size:12px}
 .cut{font-size:11.5px;color:#8a4b00}.cut.lost{color:#b3261e;font-weight:600}
 .docid{font-family:ui-monospace,monospace;font-size:11.5px;color:#444}
@@ -78,13 +95,12 @@ tr.missed td{background:#fffaf0}
 to see each system's top documents side by side.</div></section>
 </main>
 <script type="application/json" id="summary">%SUMMARY%</script>
-%DETAILS%
 <script>
 "use strict";
 const S = JSON.parse(document.getElementById("summary").textContent);
-const PAGE = %PAGE%;
+const PAGE = %PAGE%, KEEP = %KEEP%;
 const Q = S.q, N = Q.qid.length;
-const details = {};
+const shards = new Map(), waiting = new Map();
 const $ = id => document.getElementById(id);
 let view = [], page = 0, sel = 0, openIdx = -1;
 
@@ -98,9 +114,66 @@ function el(tag, attrs, ...kids) {
 }
 function fmt(v) { return v === null || v === undefined ? "–" : (v * 100).toFixed(1); }
 function option(sel, value, label) { sel.append(el("option", {value: String(value), text: label})); }
-function detailsOf(lang) {
-  if (!details[lang]) details[lang] = JSON.parse(document.getElementById("d-" + lang).textContent);
-  return details[lang];
+// a shard file calls this; the page keeps the last KEEP shards
+window.evalkitShard = (k, build, data) => {
+  if (build !== S.build) { failed(k, "it belongs to another build of this page: reload"); return; }
+  shards.delete(k);
+  shards.set(k, data);
+  while (shards.size > KEEP) shards.delete(shards.keys().next().value);
+  const then = waiting.get(k) || [];
+  waiting.delete(k);
+  then.forEach(f => f());
+};
+function failed(k, why) {
+  waiting.delete(k);
+  $("detail").replaceChildren(el("div", {id: "empty", class: "error", text: `could not load ${S.files}/${k}.js: ${why}`}));
+}
+function withShard(k, then) {
+  if (shards.has(k)) return then();
+  if (waiting.has(k)) { waiting.get(k).push(then); return; }
+  waiting.set(k, [then]);
+  const s = document.createElement("script");
+  s.src = `${S.files}/${k}.js`;
+  s.onerror = () => failed(k, "missing (the page's _files folder must sit beside it)");
+  document.head.append(s);
+}
+// query terms to highlight: words of 3+ characters and numbers; in scripts written without spaces, bigrams
+const UNSPACED = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Thai}]/u;
+function termPattern(query) {
+  const terms = new Set();
+  for (const w of query.toLowerCase().match(/[\p{L}\p{N}\p{M}]+/gu) || []) {
+    if (UNSPACED.test(w)) { for (let k = 0; k + 1 < w.length; k++) terms.add(w.slice(k, k + 2)); if (w.length === 1) terms.add(w); }
+    else if (w.length >= 3 || /^\p{N}+$/u.test(w)) terms.add(w);
+  }
+  if (!terms.size) return null;
+  const esc = t => t.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  const alts = [...terms].sort((a, b) => b.length - a.length)
+    .map(t => UNSPACED.test(t) ? esc(t) : `(?<![\\p{L}\\p{N}\\p{M}])${esc(t)}`);
+  return new RegExp(alts.join("|"), "giu");
+}
+// the passage with query terms <mark>ed, the answer span boxed and, where the reranker's input ended, a ✂ after
+// which the text is greyed
+function passage(text, pattern, answer, cutAt, more) {
+  const n = text.length, bits = new Uint8Array(n + 1);
+  if (pattern) for (const m of text.matchAll(pattern)) bits.fill(1, m.index, m.index + m[0].length);
+  if (answer) for (let k = answer[0]; k < Math.min(answer[1], n); k++) bits[k] |= 2;
+  const cut = cutAt === null || cutAt === undefined ? n + 1 : cutAt;
+  for (let k = cut; k < n; k++) bits[k] |= 4;
+  const box = el("div", {class: "passage"});
+  let start = 0;
+  for (let k = 1; k <= n; k++) {
+    if (k < n && bits[k] === bits[start]) continue;
+    const t = text.slice(start, k), b = bits[start];
+    const cls = [(b & 2) ? "ans" : "", (b & 4) ? "after" : ""].filter(Boolean).join(" ");
+    let node = (b & 1) ? el("mark", {class: "hl", text: t}) : document.createTextNode(t);
+    if (cls) node = el("span", {class: cls, title: (b & 2) ? "answer span" : "after the cut: the reranker never saw this"}, node);
+    if (start === cut) box.append(el("span", {class: "cutmark", text: "✂", title: "the reranker's input was cut here"}));
+    box.append(node);
+    start = k;
+  }
+  if (cut === n) box.append(el("span", {class: "cutmark", text: "✂", title: "the reranker's input was cut here"}));
+  if (more) box.append(el("span", {class: "more", text: ` … ${more} more characters not shown`}));
+  return box;
 }
 
 function setup() {
@@ -220,42 +293,65 @@ function cutNote(len, cut, ans) {
 
 function openQuery(i) {
   openIdx = i;
-  const lang = S.langs[Q.lang[i]], D = detailsOf(lang), qd = D.q[Q.qid[i]];
-  const box = $("detail");
+  if (!shards.has(Q.shard[i])) $("detail").replaceChildren(el("div", {id: "empty", text: "loading…"}));
+  withShard(Q.shard[i], () => { if (openIdx === i) showQuery(i); });
+}
+
+function textRow(D, qd, j, docid, pattern) {
+  const [, , text, more] = D.docs[docid] || ["", 0, "", 0];
+  const cutAt = qd.cut_at[j][docid], answer = qd.answer[docid];
+  return el("tr", {class: "text", "data-doc": docid},
+    el("td", {}), el("td", {colspan: "4"}, passage(text || "", pattern, answer, cutAt, more)));
+}
+
+function grade(g) {
+  if (g === null || g === undefined)
+    return [el("span", {class: "grade gu", text: "–", title: "unjudged: no judgment in the qrels"}),
+            el("span", {class: "unj", text: "unjudged"})];
+  return [el("span", {class: "grade g" + g, text: String(g), title: "grade " + g})];
+}
+
+function showQuery(i) {
+  const lang = S.langs[Q.lang[i]], D = shards.get(Q.shard[i]), qd = D.q[Q.qid[i]];
+  const box = $("detail"), pattern = termPattern(Q.text[i]);
   const vals = S.metrics.map(m => `${m}: ` + S.systems.map((s, j) => `${s.name} ${fmt(Q.v[m][j][i])}`).join(" · "));
   const head = [el("h2", {text: Q.text[i]}),
     el("div", {class: "meta", text: `${lang} · qid ${Q.qid[i]} · bucket ${S.buckets[Q.bucket[i]]} (${S.tokenizer} tokens)`}),
     ...vals.map(v => el("div", {class: "meta", text: v}))];
   const grid = el("div", {class: "sys"});
   S.systems.forEach((s, j) => {
-    const cut = qd ? qd.cut[j] : null;
+    const cut = qd.cut[j];
     const tbody = el("tbody");
-    (qd ? qd.rows[j] : []).forEach(([docid, grade, baseRank, ans], r) => {
+    const rows = qd.rows[j];
+    rows.forEach(([docid, g, baseRank, ans], r) => {
       const [title, len] = D.docs[docid] || ["", 0];
-      const g = grade === null || grade === undefined ? "u" : String(grade);
-      tbody.append(el("tr", {"data-doc": docid, class: "top"},
+      const unjudged = g === null || g === undefined;
+      tbody.append(el("tr", {"data-doc": docid, class: "top" + (unjudged ? " unjudged" : "")},
         el("td", {class: "num", text: String(r + 1)}),
         el("td", {}, el("div", {text: title}), el("div", {class: "docid", text: docid}), ...cutNote(len, cut, ans)),
-        el("td", {}, el("span", {class: "grade g" + g, text: g === "u" ? "–" : g,
-                                 title: g === "u" ? "unjudged" : "grade " + g})),
+        el("td", {}, ...grade(g)),
         el("td", {class: "num", text: String(len)}),
-        el("td", {class: "num"}, j === 0 ? el("span", {class: "same", text: ""}) : move(baseRank, r + 1))));
+        el("td", {class: "num"}, j === 0 ? el("span", {class: "same", text: ""}) : move(baseRank, r + 1))),
+        textRow(D, qd, j, docid, pattern));
     });
-    const missed = qd && qd.missed ? qd.missed[j] : [];
+    const missed = qd.missed[j];
     if (missed.length) tbody.append(el("tr", {class: "langhead"},
       el("td", {colspan: "5", text: "relevant, outside the top " + S.top})));
-    missed.forEach(([docid, grade, rank, baseRank, ans]) => {
+    missed.forEach(([docid, g, rank, baseRank, ans]) => {
       const [title, len] = D.docs[docid] || ["", 0];
       tbody.append(el("tr", {"data-doc": docid, class: "missed"},
         el("td", {class: "num", text: rank === null ? "–" : String(rank),
                   title: rank === null ? "not among this system's candidates" : "rank " + rank}),
         el("td", {}, el("div", {text: title}), el("div", {class: "docid", text: docid}), ...cutNote(len, cut, ans)),
-        el("td", {}, el("span", {class: "grade g" + grade, text: String(grade), title: "grade " + grade})),
+        el("td", {}, ...grade(g)),
         el("td", {class: "num", text: String(len)}),
-        el("td", {class: "num"}, j === 0 || rank === null ? el("span", {class: "same", text: ""}) : move(baseRank, rank))));
+        el("td", {class: "num"}, j === 0 || rank === null ? el("span", {class: "same", text: ""}) : move(baseRank, rank))),
+        textRow(D, qd, j, docid, pattern));
     });
+    const n = rows.filter(([, g]) => g === null || g === undefined).length;
     const caption = s.name + (s.max_length ? ` (max_length ${s.max_length})` : "");
     grid.append(el("div", {class: "system", "data-system": String(j)}, el("h3", {text: caption}),
+      el("div", {class: "judged", text: `${n} of the top ${rows.length} unjudged`}),
       el("table", {}, el("thead", {}, el("tr", {}, el("th", {class: "num", text: "#"}), el("th", {text: "document"}),
         el("th", {text: "grade"}), el("th", {class: "num", text: "tokens"}), el("th", {class: "num", text: "move"}))),
         tbody)));

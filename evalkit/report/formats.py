@@ -33,6 +33,7 @@ class ReportContext:
     make_comparison: Callable[[], "Comparison"]
     run_dirs: list[Path] = field(default_factory=list)   # the runs behind it (the explorer reads them)
     table: Optional["pd.DataFrame"] = None
+    metrics: Optional[dict] = None             # a run's metrics.json (report.html shows its ceiling tables)
 
     @cached_property
     def comparison(self) -> "Comparison":
@@ -86,7 +87,7 @@ def html_format(ctx: ReportContext) -> list[Path]:
     """A self-contained HTML page with tables and plots."""
     from evalkit.report.html import render_html
 
-    return _document(ctx, "html", render_html)
+    return _document(ctx, "html", lambda c, title: render_html(c, title, ctx.metrics))
 
 
 @REPORT_FORMATS.register("latex")
@@ -167,7 +168,7 @@ def write_reports(out_dir: Path, table: "pd.DataFrame", metrics: dict, cfg: "Dic
     protocol = metrics["protocol"]
     title = cfg.report.title or f"evalkit: {protocol['benchmark']} — {protocol['candidates']} → {protocol['reranker']}"
     ctx = ReportContext(Path(out_dir), "report", title, lambda: run_comparison(table, metrics, cfg),
-                        [Path(out_dir)], table)
+                        [Path(out_dir)], table, metrics)
     appendix = ""
     if cfg.report.reproduces:
         from evalkit.report.tables import published_section

@@ -50,8 +50,9 @@ def synthetic(n_queries: int = 13_000, seed: int = 0) -> tuple[dict, list[dict]]
                 q["shard"].append(len(shards))
                 pool = [f"{rng.randrange(10**7)}#{rng.randrange(9)}" for _ in range(20)]
                 for d in pool:   # MIRACL passages: ~100 words, ~600 characters
-                    docs.setdefault(d, [f"Title of document {d}", rng.choice([80, 150, 300, 700]),
-                                        rng.choice(passages), 0])
+                    text = rng.choice(passages)
+                    docs.setdefault(d, [f"Title of document {d}", rng.choice([80, 150, 300, 700]), [[0, text]],
+                                        len(text)])
                 rows = [[[d, rng.choice([None, None, 0, 1, 2]), pool.index(d) + 1,
                           rng.choice([None] * 9 + [rng.randrange(100)])] for d in rng.sample(pool, 10)]
                         for _ in systems]

@@ -77,9 +77,9 @@ def test_top_ten_grades_moves_lengths_and_cut(page, tok):
                 assert [r[1] for r in rows[system]] == [grades.get((qid, doc)) for doc in top]
                 base = FIRST[lang][qid]
                 assert [r[2] for r in rows[system]] == [base.index(doc) + 1 if doc in base else None for doc in top]
-            for docid, (title, length, text, more) in details[lang]["docs"].items():
+            for docid, (title, length, windows, total) in details[lang]["docs"].items():
                 assert length == len(tok(texts[docid])["input_ids"]) and texts[docid].startswith(title)
-                assert text == texts[docid] and more == 0   # short passages travel whole
+                assert windows == [[0, texts[docid]]] and total == len(texts[docid])   # short passages travel whole
             relevant = {doc: g for q, doc, g in d["qrels"] if q == qid and g > 0}
             for system, ranked in enumerate([FIRST, RERANKED_A, RERANKED_B]):
                 order = ranked[lang][qid]

@@ -39,9 +39,8 @@ log = logging.getLogger(__name__)
 TOP = 10
 TITLE_CHARS = 90
 SHARD = 25             # queries per shard file: what one opened query loads
-TEXT_CHARS = 2_000     # a passage is carried whole up to this, or up to its furthest mark plus CONTEXT_CHARS ...
-CONTEXT_CHARS = 300
-MAX_TEXT = 12_000      # ... but never more (an 8k-token document is ~30k characters)
+TEXT_CHARS = 2_000     # a passage's head carried in full; beyond it, only windows around its marks (cut, answer)
+CONTEXT_CHARS = 300    # characters either side of a mark
 
 
 @dataclass(frozen=True)
@@ -120,10 +119,19 @@ def _answer_span(text: str, answers: list[str]) -> tuple[int, int] | None:
     return min(hits) if hits else None
 
 
-def _shown_chars(text: str, marks: list[int]) -> int:
-    """How much of a passage the page carries: all of a short one; a long one up to its furthest mark (cut, answer)
-    plus some context, never more than MAX_TEXT characters."""
-    return min(len(text), max(TEXT_CHARS, max(marks, default=0) + CONTEXT_CHARS), MAX_TEXT)
+def _windows(text: str, marks: list[tuple[int, int]]) -> list[list]:
+    """What the page carries of a passage: its first TEXT_CHARS characters and CONTEXT_CHARS around each mark,
+    merged, as [[start, text], ...] with start in UTF-16 units (so a long document costs a few windows, not its
+    whole text)."""
+    spans = sorted([(0, TEXT_CHARS), *((a - CONTEXT_CHARS, b + CONTEXT_CHARS) for a, b in marks)])
+    merged: list[list[int]] = []
+    for a, b in spans:
+        a, b = max(a, 0), min(b, len(text))
+        if merged and a <= merged[-1][1] + CONTEXT_CHARS:
+            merged[-1][1] = max(merged[-1][1], b)
+        elif a < b:
+            merged.append([a, b])
+    return [[_utf16(text, a), text[a:b]] for a, b in merged]
 
 
 def _utf16(text: str, i: int) -> int:
@@ -158,8 +166,9 @@ class _Language:
         return self.qrels.get(qid, {}).get(doc.docid)
 
     def shard(self, qids: list[str]) -> dict:
-        """{"docs": docid -> [title, tokens, text, characters left out], "q": qid -> rows, missed, cuts, answer
-        spans}: everything the page shows for these queries. Offsets are characters of title + doc_sep + text."""
+        """{"docs": docid -> [title, tokens, text windows, length], "q": qid -> rows, missed, cuts (tokens), cut_at
+        and answer (offsets)}: everything the page shows for these queries. Offsets and lengths count UTF-16 units
+        of title + doc_sep + text, as the page's JavaScript does."""
         shown = sorted({d for top in self.tops for q in qids for d in top.get(q, [])}
                        | {d for q in qids for d in self.relevant.get(q, ())})
         docs = {d.docid: d for d in (self.store.get(shown) if shown else [])}
@@ -169,7 +178,7 @@ class _Language:
         offsets = dict(zip(texts, enc["offset_mapping"]))
         q_len = dict(zip(qids, (len(ids) for ids in self.tokenizer([self.queries[q] for q in qids],
                                                                     add_special_tokens=False)["input_ids"])))
-        marks: dict[str, list[int]] = {d: [] for d in texts}
+        marks: dict[str, list[tuple[int, int]]] = {d: [] for d in texts}
         out = {}
         for qid in qids:
             cuts = [None if s.max_length is None else
@@ -189,7 +198,7 @@ class _Language:
                         answer_chars[d] = list(found)
                         answer_at[d] = sum(1 for a, _ in offsets[d] if a < found[0])
                 if d in answer_chars:
-                    marks[d].append(answer_chars[d][1])
+                    marks[d].append(tuple(answer_chars[d]))
             rows, missed, cut_chars = [], [], []
             for j, (top, rank) in enumerate(zip(self.tops, self.ranks)):
                 ranked = top.get(qid, [])
@@ -202,17 +211,14 @@ class _Language:
                 for d in [*ranked, *outside]:
                     if cuts[j] is not None and d in offsets and cuts[j] < len(offsets[d]):
                         at[d] = offsets[d][cuts[j] - 1][1] if cuts[j] > 0 else 0
-                        marks[d].append(at[d])
+                        marks[d].append((at[d], at[d]))
                 cut_chars.append(at)
             out[qid] = {"rows": rows, "missed": missed, "cut": cuts,
                         "cut_at": [{d: _utf16(texts[d], c) for d, c in at.items()} for at in cut_chars],
                         "answer": {d: [_utf16(texts[d], a), _utf16(texts[d], b)] for d, (a, b) in answer_chars.items()}}
         special = self.tokenizer.num_special_tokens_to_add()
-        table = {}
-        for d, text in texts.items():
-            keep = _shown_chars(text, marks[d])
-            table[d] = [(docs[d].title or docs[d].text)[:TITLE_CHARS], len(offsets[d]) + special, text[:keep],
-                        len(text) - keep]
+        table = {d: [(docs[d].title or docs[d].text)[:TITLE_CHARS], len(offsets[d]) + special,
+                     _windows(text, marks[d]), _utf16(text, len(text))] for d, text in texts.items()}
         return {"docs": table, "q": out}
 
 

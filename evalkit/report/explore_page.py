@@ -58,7 +58,7 @@ tr.unjudged td:first-child{box-shadow:inset 4px 0 0 #e0a030}
 .unj{display:inline-block;font-size:11px;color:#8a4b00;margin-left:4px}
 .passage{font-size:12.5px;line-height:1.45;color:#333;max-height:7.4em;overflow-y:auto;padding:2px 4px;background:#fcfcfc;border-left:2px solid #e6e6e6;white-space:pre-wrap;overflow-wrap:anywhere}
 .passage mark.hl{background:#fff2a8;color:inherit;padding:0}
-.passage .ans{background:#c9ecd3;outline:1px solid #1e8e3e}
+.passage .ans{background:#c9ecd3;box-shadow:inset 0 -2px #1e8e3e}
 .passage .after{color:#999}
 .passage .cutmark{color:#b3261e;font-weight:700;padding:0 2px}
 .passage .more{color:#777;font-style:italic}
@@ -137,42 +137,56 @@ function withShard(k, then) {
   s.onerror = () => failed(k, "missing (the page's _files folder must sit beside it)");
   document.head.append(s);
 }
-// query terms to highlight: words of 3+ characters and numbers; in scripts written without spaces, bigrams
+// query terms to highlight: words of 3+ characters and numbers (in scripts written without spaces, bigrams), less
+// those found in more than COMMON of the shard's passages (function words: "the", "على", "的")
+const COMMON = 0.3;
 const UNSPACED = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Thai}]/u;
-function termPattern(query) {
+function termPattern(query, D) {
   const terms = new Set();
   for (const w of query.toLowerCase().match(/[\p{L}\p{N}\p{M}]+/gu) || []) {
     if (UNSPACED.test(w)) { for (let k = 0; k + 1 < w.length; k++) terms.add(w.slice(k, k + 2)); if (w.length === 1) terms.add(w); }
     else if (w.length >= 3 || /^\p{N}+$/u.test(w)) terms.add(w);
   }
+  const texts = Object.values(D.docs).map(([, , windows]) => windows.map(w => w[1]).join(" ").toLowerCase());
+  for (const t of [...terms])
+    if (texts.length >= 10 && texts.filter(x => x.includes(t)).length > COMMON * texts.length) terms.delete(t);
   if (!terms.size) return null;
   const esc = t => t.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
   const alts = [...terms].sort((a, b) => b.length - a.length)
     .map(t => UNSPACED.test(t) ? esc(t) : `(?<![\\p{L}\\p{N}\\p{M}])${esc(t)}`);
   return new RegExp(alts.join("|"), "giu");
 }
-// the passage with query terms <mark>ed, the answer span boxed and, where the reranker's input ended, a ✂ after
-// which the text is greyed
-function passage(text, pattern, answer, cutAt, more) {
-  const n = text.length, bits = new Uint8Array(n + 1);
+// a passage: its windows (the head, and text around each mark) with query terms <mark>ed, the answer span boxed
+// and, where the reranker's input ended, a ✂ after which the text is greyed; offsets count UTF-16 units
+const CUT_TITLE = "the reranker's input was cut here: it never saw the greyed text after this";
+function piece(box, text, offset, pattern, answer, cutAt) {
+  const n = text.length, bits = new Uint8Array(n);
   if (pattern) for (const m of text.matchAll(pattern)) bits.fill(1, m.index, m.index + m[0].length);
-  if (answer) for (let k = answer[0]; k < Math.min(answer[1], n); k++) bits[k] |= 2;
-  const cut = cutAt === null || cutAt === undefined ? n + 1 : cutAt;
-  for (let k = cut; k < n; k++) bits[k] |= 4;
-  const box = el("div", {class: "passage"});
+  if (answer) for (let k = Math.max(answer[0] - offset, 0); k < Math.min(answer[1] - offset, n); k++) bits[k] |= 2;
+  const cut = cutAt === null || cutAt === undefined ? Infinity : cutAt - offset;
+  for (let k = Math.max(cut, 0); k < n; k++) bits[k] |= 4;
   let start = 0;
   for (let k = 1; k <= n; k++) {
     if (k < n && bits[k] === bits[start]) continue;
     const t = text.slice(start, k), b = bits[start];
-    const cls = [(b & 2) ? "ans" : "", (b & 4) ? "after" : ""].filter(Boolean).join(" ");
     let node = (b & 1) ? el("mark", {class: "hl", text: t}) : document.createTextNode(t);
-    if (cls) node = el("span", {class: cls, title: (b & 2) ? "answer span" : "after the cut: the reranker never saw this"}, node);
-    if (start === cut) box.append(el("span", {class: "cutmark", text: "✂", title: "the reranker's input was cut here"}));
+    if (b & 2) node = el("span", {class: "ans", title: "answer span"}, node);
+    if (b & 4) node = el("span", {class: "after"}, node);
+    if (start === cut) box.append(el("span", {class: "cutmark", text: "✂", title: CUT_TITLE}));
     box.append(node);
     start = k;
   }
-  if (cut === n) box.append(el("span", {class: "cutmark", text: "✂", title: "the reranker's input was cut here"}));
-  if (more) box.append(el("span", {class: "more", text: ` … ${more} more characters not shown`}));
+  if (cut === n) box.append(el("span", {class: "cutmark", text: "✂", title: CUT_TITLE}));
+}
+function passage(windows, total, pattern, answer, cutAt) {
+  const box = el("div", {class: "passage", dir: "auto"});
+  let end = 0;
+  for (const [start, text] of windows) {
+    if (start > end) box.append(el("span", {class: "more", text: ` … ${start - end} characters … `}));
+    piece(box, text, start, pattern, answer, cutAt);
+    end = start + text.length;
+  }
+  if (total > end) box.append(el("span", {class: "more", text: ` … ${total - end} more characters`}));
   return box;
 }
 
@@ -298,10 +312,9 @@ function openQuery(i) {
 }
 
 function textRow(D, qd, j, docid, pattern) {
-  const [, , text, more] = D.docs[docid] || ["", 0, "", 0];
-  const cutAt = qd.cut_at[j][docid], answer = qd.answer[docid];
+  const [, , windows, total] = D.docs[docid] || ["", 0, [], 0];
   return el("tr", {class: "text", "data-doc": docid},
-    el("td", {}), el("td", {colspan: "4"}, passage(text || "", pattern, answer, cutAt, more)));
+    el("td", {}), el("td", {colspan: "4"}, passage(windows, total, pattern, qd.answer[docid], qd.cut_at[j][docid])));
 }
 
 function grade(g) {
@@ -313,7 +326,7 @@ function grade(g) {
 
 function showQuery(i) {
   const lang = S.langs[Q.lang[i]], D = shards.get(Q.shard[i]), qd = D.q[Q.qid[i]];
-  const box = $("detail"), pattern = termPattern(Q.text[i]);
+  const box = $("detail"), pattern = termPattern(Q.text[i], D);
   const vals = S.metrics.map(m => `${m}: ` + S.systems.map((s, j) => `${s.name} ${fmt(Q.v[m][j][i])}`).join(" · "));
   const head = [el("h2", {text: Q.text[i]}),
     el("div", {class: "meta", text: `${lang} · qid ${Q.qid[i]} · bucket ${S.buckets[Q.bucket[i]]} (${S.tokenizer} tokens)`}),
@@ -328,7 +341,7 @@ function showQuery(i) {
       const unjudged = g === null || g === undefined;
       tbody.append(el("tr", {"data-doc": docid, class: "top" + (unjudged ? " unjudged" : "")},
         el("td", {class: "num", text: String(r + 1)}),
-        el("td", {}, el("div", {text: title}), el("div", {class: "docid", text: docid}), ...cutNote(len, cut, ans)),
+        el("td", {}, el("div", {text: title, dir: "auto"}), el("div", {class: "docid", text: docid}), ...cutNote(len, cut, ans)),
         el("td", {}, ...grade(g)),
         el("td", {class: "num", text: String(len)}),
         el("td", {class: "num"}, j === 0 ? el("span", {class: "same", text: ""}) : move(baseRank, r + 1))),
@@ -342,7 +355,7 @@ function showQuery(i) {
       tbody.append(el("tr", {"data-doc": docid, class: "missed"},
         el("td", {class: "num", text: rank === null ? "–" : String(rank),
                   title: rank === null ? "not among this system's candidates" : "rank " + rank}),
-        el("td", {}, el("div", {text: title}), el("div", {class: "docid", text: docid}), ...cutNote(len, cut, ans)),
+        el("td", {}, el("div", {text: title, dir: "auto"}), el("div", {class: "docid", text: docid}), ...cutNote(len, cut, ans)),
         el("td", {}, ...grade(g)),
         el("td", {class: "num", text: String(len)}),
         el("td", {class: "num"}, j === 0 || rank === null ? el("span", {class: "same", text: ""}) : move(baseRank, rank))),

@@ -122,8 +122,8 @@ def ceiling_bars(c: Comparison, metric: str) -> Plot:
     shown = [s for s in c.systems if not np.isclose(part.loc[s, "achieved"], part.loc[s, "first_stage"],
                                                      rtol=0, atol=1e-12)]
     if not shown:
-        return Plot(title, None, f"no system changes its first stage's {metric} (achieved = first stage, e.g. "
-                                 "reranker=none or a measure reranking cannot move): the ceiling table above has "
+        return Plot(title, None, f"no system changes its first stage's {metric} (achieved = first stage: "
+                                 "reranker=none, or a measure reranking cannot move); the ceiling table above has "
                                  "the values.")
     fig, ax = _figure(f"{metric}: first stage, achieved, ceiling (macro average)")
     colours = system_colours(c)
@@ -135,6 +135,7 @@ def ceiling_bars(c: Comparison, metric: str) -> Plot:
         ax.bar(x[j], values[1], 0.27, color=colour)
         ax.bar(x[j] + 0.27, values[2], 0.27, facecolor="white", edgecolor=colour, linewidth=1.5)
     ax.set_xticks(x, shown)
+    ax.set_xlim(-0.5 - 0.5 * (len(shown) < 3), len(shown) - 0.5 + 0.5 * (len(shown) < 3))   # bars keep their width
     for label, system in zip(ax.get_xticklabels(), shown):
         label.set_color(colours[system])
     ax.set_ylabel(f"{metric} ×100")

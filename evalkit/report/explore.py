@@ -149,14 +149,22 @@ class _Language:
         self.store = benchmark.stores[lang]
         self.answers = (benchmark.answers or {}).get(lang)   # MKQA: answers judge the shown documents
         self.qrels = benchmark.qrels.get(lang, {})
-        runs = [read_run(s.run_dir / "runs" / f"{s.stage}.{lang}.trec", set(self.queries)) for s in systems]
-        self.base_rank = {qid: {d: r for r, (d, _) in enumerate(canonical_order(docs), 1)} for qid, docs in runs[0].items()}
-        self.tops = [{qid: [d for d, _ in canonical_order(docs)[:TOP]] for qid, docs in run.items()} for run in runs]
         self.relevant = {qid: {d for d, g in judged.items() if g > 0} for qid, judged in self.qrels.items()
                          if qid in self.queries}
-        self.ranks = [{qid: {d: r for r, (d, _) in enumerate(canonical_order(run.get(qid, {})), 1) if d in ds}
-                       for qid, ds in self.relevant.items()} for run in runs]   # where each relevant doc landed
-        del runs
+        self.tops: list[dict] = [{} for _ in systems]
+        self.ranks: list[dict] = [{} for _ in systems]   # where each relevant doc landed, per system
+        self.base_rank: dict[str, dict[str, int]] = {}    # baseline rank of every doc the page may show
+        for j in [*range(1, len(systems)), 0]:            # the baseline last: by then what is shown is known
+            run = read_run(systems[j].run_dir / "runs" / f"{systems[j].stage}.{lang}.trec", set(self.queries))
+            for qid, docs in run.items():                 # only these reductions outlive the run: one run in memory
+                ranked = [d for d, _ in canonical_order(docs)]
+                self.tops[j][qid] = ranked[:TOP]
+                relevant = self.relevant.get(qid, set())
+                self.ranks[j][qid] = {d: r for r, d in enumerate(ranked, 1) if d in relevant}
+                if j == 0:
+                    shown = relevant.union(*(top.get(qid, ()) for top in self.tops))
+                    self.base_rank[qid] = {d: r for r, d in enumerate(ranked, 1) if d in shown}
+            del run
         self.spans = read_spans(_source_root(benchmark), lang, benchmark.protocol.get("split", "dev"))
         self.pair_specials = tokenizer.num_special_tokens_to_add(pair=True)
 
@@ -322,5 +330,5 @@ def main(argv: list[str]) -> int:
     except (EvalkitError, FileNotFoundError) as exc:
         sys.stderr.write(f"evalkit explore: error: {exc}\n")
         return 2
-    log.info("wrote %s", path)
+    log.info("wrote %s (and its %s_files/ beside it)", path, path.stem)
     return 0

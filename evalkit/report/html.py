@@ -22,6 +22,7 @@ thead th { border-bottom: 2px solid #444; }
 .protocol { font-family: monospace; font-size: 0.8em; color: #555; }
 .note { font-style: italic; font-size: 0.85em; }
 .omitted { font-style: italic; color: #555; margin: 0.3em 0 1.5em; }
+.key { color: #666; font-size: 0.85em; }
 .swatch { display: inline-block; width: 0.9em; height: 0.9em; margin: 0 0.3em 0 0.8em; vertical-align: -0.1em; }
 img { display: block; max-width: 100%; margin: 0.5em 0 2em; }
 """
@@ -67,7 +68,9 @@ def render_html(c: Comparison, title: str, run_metrics: dict | None = None) -> s
     protocol = "".join(f"<tr><td>{escape(str(k))}</td><td>{escape(str(v))}</td></tr>" for k, v in c.protocol.items())
     colours = system_colours(c)
     legend = "".join(f"<span class=\"swatch\" data-system=\"{escape(s)}\" style=\"background:{colours[s]}\"></span>"
-                     f"<span class=\"system\">{escape(s)}</span>" for s in c.systems)
+                     f"<span class=\"system\">{escape(s)}</span>"
+                     + (f" <span class=\"key\">({escape(c.keys[s])})</span>" if c.keys.get(s, s) != s else "")
+                     for s in c.systems)
     tables = [*(run_language_sections(run_metrics) if run_metrics else []), *sections(c)]
     return (f"<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<link rel=\"icon\" href=\"data:,\">\n<title>{escape(title)}</title>\n"
             f"<style>{STYLE}</style>\n</head>\n<body>\n<h1>{escape(title)}</h1>\n"

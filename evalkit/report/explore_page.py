@@ -56,7 +56,7 @@ tr.langhead td{background:#f3f3f3;font-weight:600;cursor:default}
 .gu{background:#fff;color:#8a4b00;border:1px dashed #8a4b00}
 tr.unjudged td:first-child{box-shadow:inset 4px 0 0 #e0a030}
 .unj{display:inline-block;font-size:11px;color:#8a4b00;margin-left:4px}
-.passage{font-size:12.5px;line-height:1.45;color:#333;max-height:7.4em;overflow-y:auto;padding:2px 4px;background:#fcfcfc;border-left:2px solid #e6e6e6;white-space:pre-wrap;overflow-wrap:anywhere}
+.passage{position:relative;font-size:12.5px;line-height:1.45;color:#333;max-height:7.4em;overflow-y:auto;padding:2px 4px;background:#fcfcfc;border-left:2px solid #e6e6e6;white-space:pre-wrap;overflow-wrap:anywhere}
 .passage mark.hl{background:#fff2a8;color:inherit;padding:0}
 .passage .ans{background:#c9ecd3;box-shadow:inset 0 -2px #1e8e3e}
 .passage .after{color:#999}
@@ -370,6 +370,10 @@ function showQuery(i) {
         tbody)));
   });
   box.replaceChildren(...head, grid);
+  for (const p of box.querySelectorAll(".passage")) {   // a long passage opens at its answer, else at its cut
+    const mark = p.querySelector(".ans") || p.querySelector(".cutmark");
+    if (mark && mark.offsetTop > p.clientHeight) p.scrollTop = mark.offsetTop - 20;
+  }
 }
 
 setup();

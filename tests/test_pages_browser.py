@@ -77,7 +77,7 @@ def ir_ndcg10(qrels_: dict, run: dict) -> dict[str, float]:
     return {q: values.get(q, 0.0) for q in kept}
 
 
-def open_page_static(browser, path: Path):  # noqa: F811
+def open_page_static(browser, path: Path):  # noqa: F811  (browser: the fixture)
     page = browser.new_page(viewport={"width": 1300, "height": 1000})
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
@@ -224,7 +224,7 @@ def _open(page, lang: str, qid: str) -> None:
 def test_explorer_passages_after_the_lazy_load(browser, sample_runs):  # noqa: F811
     _, gte, _ = sample_runs
     lang = "en"
-    judged, docs, topics, spans = qrels(lang), _docs(lang), _topics(lang), _spans(lang)
+    judged, docs, topics = qrels(lang), _docs(lang), _topics(lang)
     first = trec(gte / "runs" / f"first_stage.{lang}.trec")
     # a query whose first-stage top 10 holds an unjudged document and one judged 0 (judged, though not relevant)
     qid = next(q for q in sorted(first) if any(d not in judged.get(q, {}) for d in top10(first[q]))
@@ -264,7 +264,6 @@ def test_explorer_cut_and_answer_span(browser, sample_runs, tok):  # noqa: F811
     _, gte, _ = sample_runs
     lang = "en"
     docs, topics, spans = _docs(lang), _topics(lang), _spans(lang)
-    titles = {}
     with gzip.open(SAMPLE / f"miracl-corpus-v1.0-{lang}" / "docs-0.jsonl.gz", "rt", encoding="utf-8") as fh:
         titles = {r["docid"]: r["title"] for r in map(json.loads, fh)}
     qid, docid = next((q, d) for (q, d) in sorted(spans) if q in topics and

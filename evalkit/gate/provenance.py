@@ -19,6 +19,7 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from evalkit.metrics.evaluate import POLICY
+from evalkit.metrics.measures import canonical
 
 PACKAGES = ["evalkit", "torch", "transformers", "tokenizers", "ranx", "bm25s", "datasets", "pyarrow", "pandas",
             "numpy", "hydra-core", "huggingface_hub", "pytrec-eval-terrier", "scipy",
@@ -98,7 +99,7 @@ def protocol_fields(cfg: DictConfig, benchmark, scorer) -> dict[str, Any]:
         "subset": benchmark.protocol.get("subset", cfg.benchmark.subset), "doc_sep": cfg.benchmark.doc_sep,
         "languages": list(benchmark.languages),
         **_flat("candidates", chosen), **reranker,
-        "measures": list(cfg.metrics.measures), "no_relevant": cfg.metrics.no_relevant,
+        "measures": [canonical(m) for m in cfg.metrics.measures], "no_relevant": cfg.metrics.no_relevant,
         "bucket_tokenizer": cfg.metrics.bucket_tokenizer, "bucket_edges": list(cfg.metrics.bucket_edges),
         **{f"policy.{k}": v for k, v in POLICY.items()},
     }

@@ -102,6 +102,16 @@ def test_hand_worked_judged_condensed_and_threshold():
     assert ours(qrels, run, "condensed_ndcg@2") == {"q": pytest.approx((1 / math.log2(3)) / ideal)}
 
 
+def test_no_relevant_zero_keeps_the_judgments_of_a_query_without_relevant_documents():
+    qrels = {"r": {"a": 1}, "n": {"a": 0, "b": 0}}                  # n: judged, nothing relevant
+    run = {"r": {"a": 1.0, "z": 0.5}, "n": {"a": 1.0, "z": 0.5}}
+    frame = evaluate_language(qrels, run, ["judged@2", "ndcg@2"], ["r", "n", "m"], no_relevant="zero")
+    got = {(q, m): v for q, m, v in frame.itertuples(index=False)}
+    assert got == {("r", "judged@2"): 0.5, ("n", "judged@2"): 0.5, ("m", "judged@2"): 0.0,
+                   ("r", "ndcg@2"): 1.0, ("n", "ndcg@2"): 0.0, ("m", "ndcg@2"): 0.0}
+    assert "n" not in set(evaluate_language(qrels, run, ["judged@2"], ["r", "n"]).qid)   # exclude: left out
+
+
 def test_seeded_mistakes_would_be_caught():
     """The random cases are strong enough: each variant below differs from the right value on some query."""
     qrels, run = random_case(0)

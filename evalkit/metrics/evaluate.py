@@ -5,7 +5,8 @@ Conventions, stated in every report (see `POLICY`):
   sorts with an unstable argsort;
 - the query set is the judged queries with at least one relevant document (grade > 0); a judged query with
   no candidates, or none relevant among them, scores 0 (trec_eval -c), never dropped;
-- queries with no relevant judgment: excluded (`no_relevant=exclude`) or scored 0 (`zero`).
+- queries with no relevant judgment: excluded (`no_relevant=exclude`) or scored 0 (`zero`), except judged@k, which
+  still counts their judgments (as trec_eval / ir_measures do).
 """
 from __future__ import annotations
 
@@ -49,19 +50,20 @@ def evaluate_language(qrels: Qrels, run: Run, measures: list[str], queries: list
     judged = relevant_queries(qrels)
     extra = [q for q in (queries or []) if q not in set(judged)] if no_relevant == "zero" else []
     specs = {parse(m).name: parse(m) for m in measures}
-    scored = [q for q in judged if run.get(q)]
+    scored = [q for q in judged + extra if run.get(q)]   # extra: no relevant document, but Judged@k has a value
     values = {m: dict.fromkeys(judged + extra, 0.0) for m in specs}
     for q in scored:   # grades in rank order, NaN for an unjudged document (Judged@k, condensed lists)
-        grades = qrels[q]
+        grades = qrels.get(q, {})
         ranked = np.array([grades.get(d, np.nan) for d, _ in canonical_order(run[q])], dtype=float)
         all_grades = np.fromiter(grades.values(), dtype=float, count=len(grades))
         for m, spec in specs.items():
             if spec.native:
                 values[m][q] = native.value(spec, ranked, all_grades)
     others = [spec for spec in specs.values() if not spec.native]
-    if scored and others:
-        positive = {q: {d: g for d, g in qrels[q].items() if g > 0} for q in scored}
-        _ranx_values(values, others, positive, {q: run[q] for q in scored})
+    ranked_relevant = [q for q in judged if run.get(q)]   # ranx needs a relevant document per query
+    if ranked_relevant and others:
+        positive = {q: {d: g for d, g in qrels[q].items() if g > 0} for q in ranked_relevant}
+        _ranx_values(values, others, positive, {q: run[q] for q in ranked_relevant})
     rows = [(q, m, v) for m in specs for q, v in values[m].items()]
     return pd.DataFrame(rows, columns=["qid", "metric", "value"])
 

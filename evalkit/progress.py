@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import sys
 import threading
 import time
@@ -46,7 +47,11 @@ class Progress:
         if self.enabled and (sys.stderr.isatty() if tty is None else tty):
             from tqdm.auto import tqdm
 
-            self.bar = tqdm(total=self.total, desc=desc, unit=f" {unit}", file=sys.stderr)
+            # a terminal that reports a 0x0 size (a pty opened without one: `script`, some CI runners) makes tqdm
+            # hide the bar; shutil falls back to $COLUMNS/$LINES, then 80x24
+            size = shutil.get_terminal_size()
+            self.bar = tqdm(total=self.total, desc=desc, unit=f" {unit}", file=sys.stderr,
+                            ncols=size.columns, nrows=size.lines)
         if self.enabled and ticker:
             self._thread = threading.Thread(target=self._tick, name=f"evalkit-progress-{desc}", daemon=True)
             self._thread.start()

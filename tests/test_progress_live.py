@@ -46,6 +46,35 @@ def test_a_terminal_bar_is_redrawn_without_updates(capsys, monkeypatch):
     assert capsys.readouterr().out == ""
 
 
+def test_a_terminal_without_a_size_still_gets_a_bar():
+    """A pty opened without a size (`script`, some CI runners) reports 0 columns; tqdm alone draws an empty bar."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    from cli_runner import cli_env
+
+    master, slave = pty.openpty()   # a fresh pty: 0 rows, 0 columns
+    code = ("import time; from evalkit.progress import Progress\n"
+            "with Progress(4, 'sized', 'items') as bar:\n    bar.update(2); time.sleep(0.3)")
+    env = {k: v for k, v in cli_env().items() if k not in ("COLUMNS", "LINES")}
+    proc = subprocess.run([sys.executable, "-c", code], stderr=slave, stdout=subprocess.DEVNULL, env=env, timeout=60)
+    os.close(slave)
+    drawn = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        drawn += chunk
+    os.close(master)
+    assert proc.returncode == 0
+    assert b"sized:  50%" in drawn and b"2/4" in drawn, drawn
+
+
 class Recorder:
     """A Progress stand-in that remembers each update and whether the window had yielded yet."""
 

@@ -87,25 +87,6 @@ def check_group_options(overrides: list[str]) -> None:
                                    + (f" ({hint})" if hint else "") + f": choose one of {', '.join(known[key])}"))
 
 
-def _known_keys(key: str | None) -> str:
-    """For a misspelt key: the closest key of its section, and the keys it has (from the structured configs)."""
-    import dataclasses
-
-    from evalkit.app.schema import section_class
-
-    if not key or "." not in key:
-        return ""
-    node = section_class(key.rsplit(".", 1)[0])
-    if node is None:
-        return ""
-    section, name = key.rsplit(".", 1)
-    names = [f.name for f in dataclasses.fields(node)]
-    if name in names:
-        return ""
-    hint = did_you_mean(name, names, prefix=f"{section}.")
-    return (f"; {hint} " if hint else "; ") + f"{section} has: {', '.join(names)}"
-
-
 def _short(exc) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else exc.__class__.__name__
@@ -121,7 +102,7 @@ def preflight(overrides: list[str]) -> None:
 
     from evalkit.app.schema import register
     from evalkit.config import check_targets
-    from evalkit.app.validate import check_config
+    from evalkit.app.validate import check_config, known_keys_hint
 
     register()
     try:
@@ -132,7 +113,7 @@ def preflight(overrides: list[str]) -> None:
         key, value = getattr(cause, "full_key", None), getattr(cause, "value", None)
         where = f" (key: {key}" + (f", value: {value!r}" if value is not None else "") + ")" if key else \
             (f" (override: {exc.override})" if getattr(exc, "override", None) else "")
-        _fail(EvalkitError(f"bad configuration: {_short(cause)}{where}{_known_keys(key)}"))
+        _fail(EvalkitError(f"bad configuration: {_short(cause)}{where}{known_keys_hint(key)}"))
     try:
         tree = OmegaConf.to_container(cfg, resolve=False)
         hydra_node = tree.pop("hydra", {})

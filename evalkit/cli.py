@@ -19,10 +19,24 @@ log = logging.getLogger("evalkit")
 
 def _fail(exc: Exception) -> None:
     sys.stderr.write(f"evalkit: error: {exc}\n")
-    raise SystemExit(2)
+    raise SystemExit(2) from exc      # the cause is what a failed sweep job's mark names
 
 
 def _job(cfg) -> None:
+    """A Hydra job; one of a --multirun sweep that fails marks the sweep unfinished (evalkit/report/sweep_failure.py)
+    and says where in one more line."""
+    try:
+        _run(cfg)
+    except BaseException as exc:
+        from evalkit.report.sweep_failure import mark
+
+        marked = mark(exc)
+        if marked:
+            sys.stderr.write(f"evalkit: sweep job {marked[0]} failed: the sweep is marked unfinished in {marked[1]}\n")
+        raise
+
+
+def _run(cfg) -> None:
     """One pipeline run, built in a staging directory and swapped in whole; Ctrl-C / SIGTERM end it in one line."""
     from hydra.core.hydra_config import HydraConfig
     from omegaconf import OmegaConf

@@ -29,11 +29,14 @@ def test_a_misspelt_plus_key_is_refused_like_a_plain_one(args, named, hint, tmp_
 
 
 def test_a_multirun_job_refuses_it_too(tmp_path):
-    """--multirun skips the preflight; the job's own check refuses the key before any work."""
+    """--multirun skips the preflight; the job's own check refuses the key before any work (and the sweep is
+    marked unfinished, tests/test_sweep_failure.py)."""
     done = evalkit("--multirun", "reranker=none", "+reranker.max_lenght=512", f"hydra.sweep.dir={tmp_path / 's'}",
                    env={"EVALKIT_CACHE": tmp_path / "cache"}, timeout=120)
     assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr[-2000:]
-    assert "did you mean reranker.max_length?" in done.stderr.strip().splitlines()[-1]
+    error, where = done.stderr.strip().splitlines()[-2:]
+    assert error.startswith("evalkit: error: reranker.max_lenght is not a configuration key")
+    assert "did you mean reranker.max_length?" in error and where.endswith(str(tmp_path / "s" / "FAILED.txt"))
     assert not (tmp_path / "cache").exists()
 
 

@@ -1,5 +1,5 @@
-"""The optional-dependency paths tests/test_dependencies.py leaves out, each with its dependency hidden: the other
-Hydra launchers, benchmark=irds, an extra met inside a --multirun job (which skips the preflight), and the
+"""The optional-dependency paths tests/test_dependencies.py leaves out, each with its dependency hidden: the Hydra
+launchers by their plugin names (slurm_gpu is tested there), benchmark=irds, an extra met inside a --multirun job (which skips the preflight), and the
 explorer, which needs no browser at all (only its tests drive one)."""
 from __future__ import annotations
 
@@ -14,6 +14,9 @@ CASES = {
                "hydra/launcher=joblib_local needs hydra-joblib-launcher (pip install hydra-joblib-launcher)"),
     "ray-launcher": (["--multirun", "hydra/launcher=ray_cluster"], "hydra_plugins.hydra_ray_launcher,ray",
                      "hydra/launcher=ray_cluster needs hydra-ray-launcher, ray (pip install hydra-ray-launcher ray)"),
+    "submitit-slurm": (["--multirun", "hydra/launcher=submitit_slurm"], "hydra_plugins.hydra_submitit_launcher",
+                       f"hydra/launcher=submitit_slurm needs hydra-submitit-launcher ({SLURM_PIP}) and sbatch "
+                       "(apt-get install slurm-client)"),
     "submitit-local": (["--multirun", "hydra/launcher=submitit_local"], "hydra_plugins.hydra_submitit_launcher",
                        f"hydra/launcher=submitit_local needs hydra-submitit-launcher ({SLURM_PIP})"),
 }

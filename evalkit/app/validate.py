@@ -16,6 +16,7 @@ from typing import Any, Iterator
 
 from evalkit.app.schema import registries, schema
 from evalkit.checks import ConfigValueError, Registered, Rule, each, one_of
+from evalkit.errors import EvalkitError
 from evalkit.registry import Needs, check_needs, did_you_mean
 
 REQUIRED = {"reranker.model": "reranker={reranker[name]} needs a model: reranker.model=<hub id or local directory>"}
@@ -105,9 +106,9 @@ def unknown_keys(tree: dict, node: type, prefix: str = "") -> Iterator[str]:
 
 
 def check_known_keys(tree: dict) -> None:
-    from evalkit.errors import EvalkitError
-
-    for key in unknown_keys(tree, schema()):
+    """The first key the schema does not declare, as one line with the closest key and its section's keys."""
+    key = next(unknown_keys(tree, schema()), None)
+    if key is not None:
         raise EvalkitError(f"{key} is not a configuration key (+ adds a key, it does not make one valid)"
                            f"{known_keys_hint(key)}")
 

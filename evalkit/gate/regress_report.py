@@ -18,6 +18,10 @@ def _d(x, digits: int = 2) -> str:
     return "–" if x is None or pd.isna(x) else f"{x:+.{digits}f}"
 
 
+def _points(x: float) -> str:
+    return f"{x:g} point" + ("" if x == 1 else "s")
+
+
 def _table(header: list[str], rows: list[list[str]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows]) + "\n"
@@ -51,9 +55,9 @@ def markdown_summary(base, cur, result: dict, gate) -> str:
               if blessed else f"baseline run `{base.path}`")
     out = [f"## evalkit regression gate: {head} ({counts})\n",
            f"{origin} vs current `{cur.path}`; system `{cur.final_system}`.\n",
-           f"Scores are ×100, as in the reports. A regression is a drop of more than {gate.tolerance:g} points "
+           f"Scores are ×100, as in the reports. A regression is a drop of more than {_points(gate.tolerance)} "
            f"that is significant ({gate.test} test, {gate.n_resamples} resamples, Holm over languages, alpha "
-           f"{gate.alpha:g}), or any drop of more than {gate.hard_limit:g} points. `avg` is the macro average over "
+           f"{gate.alpha:g}), or any drop of more than {_points(gate.hard_limit)}. `avg` is the macro average over "
            f"languages.\n"]
     if len(failures):
         out += ["### Failures\n", "\n".join(_line(r) for r in failures.itertuples()) + "\n"]

@@ -18,8 +18,8 @@ from evalkit.storage.atomic import atomic_write_text
 
 log = logging.getLogger(__name__)
 NAME = "FAILED.txt"
-HEADER = ("This sweep did not finish: the job(s) below failed, so no comparison report was written. Runs in the other "
-          "job directories that hold a report.md are complete; fix the failing job and run the sweep again.\n\n")
+HEADER = ("This sweep did not finish: the job(s) below failed, so the sweep wrote no comparison report of its own. Job "
+          "directories that hold a report.md are complete runs; fix the failing job and run the sweep again.\n\n")
 
 
 def reason(exc: BaseException) -> str:

@@ -20,6 +20,11 @@ class CompareSweep(Callback):
     def __init__(self, baseline: Optional[str] = None, test: str = "randomization", n_resamples: int = 10_000):
         self.baseline, self.test, self.n_resamples = baseline, test, n_resamples
 
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        from evalkit.report.sweep_failure import clear
+
+        clear(Path(config.hydra.sweep.dir))     # a new attempt at this directory starts unmarked
+
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         from evalkit.report.compare_cli import compare_dirs, expand_run_dirs
         from evalkit.report.formats import write_outputs

@@ -21,7 +21,7 @@ class CompareSweep(Callback):
         self.baseline, self.test, self.n_resamples = baseline, test, n_resamples
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
-        from evalkit.report.compare_cli import compare_dirs, expand_run_dirs
+        from evalkit.report.compare_cli import compare_dirs, expand_run_dirs, write_manifest
         from evalkit.report.formats import write_outputs
 
         sweep_dir = Path(config.hydra.sweep.dir)
@@ -33,8 +33,12 @@ class CompareSweep(Callback):
         formats = list(dict.fromkeys(["md", "html", *config.report.formats]))   # compare.md + compare.html always
         for (benchmark, split), dirs in groups.items():
             comparison = compare_dirs(dirs, self.baseline, test=self.test, seed=int(config.run.seed),
-                                      n_resamples=self.n_resamples)
+                                      n_resamples=self.n_resamples,
+                                      allow_mismatch=bool(config.report.allow_protocol_mismatch), hint=(
+                                          f"the runs are kept; set report.allow_protocol_mismatch=true, or run "
+                                          f"`evalkit compare {sweep_dir} --allow-protocol-mismatch`"))
             stem = "compare" if len(groups) == 1 else f"compare-{benchmark}-{split}"
             title = f"evalkit sweep {sweep_dir.name}: {benchmark} {split}"
-            for path in write_outputs(comparison, sweep_dir, formats, stem, title):
+            for path in [*write_outputs(comparison, sweep_dir, formats, stem, title),
+                         write_manifest(sweep_dir, comparison, dirs, stem)]:
                 log.info("sweep report: %s", path)

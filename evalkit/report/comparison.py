@@ -67,7 +67,7 @@ class Comparison:
         """One line shown on every table and plot when the protocols differ (empty when they agree)."""
         if not self.mismatch:
             return ""
-        return (f"PROTOCOL MISMATCH (allowed by --allow-protocol-mismatch): {mismatch_line(self.mismatch)}: "
+        return (f"PROTOCOL MISMATCH (compared as asked): {mismatch_line(self.mismatch)}: "
                 f"differences on these rows mix protocols, not only systems.")
 
 
@@ -121,8 +121,8 @@ def rank_stability(tidy: pd.DataFrame, systems: list[str], n_resamples: int, see
     return pd.concat(frames, ignore_index=True)[["metric", "system", "rank", "lo", "hi", "first"]]
 
 
-def _verdict(row) -> str:
-    return ("better" if row.diff > 0 else "worse") + " †" if row.significant else "n.s."
+def _verdict(row: pd.Series) -> str:
+    return ("better" if row["diff"] > 0 else "worse") + " †" if row["significant"] else "n.s."
 
 
 def condensed_flags(stats: pd.DataFrame, metrics: list[str]) -> pd.DataFrame:

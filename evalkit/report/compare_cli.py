@@ -58,7 +58,7 @@ CHOICES_SHOWN = ("benchmark", "candidates", "reranker", "metrics", "experiment")
 def run_settings(config: dict, choices: dict | None) -> dict[str, str]:
     """A run's settings as flat `key -> JSON value`: its config groups' choices (`candidates`: "bm25_anserini") and
     every resolved config value (`reranker.max_length`), less what never changes a result."""
-    groups = {g: json.dumps(v) for g, v in (choices or {}).items() if g in CHOICES_SHOWN}
+    groups = {g: json.dumps(choices[g]) for g in CHOICES_SHOWN if g in (choices or {})}   # pipeline order
     leaves = {k: v for k, v in _flat(config).items()
               if not k.startswith(NOT_RESULTS + NOT_SETTINGS) and not k.endswith(".label")}
     return groups | leaves

@@ -217,3 +217,9 @@ def test_protocol_rows_are_readable():
     assert readable_protocol({"missing_docs": {"en": 3}, "doc_sep": "\n"}, "warn") == \
         {"missing_docs": "warn: en 3", "doc_sep": '"\\n" (newline)'}
     assert json.loads(readable_protocol({"doc_sep": " | "})["doc_sep"]) == " | "
+
+
+def test_a_run_without_a_manifest_protocol_is_not_waved_through():
+    x = {"en": np.linspace(0, 1, 6)}
+    with pytest.raises(EvalkitError, match="cannot check the protocol of run-old: no manifest.json protocol"):
+        build_comparison([_system("new", x, fields=BASE), _system("old", x)], "new", n_resamples=50)

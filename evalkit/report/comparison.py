@@ -86,7 +86,11 @@ def merged_protocol(systems: list[System]) -> dict:
 def check_protocols(systems: list[System], allow: bool, hint: str = MISMATCH_FLAG) -> dict:
     """The protocol differences that change what a metric means (gate.provenance.comparison_mismatches): refused in
     one line, or returned for the banner and the manifest when `allow`."""
-    found = comparison_mismatches({s.source or s.name: s.fields for s in systems})
+    lacking = [s.source or s.name for s in systems if not s.fields]
+    if lacking and len(lacking) < len(systems) and not allow:
+        raise EvalkitError(f"cannot check the protocol of {', '.join(lacking)}: no manifest.json protocol (written by "
+                           f"an older evalkit?); {hint}")
+    found = comparison_mismatches({s.source or s.name: s.fields for s in systems if s.fields})
     if found and not allow:
         deeper = sorted({m for s in systems for m in s.not_reported})
         extra = f"; {', '.join(deeper)} cut deeper than some run's candidates.depth" if deeper else ""
@@ -232,6 +236,7 @@ def build_comparison(systems: list[System], baseline: str, metrics: list[str] | 
     names = [s.name for s in systems]
     if len(set(names)) != len(names):
         raise EvalkitError(f"system names must be unique, got {names}")
+    mismatch = check_protocols(systems, allow_mismatch, hint)   # before anything is computed
     if baseline not in names:
         raise EvalkitError(f"--baseline {baseline!r} is not one of the systems {names}")
     available = [m for m in systems[0].protocol.get("measures", []) if all((s.final.metric == m).any() for s in systems)]
@@ -239,7 +244,6 @@ def build_comparison(systems: list[System], baseline: str, metrics: list[str] | 
     unknown = [m for m in metrics if m not in available]
     if unknown or not metrics:
         raise EvalkitError(f"--metric {unknown or metrics}: not measured by every run (common measures: {available})")
-    mismatch = check_protocols(systems, allow_mismatch, hint)
     check_same_queries(systems, metrics)
     tidy = pd.concat([s.final[s.final.metric.isin(metrics)].assign(system=s.name) for s in systems], ignore_index=True)
     tidy = tidy[["system", "lang", "qid", "bucket", "metric", "value"]]

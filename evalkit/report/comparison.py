@@ -230,7 +230,8 @@ def _published(systems: list[System], cis: pd.DataFrame, metrics: list[str]) -> 
 
 def build_comparison(systems: list[System], baseline: str, metrics: list[str] | None = None, *,
                      test: str = "randomization", seed: int = 0, n_resamples: int = 10_000,
-                     allow_mismatch: bool = False, hint: str = MISMATCH_FLAG, differs: dict | None = None) -> Comparison:
+                     allow_mismatch: bool = False, hint: str = MISMATCH_FLAG,
+                     differs: dict | None = None) -> Comparison:
     """Refuses runs whose protocols differ in what a metric means (unless `allow_mismatch`); `differs` (setting ->
     {system: value}) is what the header shows as telling the systems apart."""
     names = [s.name for s in systems]

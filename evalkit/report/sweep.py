@@ -52,6 +52,7 @@ class CompareSweep(Callback):
         from evalkit.report.compare_cli import compare_dirs
 
         return compare_dirs(dirs, self.baseline, test=self.test, seed=int(config.run.seed),
-                            n_resamples=self.n_resamples, allow_mismatch=bool(config.report.get("allow_protocol_mismatch", False)),
+                            n_resamples=self.n_resamples,
+                            allow_mismatch=bool(config.report.get("allow_protocol_mismatch", False)),
                             hint=f"the runs are kept; set report.allow_protocol_mismatch=true, or run "
                                  f"`evalkit compare {sweep_dir} --allow-protocol-mismatch`")

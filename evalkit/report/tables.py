@@ -27,7 +27,9 @@ def pct(value: float) -> str:
 
 def settings_line(c: Comparison, banner: bool = True) -> str:
     s = c.settings
-    return (c.banner + " " if c.banner and banner else "") + (f"{int(s['level'] * 100)}% CIs: percentile bootstrap over queries ({s['n_resamples']} resamples; the "
+    prefix = c.banner + " " if c.banner and banner else ""
+    return prefix + (
+            f"{int(s['level'] * 100)}% CIs: percentile bootstrap over queries ({s['n_resamples']} resamples; the "
             f"`avg` CI resamples within each language). Test vs `{c.baseline}`: paired {s['test']} test "
             f"({s['n_resamples']} resamples), Holm-corrected across languages; {MARK} = p_holm < "
             f"{1 - s['level']:.2f}. Seed: {s['seed']}. Scores ×100; `avg` = macro average over languages.")

@@ -98,6 +98,13 @@ def test_sweep_callback_wrote_combined_report(sweep):
     md = (sweep / "compare.md").read_text(encoding="utf-8")
     header = _lang_table(md, "ndcg@10")["lang"][2:]
     assert header == ["gte k1=0.1", "gte k1=3.0", "none k1=0.1 (baseline)", "none k1=3.0"]
+    # the header: exactly the settings that differ (the sweep's k1, the reranker choice and what that choice sets)
+    block = md.split("## Settings that differ", 1)[1].split("\n## ", 1)[0]
+    rows = {line.split("|")[1].strip(): [c.strip() for c in line.strip("|").split("|")[1:]]
+            for line in block.splitlines() if line.startswith("| ") and "---" not in line}
+    assert rows["candidates.bm25.k1"] == ["0.1", "3.0", "0.1", "3.0"] and rows["reranker"] == ["gte"] * 2 + ["none"] * 2
+    assert all(k.startswith("reranker.") for k in set(rows) - {"setting", "reranker", "candidates.bm25.k1"})
+    assert "candidates.bm25.b" not in rows and "reranker.max_length" not in rows   # same in every run
     for suffix in ("html", "tex", "csv", "parquet"):
         assert (sweep / f"compare.{suffix}").is_file()
     for name in ("report.html", "report.tex", "per_query.csv"):   # the single-run report honours report.formats

@@ -34,6 +34,9 @@ def _compare(p: argparse.ArgumentParser) -> None:
     p.add_argument("--equivalence", type=float, metavar="D", help="also test equivalence within +-D (TOST per "
                    "language and per bucket, Holm) and score agreement: equivalence.md / .json")
     p.add_argument("--equivalence-metric", default="ndcg@10", help="per-query metric of the equivalence test")
+    p.add_argument("--allow-protocol-mismatch", action="store_true",
+                   help="compare runs whose protocols differ in what a metric means (e.g. candidates.depth) "
+                        "instead of refusing; a banner on every table and plot names the fields")
 
 
 def _regress(p: argparse.ArgumentParser) -> None:

@@ -117,6 +117,8 @@ class ReportConfig:
     published: Optional[str] = setting(None, any_value)   # key in results/published/*.yaml this run reproduces
     # which published rows each system reproduces: "<benchmark>/<candidates>[/<reranker>]" -> ["row" | "table:row"]
     reproduces: dict[str, list[str]] = setting(check=reproduces, factory=dict)
+    # sweeps: compare runs whose protocols differ (candidates.depth, ...) with a banner instead of refusing
+    allow_protocol_mismatch: bool = setting(False, any_value)
 
 
 @dataclass

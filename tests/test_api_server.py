@@ -159,7 +159,7 @@ def test_cli_metrics_equal_reranker_hf_and_the_key_is_nowhere(server, tmp_path):
                        "--equivalence", "0.01", "--out", str(tmp_path / "cmp"), "--resamples", "200", cwd=REPO,
                        timeout=600)
     assert compared.returncode == 0, compared.stderr[-2000:]
-    eq = json.loads((tmp_path / "cmp" / "equivalence.json").read_text())["bm25-api"]
+    eq = json.loads((tmp_path / "cmp" / "equivalence.json").read_text())["api"]   # titled by what differs
     assert eq["verdict_by_lang"] == "equivalent within ±0.01"
     assert all(r["equivalent"] for r in eq["by_bucket"] if r["n"] >= 2)   # a 1-query bucket cannot show it
     assert eq["transform"] == "none"                      # both logits

@@ -55,9 +55,10 @@ def check_protocol(base: Results, cur: Results, allow: list[str]) -> tuple[list[
     """The evaluation protocol must agree (benchmark, split, candidates, depth, measures, buckets, policies); the
     system under test may differ, since that is what a gate compares. Raise naming every protocol field that differs
     and is not allowed; return (allowed protocol changes, system changes)."""
-    changed = {key: (base.protocol.get(key, "<absent>"), cur.protocol.get(key, "<absent>"))
-               for key in sorted(set(base.protocol) | set(cur.protocol))}
-    changed = {k: ab for k, ab in changed.items() if ab[0] != ab[1]}
+    from evalkit.gate.provenance import protocol_differences
+
+    changed = {k: (v["baseline"], v["current"])
+               for k, v in protocol_differences({"baseline": base.protocol, "current": cur.protocol}).items()}
     refused = [k for k in changed if k not in allow and not is_system_field(k)]
     if refused:
         detail = "; ".join(f"{k}: baseline {changed[k][0]!r}, current {changed[k][1]!r}" for k in refused)

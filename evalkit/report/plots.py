@@ -21,8 +21,10 @@ def _png(fig: Figure) -> bytes:
     return buf.getvalue()
 
 
-def _figure(title: str):
+def _figure(title: str, banner: str = ""):
     fig = Figure(figsize=SIZE, dpi=DPI, layout="constrained")
+    if banner:   # a protocol mismatch allowed by the flag: on every plot
+        fig.suptitle(banner, color="darkred", fontsize="small", wrap=True)
     ax = fig.add_subplot()
     ax.set_title(title)
     ax.grid(axis="y", alpha=0.3)
@@ -36,7 +38,7 @@ def _legend(ax) -> None:
 
 def language_bars(c: Comparison, metric: str) -> bytes:
     """Per-language means with 95% CI whiskers, one bar per system."""
-    fig, ax = _figure(f"{metric} per language (95% CI)")
+    fig, ax = _figure(f"{metric} per language (95% CI)", c.banner)
     labels = [*c.languages, MACRO]
     x, width = np.arange(len(labels)), 0.8 / len(c.systems)
     cis = c.cis[c.cis.metric == metric].set_index(["system", "lang"])
@@ -53,7 +55,7 @@ def language_bars(c: Comparison, metric: str) -> bytes:
 
 def bucket_lines(c: Comparison, metric: str) -> bytes:
     """Mean metric per document-length bucket, one line per system."""
-    fig, ax = _figure(f"{metric} by document length (tokens of the longest relevant document)")
+    fig, ax = _figure(f"{metric} by document length (tokens of the longest relevant document)", c.banner)
     means = c.bucket_means[c.bucket_means.metric == metric].set_index(["system", "bucket"])["mean"]
     for system in c.systems:
         ax.plot(c.buckets, [100 * means[(system, b)] for b in c.buckets], marker="o", label=system)
@@ -64,7 +66,7 @@ def bucket_lines(c: Comparison, metric: str) -> bytes:
 
 def ceiling_bars(c: Comparison, metric: str) -> bytes:
     """First stage, achieved and ceiling (macro averages) per system."""
-    fig, ax = _figure(f"{metric}: first stage, achieved, ceiling (macro average)")
+    fig, ax = _figure(f"{metric}: first stage, achieved, ceiling (macro average)", c.banner)
     part = c.ceiling[c.ceiling.metric == metric].set_index("system").loc[c.systems]
     x = np.arange(len(c.systems))
     for i, (column, label) in enumerate([("first_stage", "first stage"), ("achieved", "achieved"),
@@ -81,7 +83,7 @@ def difference_histogram(c: Comparison, metric: str) -> bytes | None:
     others = [s for s in c.systems if s != c.baseline]
     if not others:
         return None
-    fig, ax = _figure(f"{metric}: per-query difference vs {c.baseline}")
+    fig, ax = _figure(f"{metric}: per-query difference vs {c.baseline}", c.banner)
     wide = c.tidy[c.tidy.metric == metric].pivot(index=["lang", "qid"], columns="system", values="value")
     bins = np.linspace(-102.5, 102.5, 42)   # 5-point bins centred on 0, so 'no change' has its own bar
     for system in others:

@@ -12,6 +12,17 @@ from pathlib import Path
 from typing import Callable
 
 
+def measure_name(value: str) -> str:
+    """A measure as evalkit or ir_measures names it (nDCG@10, P(rel=2)@10), in its canonical form."""
+    from evalkit.errors import EvalkitError
+    from evalkit.metrics.measures import canonical
+
+    try:
+        return canonical(value)
+    except EvalkitError as error:
+        raise argparse.ArgumentTypeError(str(error).split(": ", 1)[1]) from None
+
+
 def module_doc(name: str, first_line: bool = False) -> str:
     """A subcommand module's docstring, parsed from its source (no import)."""
     module = SUBCOMMANDS[name].target.split(":")[0]   # located by path: find_spec would import the parent packages
@@ -31,9 +42,11 @@ def _compare(p: argparse.ArgumentParser) -> None:
     p.add_argument("--test", choices=["randomization", "t"], default="randomization")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--resamples", type=int, default=10_000, help="bootstrap / randomization resamples")
-    p.add_argument("--equivalence", type=float, metavar="D", help="also test equivalence within +-D (TOST per "
-                   "language and per bucket, Holm) and score agreement: equivalence.md / .json")
-    p.add_argument("--equivalence-metric", default="ndcg@10", help="per-query metric of the equivalence test")
+    p.add_argument("--equivalence", type=float, metavar="POINTS", help="also test equivalence within +-POINTS "
+                   "(x100, as the reports: 1 = one nDCG point; TOST per language and per bucket, Holm) and score "
+                   "agreement: equivalence.md / .json")
+    p.add_argument("--equivalence-metric", default="ndcg@10", type=measure_name,
+                   help="per-query metric of the equivalence test (default: %(default)s)")
     p.add_argument("--allow-protocol-mismatch", action="store_true",
                    help="compare runs whose protocols differ in what a metric means (e.g. candidates.depth) "
                         "instead of refusing; a banner on every table and plot names the fields")
@@ -64,7 +77,7 @@ def _regress(p: argparse.ArgumentParser) -> None:
                    help="fail if any run score moves by more (raw scores; needs run files)")
     p.add_argument("--equivalence", type=float, metavar="POINTS", help="fail unless the current run is equivalent "
                    "to the baseline within +-POINTS (x100; TOST per language, Holm; per length bucket reported)")
-    p.add_argument("--equivalence-metric", default="ndcg@10",
+    p.add_argument("--equivalence-metric", default="ndcg@10", type=measure_name,
                    help="per-query metric of the equivalence test (default: %(default)s)")
     p.add_argument("--summary", type=Path, help="append the Markdown summary here (e.g. $GITHUB_STEP_SUMMARY)")
     p.add_argument("--junit", type=Path, help="write JUnit XML here")

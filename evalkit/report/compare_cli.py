@@ -11,6 +11,7 @@ import pandas as pd
 import yaml
 
 from evalkit.errors import EvalkitError
+from evalkit.metrics.measures import canonical
 from evalkit.report.comparison import Comparison, System, build_comparison
 from evalkit.report.formats import check_formats, write_outputs
 from evalkit.report.published import choices_of, system_key
@@ -189,8 +190,8 @@ def main(argv: list[str]) -> int:
 
     args = parser("compare").parse_args(argv)
     formats = [f.strip() for f in args.formats.split(",") if f.strip()]
-    metrics = [m.strip() for arg in args.metric or [] for m in arg.split(",") if m.strip()] or None
     try:
+        metrics = [canonical(m) for arg in args.metric or [] for m in arg.split(",") if m.strip()] or None
         check_formats(formats, "--formats")
         comparison = compare_dirs(args.run_dirs, args.baseline, metrics, test=args.test, seed=args.seed,
                                   n_resamples=args.resamples, allow_mismatch=args.allow_protocol_mismatch)

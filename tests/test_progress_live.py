@@ -75,14 +75,34 @@ def test_a_terminal_without_a_size_still_gets_a_bar():
     assert b"sized:  50%" in drawn and b"2/4" in drawn, drawn
 
 
+def test_eta_weighs_items_by_their_declared_cost():
+    """Hand-worked: 4 of 10 items declared at cost 90 (22.5 each), the first done cost 45 in 10 s. Left: 45 declared
+    + 6 undeclared x 22.5 = 180 at 4.5/s = 40 s; counting items alone would say 9 items at 0.1/s = 90 s."""
+    bar = Progress(10, "cost", "items", enabled=False)
+    bar.start = 0.0
+    bar.update(1)
+    assert bar.eta(now=10.0) == "1m30s"
+    bar.done = 0
+    bar.expect(4, 90.0)
+    bar.update(1, cost=45.0)
+    assert bar.eta(now=10.0) == "40s"
+    assert bar.line(now=10.0).endswith("ETA 40s")
+
+
 class Recorder:
-    """A Progress stand-in that remembers each update and whether the window had yielded yet."""
+    """A Progress stand-in that remembers each update (and its cost) and what was declared."""
 
     def __init__(self):
         self.updates: list[int] = []
+        self.costs: list[float] = []
+        self.expected: list[tuple[int, float]] = []
 
-    def update(self, n: int = 1) -> None:
+    def update(self, n: int = 1, cost: float = 0.0) -> None:
         self.updates.append(n)
+        self.costs.append(cost)
+
+    def expect(self, n: int, cost: float) -> None:
+        self.expected.append((n, cost))
 
 
 @pytest.fixture(scope="module")
@@ -113,6 +133,9 @@ def test_one_window_counts_requested_pairs_batch_by_batch(loaded, tmp_path):
     assert rec.updates[0] == 45
     assert sum(rec.updates) == len(pairs) == 305
     assert len([n for n in rec.updates[1:] if n]) >= 10 and enc.stats.batches >= 10
+    # the ETA's cost: the tokens of the 260 pairs the model scores (cached ones cost nothing), declared up front
+    tokens = sum(len(ids) for ids in enc.encode(pairs[40:300]))
+    assert rec.expected == [(305, float(tokens))] and rec.costs[0] == 0.0 and sum(rec.costs) == tokens
     cache.close()
 
 

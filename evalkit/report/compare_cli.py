@@ -15,6 +15,7 @@ from evalkit.metrics.measures import canonical
 from evalkit.report.comparison import Comparison, System, build_comparison
 from evalkit.report.formats import check_formats, write_outputs
 from evalkit.report.published import choices_of, system_key
+from evalkit.report.sweep_failure import NAME as FAILED
 from evalkit.storage import atomic_write_text
 
 log = logging.getLogger(__name__)
@@ -42,6 +43,9 @@ def expand_run_dirs(paths: list[str | Path]) -> list[Path]:
             if path.is_dir() else []
         if not children:
             raise EvalkitError(f"{path}: neither a run directory (per_query.parquet, metrics.json) nor a sweep of them")
+        if (path / FAILED).exists():   # a sweep with a failed job: say so, compare the runs that finished
+            log.warning("%s: unfinished sweep (see %s); comparing its %d finished runs", path, path / FAILED,
+                        len(children))
         out += children
     return out
 

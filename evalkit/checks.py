@@ -10,12 +10,10 @@ from pathlib import Path
 from typing import Any, Callable
 
 from evalkit.errors import EvalkitError
+from evalkit.metrics.measures import check as measure   # the one parser of measure names
 
 Rule = Callable[[Any], "str | None"]     # value -> None when allowed, else what is allowed
 
-# ranx metric families (evalkit's answer_recall is ranx's hit_rate); those with no cut-off take none
-MEASURES = ("ndcg", "ndcg_burges", "dcg", "dcg_burges", "mrr", "map", "precision", "recall", "f1", "hits",
-            "hit_rate", "answer_recall", "r-precision")   # bpref needs the non-relevant judgments ranx is not given
 LANG_CODE = re.compile(r"[a-z]{2,3}([-_][A-Za-z0-9]+)?")
 
 
@@ -89,15 +87,6 @@ def device(v: str) -> str | None:
 
         if not torch.backends.mps.is_available():
             return "this torch sees no MPS device; use auto or cpu"
-    return None
-
-
-def measure(v: str) -> str | None:
-    m = re.fullmatch(r"([a-z_-]+)(?:@(\d+))?", v)
-    if not m or m.group(1) not in MEASURES:
-        return f"choose <measure>@k with measure one of {', '.join(MEASURES)}"
-    if m.group(2) is not None and int(m.group(2)) < 1:
-        return "the cut-off k must be >= 1"
     return None
 
 

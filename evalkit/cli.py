@@ -19,10 +19,24 @@ log = logging.getLogger("evalkit")
 
 def _fail(exc: Exception) -> None:
     sys.stderr.write(f"evalkit: error: {exc}\n")
-    raise SystemExit(2)
+    raise SystemExit(2) from exc      # the cause is what a failed sweep job's mark names
 
 
 def _job(cfg) -> None:
+    """A Hydra job; one of a --multirun sweep that fails marks the sweep unfinished (evalkit/report/sweep_failure.py)
+    and says where in one more line."""
+    try:
+        _run(cfg)
+    except BaseException as exc:
+        from evalkit.report.sweep_failure import mark
+
+        marked = mark(exc)
+        if marked:
+            sys.stderr.write(f"evalkit: sweep job {marked[0]} failed: the sweep is marked unfinished in {marked[1]}\n")
+        raise
+
+
+def _run(cfg) -> None:
     """One pipeline run, built in a staging directory and swapped in whole; Ctrl-C / SIGTERM end it in one line."""
     from hydra.core.hydra_config import HydraConfig
     from omegaconf import OmegaConf
@@ -87,25 +101,6 @@ def check_group_options(overrides: list[str]) -> None:
                                    + (f" ({hint})" if hint else "") + f": choose one of {', '.join(known[key])}"))
 
 
-def _known_keys(key: str | None) -> str:
-    """For a misspelt key: the closest key of its section, and the keys it has (from the structured configs)."""
-    import dataclasses
-
-    from evalkit.app.schema import section_class
-
-    if not key or "." not in key:
-        return ""
-    node = section_class(key.rsplit(".", 1)[0])
-    if node is None:
-        return ""
-    section, name = key.rsplit(".", 1)
-    names = [f.name for f in dataclasses.fields(node)]
-    if name in names:
-        return ""
-    hint = did_you_mean(name, names, prefix=f"{section}.")
-    return (f"; {hint} " if hint else "; ") + f"{section} has: {', '.join(names)}"
-
-
 def _short(exc) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else exc.__class__.__name__
@@ -121,7 +116,7 @@ def preflight(overrides: list[str]) -> None:
 
     from evalkit.app.schema import register
     from evalkit.config import check_targets
-    from evalkit.app.validate import check_config
+    from evalkit.app.validate import check_config, known_keys_hint
 
     register()
     try:
@@ -132,7 +127,7 @@ def preflight(overrides: list[str]) -> None:
         key, value = getattr(cause, "full_key", None), getattr(cause, "value", None)
         where = f" (key: {key}" + (f", value: {value!r}" if value is not None else "") + ")" if key else \
             (f" (override: {exc.override})" if getattr(exc, "override", None) else "")
-        _fail(EvalkitError(f"bad configuration: {_short(cause)}{where}{_known_keys(key)}"))
+        _fail(EvalkitError(f"bad configuration: {_short(cause)}{where}{known_keys_hint(key)}"))
     try:
         tree = OmegaConf.to_container(cfg, resolve=False)
         hydra_node = tree.pop("hydra", {})

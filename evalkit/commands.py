@@ -12,6 +12,17 @@ from pathlib import Path
 from typing import Callable
 
 
+def measure_name(value: str) -> str:
+    """A measure as evalkit or ir_measures names it (nDCG@10, P(rel=2)@10), in its canonical form."""
+    from evalkit.errors import EvalkitError
+    from evalkit.metrics.measures import canonical
+
+    try:
+        return canonical(value)
+    except EvalkitError as error:
+        raise argparse.ArgumentTypeError(str(error).split(": ", 1)[1]) from None
+
+
 def module_doc(name: str, first_line: bool = False) -> str:
     """A subcommand module's docstring, parsed from its source (no import)."""
     module = SUBCOMMANDS[name].target.split(":")[0]   # located by path: find_spec would import the parent packages
@@ -31,28 +42,43 @@ def _compare(p: argparse.ArgumentParser) -> None:
     p.add_argument("--test", choices=["randomization", "t"], default="randomization")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--resamples", type=int, default=10_000, help="bootstrap / randomization resamples")
-    p.add_argument("--equivalence", type=float, metavar="D", help="also test equivalence within +-D (TOST per "
-                   "language and per bucket, Holm) and score agreement: equivalence.md / .json")
-    p.add_argument("--equivalence-metric", default="ndcg@10", help="per-query metric of the equivalence test")
+    p.add_argument("--equivalence", type=float, metavar="POINTS", help="also test equivalence within +-POINTS "
+                   "(x100, as the reports: 1 = one nDCG point; TOST per language and per bucket, Holm) and score "
+                   "agreement: equivalence.md / .json")
+    p.add_argument("--equivalence-metric", default="ndcg@10", type=measure_name,
+                   help="per-query metric of the equivalence test (default: %(default)s)")
+    p.add_argument("--allow-protocol-mismatch", action="store_true",
+                   help="compare runs whose protocols differ in what a metric means (e.g. candidates.depth) "
+                        "instead of refusing; a banner on every table and plot names the fields")
 
 
 def _regress(p: argparse.ArgumentParser) -> None:
+    p.epilog = ("Metric values, thresholds and margins are x100, as in every report: --tolerance 1.0 is one point\n"
+                "(nDCG@10 60.1 -> 59.1). Run scores (--max-score-change) are the reranker's own.")
     p.add_argument("--baseline", required=True, help="baseline name (results/baselines/<name>) or a directory")
     p.add_argument("--current", required=True, type=Path, help="run directory to gate")
     p.add_argument("--root", type=Path, default=Path("results") / "baselines",
-                   help="baselines directory (default results/baselines)")
-    p.add_argument("--tolerance", type=float, default=0.01, help="absolute drop that may count as a regression")
-    p.add_argument("--hard-limit", type=float, default=0.05, help="absolute drop that fails without any test")
-    p.add_argument("--alpha", type=float, default=0.05)
-    p.add_argument("--test", choices=["randomization", "t"], default="randomization")
-    p.add_argument("--n-resamples", type=int, default=10_000)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--allow-protocol-change", action="append", default=[], metavar="FIELD")
-    p.add_argument("--max-query-change", type=float, help="fail if any per-query metric value moves by more")
-    p.add_argument("--max-score-change", type=float, help="fail if any run score moves by more (needs run files)")
-    p.add_argument("--equivalence", type=float, metavar="D", help="fail unless the current run is equivalent to the "
-                   "baseline within +-D (TOST per language, Holm; per length bucket reported)")
-    p.add_argument("--equivalence-metric", default="ndcg@10")
+                   help="baselines directory (default: %(default)s)")
+    p.add_argument("--tolerance", type=float, default=1.0, metavar="POINTS",
+                   help="drop (x100) that may count as a regression when significant (default: %(default)s)")
+    p.add_argument("--hard-limit", type=float, default=5.0, metavar="POINTS",
+                   help="drop (x100) that fails without any test (default: %(default)s)")
+    p.add_argument("--alpha", type=float, default=0.05,
+                   help="significance level, Holm-corrected over languages (default: %(default)s)")
+    p.add_argument("--test", choices=["randomization", "t"], default="randomization",
+                   help="paired test on per-query values (default: %(default)s)")
+    p.add_argument("--n-resamples", type=int, default=10_000, help="randomization resamples (default: %(default)s)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the test and the bootstrap (default: %(default)s)")
+    p.add_argument("--allow-protocol-change", action="append", default=[], metavar="FIELD",
+                   help="compare although this protocol field differs (repeatable)")
+    p.add_argument("--max-query-change", type=float, metavar="POINTS",
+                   help="fail if any per-query metric value (x100) moves by more")
+    p.add_argument("--max-score-change", type=float, metavar="SCORE",
+                   help="fail if any run score moves by more (raw scores; needs run files)")
+    p.add_argument("--equivalence", type=float, metavar="POINTS", help="fail unless the current run is equivalent "
+                   "to the baseline within +-POINTS (x100; TOST per language, Holm; per length bucket reported)")
+    p.add_argument("--equivalence-metric", default="ndcg@10", type=measure_name,
+                   help="per-query metric of the equivalence test (default: %(default)s)")
     p.add_argument("--summary", type=Path, help="append the Markdown summary here (e.g. $GITHUB_STEP_SUMMARY)")
     p.add_argument("--junit", type=Path, help="write JUnit XML here")
     p.add_argument("--update", action="store_true", help="bless --current as baseline --baseline instead of gating")

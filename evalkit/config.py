@@ -15,6 +15,7 @@ from omegaconf import MISSING, OmegaConf
 from evalkit.checks import (any_value, at_least, device, each, existing_path, increasing_edges, lang_code, measure,
                             not_a_dir, one_of, optional, registered, reproduces, run_name, setting, shard, template,
                             unique_langs, writable_dir)
+from evalkit.metrics.measures import DEFAULT_MEASURES
 
 # Facts named once: every module that needs these choices imports them from here.
 DTYPES = ("auto", "fp32", "bf16", "fp16")            # config names; evalkit.models.device maps them to torch
@@ -101,7 +102,7 @@ class RerankerConfig:
 
 @dataclass
 class MetricsConfig:
-    measures: list[str] = setting(check=each(measure), factory=lambda: ["ndcg@10", "mrr@10", "recall@100"])
+    measures: list[str] = setting(check=each(measure), factory=lambda: list(DEFAULT_MEASURES))
     bucket_edges: list[int] = setting(check=increasing_edges, factory=lambda: [512, 1024, 2048, 4096, 8192])
     no_relevant: str = setting("exclude", one_of("exclude", "zero"))   # queries without a relevant judgment
     oracle: bool = setting(False, any_value)   # recompute every metric with pytrec_eval and fail on a difference
@@ -116,6 +117,8 @@ class ReportConfig:
     published: Optional[str] = setting(None, any_value)   # key in results/published/*.yaml this run reproduces
     # which published rows each system reproduces: "<benchmark>/<candidates>[/<reranker>]" -> ["row" | "table:row"]
     reproduces: dict[str, list[str]] = setting(check=reproduces, factory=dict)
+    # sweeps: compare runs whose protocols differ (candidates.depth, ...) with a banner instead of refusing
+    allow_protocol_mismatch: bool = setting(False, any_value)
 
 
 @dataclass

@@ -21,6 +21,7 @@ from evalkit.data.validate import check_run_docids
 from evalkit.metrics.aggregate import summary
 from evalkit.metrics.buckets import query_buckets
 from evalkit.metrics.evaluate import POLICY, evaluate_runs, excluded_line, excluded_queries
+from evalkit.metrics.measures import canonical, parse
 from evalkit.data.tokenizer import load_length_tokenizer
 from evalkit.gate.provenance import manifest
 from evalkit.executors.shard import parse_shard, select_shard, write_shard_info
@@ -100,7 +101,10 @@ def run(cfg: DictConfig, out_dir: Path) -> RunResult:
     excluded = excluded_queries(benchmark.qrels, benchmark.queries, cfg.metrics.no_relevant)
     metrics = {"systems": summary(table), "protocol": {**protocol(benchmark, cfg, scorer),
                                                        "excluded_queries": excluded_line(excluded)},
-               "excluded_queries": excluded}
+               "excluded_queries": excluded, "not_reported": not_reported(cfg)}
+    if metrics["not_reported"]:
+        metrics["protocol"]["not_reported"] = (f"{', '.join(metrics['not_reported'])} "
+                                               f"(cut deeper than candidates.depth={cfg.candidates.depth})")
     if scorer is not None:   # ties in the reranked scores that move a metric; an endpoint's cost and latency
         from evalkit.metrics.ties import tie_effects
 
@@ -159,13 +163,21 @@ def candidates_for(benchmark: Benchmark, cfg: DictConfig, executor=None) -> tupl
 
 
 def measures(benchmark: Benchmark, cfg: DictConfig) -> list[str]:
-    """The configured measures plus recall at the rerank depth: the share of relevant documents a reranker is
-    given, which bounds the `ceiling` system (qrels benchmarks; answer-match ones name their own measures)."""
-    chosen = list(cfg.metrics.measures)
+    """The configured measures (canonical names) plus recall at the rerank depth: the share of relevant documents a
+    reranker is given, which bounds the `ceiling` system (qrels benchmarks; answer-match ones name their own
+    measures). A measure cut deeper than the depth is left out (see `not_reported`)."""
+    chosen = [m for m in dict.fromkeys(canonical(m) for m in cfg.metrics.measures) if m not in not_reported(cfg)]
     depth_recall = f"recall@{cfg.candidates.depth}"
     if benchmark.answers is None and depth_recall not in chosen:
         chosen.append(depth_recall)
     return chosen
+
+
+def not_reported(cfg: DictConfig) -> list[str]:
+    """Configured measures cut deeper than candidates.depth: on such a run recall@100 would be recall@depth under
+    another name, so it is not reported (and a comparison with a deeper run is refused)."""
+    depth = cfg.candidates.depth
+    return [m for m in dict.fromkeys(canonical(m) for m in cfg.metrics.measures) if (parse(m).k or 0) > depth]
 
 
 def evaluate_all(benchmark: Benchmark, systems: dict[str, dict[str, Run]], cfg: DictConfig) -> pd.DataFrame:

@@ -156,20 +156,20 @@ def test_cli_metrics_equal_reranker_hf_and_the_key_is_nowhere(server, tmp_path):
             assert KEY.encode() not in path.read_bytes(), path
     assert KEY not in api.stdout + api.stderr
     compared = evalkit("compare", str(tmp_path / "hf"), str(tmp_path / "api"), "--baseline", "bm25-hf",
-                       "--equivalence", "0.01", "--out", str(tmp_path / "cmp"), "--resamples", "200", cwd=REPO,
+                       "--equivalence", "1", "--out", str(tmp_path / "cmp"), "--resamples", "200", cwd=REPO,
                        timeout=600)
     assert compared.returncode == 0, compared.stderr[-2000:]
-    eq = json.loads((tmp_path / "cmp" / "equivalence.json").read_text())["bm25-api"]
-    assert eq["verdict_by_lang"] == "equivalent within ±0.01"
+    eq = json.loads((tmp_path / "cmp" / "equivalence.json").read_text())["api"]   # titled by what differs
+    assert eq["verdict_by_lang"] == "equivalent within ±1"   # points (x100), as regress
     assert all(r["equivalent"] for r in eq["by_bucket"] if r["n"] >= 2)   # a 1-query bucket cannot show it
     assert eq["transform"] == "none"                      # both logits
     assert max(r["max_abs_delta"] for r in eq["agreement"]) < 1e-5
     # the CI recipe: gate the endpoint against the weights; another system under the same protocol needs no flag
     gated = evalkit("regress", "--baseline", str(tmp_path / "hf"), "--current", str(tmp_path / "api"),
-                    "--equivalence", "0.01", "--n-resamples", "200", cwd=REPO, timeout=600)
+                    "--equivalence", "1", "--n-resamples", "200", cwd=REPO, timeout=600)   # points (x100)
     assert gated.returncode == 0, gated.stdout[-2000:] + gated.stderr[-2000:]
     assert "System under test changed" in gated.stdout and "reranker.endpoint" in gated.stdout
-    assert "by language **equivalent within ±0.01**" in gated.stdout
+    assert "by language **equivalent within ±1**" in gated.stdout
 
 
 def test_unrecoverable_failure_stops_with_one_line_after_saving(server, tmp_path):

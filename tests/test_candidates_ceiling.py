@@ -23,9 +23,11 @@ def test_ceiling_equals_pytrec_eval_on_the_oracle_sorted_candidates(mini_miracl,
     with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
         cfg = compose(config_name="config", overrides=[
             f"benchmark.source={mini_miracl}", "candidates=runfile", f"candidates.path={runs_dir}",
-            "candidates.depth=3", "reranker=none"])
+            "candidates.depth=3", "reranker=none", "metrics.measures=[ndcg@3,recall@100]"])
     result = run(cfg, tmp_path / "out")
     assert "recall@3" in result.metrics["protocol"]["measures"]            # recall at the rerank depth, added
+    assert result.metrics["not_reported"] == ["recall@100"]               # deeper than the depth: not reported
+    assert "recall@100" not in set(result.table.metric)
     table = result.table[result.table.system == "ceiling"]
     for lang in RUN:
         qrels = read_qrels(mini_miracl / f"miracl-v1.0-{lang}/qrels/qrels.miracl-v1.0-{lang}-dev.tsv")
@@ -38,12 +40,12 @@ def test_ceiling_equals_pytrec_eval_on_the_oracle_sorted_candidates(mini_miracl,
             kept = sorted(docs, reverse=True)[:3]                            # the first stage cut to depth 3
             ranked = sorted(kept, key=lambda d: -qrels[qid].get(d[1], 0))      # then sorted by grade
             oracle[qid] = {docid: float(len(ranked) - i) for i, (_, docid) in enumerate(ranked)}
-        measured = pytrec_eval.RelevanceEvaluator(qrels, {"ndcg_cut_10", "recall_3"}).evaluate(oracle)
+        measured = pytrec_eval.RelevanceEvaluator(qrels, {"ndcg_cut_3", "recall_3"}).evaluate(oracle)
         for qid, values in measured.items():
             if not any(g > 0 for g in qrels[qid].values()):
                 continue
             rows = table[(table.lang == lang) & (table.qid == qid)].set_index("metric")["value"]
-            assert rows["ndcg@10"] == pytest.approx(values["ndcg_cut_10"], abs=1e-9)
+            assert rows["ndcg@3"] == pytest.approx(values["ndcg_cut_3"], abs=1e-9)
             assert rows["recall@3"] == pytest.approx(values["recall_3"], abs=1e-9)
     en1 = table[(table.lang == "en") & (table.qid == "1")].set_index("metric")["value"]
     assert en1["recall@3"] == 0.0                  # 10#0 ranked 4th by the first stage: out of reach at depth 3

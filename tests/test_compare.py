@@ -71,7 +71,7 @@ def test_cli_compare_marks_agree_with_compare_systems(sweep, tmp_path):
     assert main([*map(str, runs), "--out", str(tmp_path), "--seed", "7"]) == 0
     md = (tmp_path / "compare.md").read_text(encoding="utf-8")
     header = _lang_table(md, "ndcg@10")["lang"]
-    assert header[2:] == ["bm25-none[k1=0.1] (baseline)", "bm25-none[k1=3.0]"]
+    assert header[2:] == ["k1=0.1 (baseline)", "k1=3.0"]   # titled by the one setting that differs
     assert "Seed: 7" in md
 
     # independent: the per-query tables as the CLI wrote them, tested with compare_systems directly
@@ -97,7 +97,14 @@ def test_cli_compare_marks_agree_with_compare_systems(sweep, tmp_path):
 def test_sweep_callback_wrote_combined_report(sweep):
     md = (sweep / "compare.md").read_text(encoding="utf-8")
     header = _lang_table(md, "ndcg@10")["lang"][2:]
-    assert header == ["bm25-gte[k1=0.1]", "bm25-gte[k1=3.0]", "bm25-none[k1=0.1] (baseline)", "bm25-none[k1=3.0]"]
+    assert header == ["gte k1=0.1", "gte k1=3.0", "none k1=0.1 (baseline)", "none k1=3.0"]
+    # the header: exactly the settings that differ (the sweep's k1, the reranker choice and what that choice sets)
+    block = md.split("## Settings that differ", 1)[1].split("\n## ", 1)[0]
+    rows = {line.split("|")[1].strip(): [c.strip() for c in line.strip("|").split("|")[1:]]
+            for line in block.splitlines() if line.startswith("| ") and "---" not in line}
+    assert rows["candidates.bm25.k1"] == ["0.1", "3.0", "0.1", "3.0"] and rows["reranker"] == ["gte"] * 2 + ["none"] * 2
+    assert all(k.startswith("reranker.") for k in set(rows) - {"setting", "reranker", "candidates.bm25.k1"})
+    assert "candidates.bm25.b" not in rows and "reranker.max_length" not in rows   # same in every run
     for suffix in ("html", "tex", "csv", "parquet"):
         assert (sweep / f"compare.{suffix}").is_file()
     for name in ("report.html", "report.tex", "per_query.csv"):   # the single-run report honours report.formats
@@ -109,7 +116,7 @@ def test_ceiling_vs_achieved_matches_the_run_tables(sweep):
     comparison = compare_dirs([sweep], n_resamples=200)
     table = pd.read_parquet(_run(sweep, 0) / "per_query.parquet")
     macro = table[table.metric == "ndcg@10"].groupby(["system", "lang"])["value"].mean().groupby("system").mean()
-    row = comparison.ceiling.set_index(["system", "metric"]).loc[("bm25-gte[k1=0.1]", "ndcg@10")]
+    row = comparison.ceiling.set_index(["system", "metric"]).loc[("gte k1=0.1", "ndcg@10")]
     assert row["first_stage"] == pytest.approx(macro["first_stage"])
     assert row["achieved"] == pytest.approx(macro["reranked"])
     assert row["ceiling"] == pytest.approx(macro["ceiling"]) and row["ceiling"] >= row["achieved"]
@@ -173,7 +180,7 @@ def test_a_run_gets_the_same_ci_in_its_report_and_in_compare(sweep):
     own = run_comparison(table, json.loads((run / "metrics.json").read_text()), cfg).cis
     other = compare_dirs([run, _run(sweep, 2)], seed=int(cfg.run.seed)).cis
     mine = own[own.system == "reranked"].drop(columns="system").reset_index(drop=True)
-    theirs = other[other.system == "bm25-gte"].drop(columns="system").reset_index(drop=True)
+    theirs = other[other.system == "gte"].drop(columns="system").reset_index(drop=True)
     assert len(mine) > 0
     pd.testing.assert_frame_equal(mine, theirs)
 
@@ -189,7 +196,7 @@ def test_sweep_writes_md_and_html_whatever_report_formats(sweep, tmp_path):
     config = OmegaConf.create({"hydra": {"sweep": {"dir": str(copy)}}, "report": {"formats": ["md"]},
                                "run": {"seed": 0}})
     CompareSweep(n_resamples=200).on_multirun_end(config)
-    assert sorted(p.name for p in copy.glob("compare*")) == ["compare.html", "compare.md"]
+    assert sorted(p.name for p in copy.glob("compare*")) == ["compare.html", "compare.md", "compare_manifest.json"]
 
 
 @pytest.mark.slow

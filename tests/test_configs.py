@@ -34,7 +34,7 @@ def test_defaults_are_the_sample_with_gte():
     cfg = compose_with([])
     assert (cfg.benchmark.name, cfg.candidates.name, cfg.reranker.name) == ("sample", "bm25", "gte")
     assert cfg.reranker.model == "Alibaba-NLP/gte-multilingual-reranker-base"
-    assert list(cfg.metrics.measures) == ["ndcg@10", "mrr@10", "recall@100"]
+    assert list(cfg.metrics.measures) == ["ndcg@10", "condensed_ndcg@10", "mrr@10", "recall@100", "judged@10"]
 
 
 @pytest.mark.parametrize("override, key", [

@@ -100,7 +100,8 @@ def test_top_level_holds_only_packages_and_the_spine():
 # Bottom to top: a module may import its own layer and the layers below, never one above (deferred imports count).
 LAYERS = [
     ["evalkit", "evalkit.errors", "evalkit.contracts", "evalkit.storage", "evalkit.progress", "evalkit.commands",
-     "evalkit.registry", "evalkit.checks", "evalkit.config"],          # the spine and utilities every stage uses
+     "evalkit.registry", "evalkit.checks", "evalkit.config",
+     "evalkit.metrics.measures"],   # the spine and utilities every stage uses (measure names: config checks parse them)
     ["evalkit.models"],                                              # the shared model runtime
     ["evalkit.data", "evalkit.metrics"],                             # benchmarks; evaluation
     ["evalkit.m3", "evalkit.candidates", "evalkit.rerank"],          # first stages and rerankers

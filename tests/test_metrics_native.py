@@ -1,9 +1,10 @@
-"""The numpy measures against ranx (whose definitions they copy) and pytrec_eval, on random graded runs with ties."""
+"""The numpy measures against ranx and trec_eval (ir_measures' pytrec_eval provider), on random graded runs with ties."""
 import numpy as np
 import pytest
 
 from evalkit.metrics.evaluate import _ranx_values, evaluate_language
-from evalkit.metrics.oracle import pytrec_values
+from evalkit.metrics.measures import parse
+from evalkit.metrics.oracle import reference_values
 
 MEASURES = ["ndcg@10", "ndcg@3", "mrr@10", "recall@5", "recall@100", "precision@5", "map@10", "hit_rate@3",
             "hits@10", "dcg@5"]
@@ -29,7 +30,7 @@ def test_native_equals_ranx(seed):
     judged = sorted({q for q, d in qrels.items() if any(g > 0 for g in d.values())})
     positive = {q: {d: g for d, g in qrels[q].items() if g > 0} for q in judged if run.get(q)}
     theirs = {m: dict.fromkeys(judged, 0.0) for m in MEASURES}
-    _ranx_values(theirs, MEASURES, positive, {q: run[q] for q in positive})
+    _ranx_values(theirs, [parse(m) for m in MEASURES], positive, {q: run[q] for q in positive})
     for m in MEASURES:
         got = dict(zip(ours[ours.metric == m].qid, ours[ours.metric == m].value))
         assert got.keys() == theirs[m].keys()
@@ -37,13 +38,13 @@ def test_native_equals_ranx(seed):
 
 
 @pytest.mark.parametrize("seed", [3, 4])
-def test_native_equals_pytrec_eval(seed):
+def test_native_equals_trec_eval(seed):
     qrels, run = random_case(seed)
     ours = evaluate_language(qrels, run, TREC)
     judged = sorted({q for q, d in qrels.items() if any(g > 0 for g in d.values())})
     for m in TREC:
         got = dict(zip(ours[ours.metric == m].qid, ours[ours.metric == m].value))
-        want = pytrec_values(qrels, run, m, judged)
+        want = reference_values(qrels, run, m, judged)
         np.testing.assert_allclose([got[q] for q in judged], [want[q] for q in judged], atol=1e-9, err_msg=m)
 
 

@@ -1,26 +1,29 @@
-"""metrics.oracle: pytrec_eval recomputation, trec_eval -c and tie conventions, planted discrepancies."""
+"""metrics.oracle: ir_measures (pytrec_eval) recomputation, trec_eval -c and tie conventions, planted discrepancies."""
 from __future__ import annotations
 
 import math
 
 import pytest
+from ir_measures import P, RR, Judged, Success, nDCG
 
 from evalkit.errors import EvalkitError
 from evalkit.metrics.evaluate import evaluate_runs
-from evalkit.metrics.oracle import check_table, pytrec_values, trec_measure
+from evalkit.metrics.measures import parse
+from evalkit.metrics.oracle import check_table, ir_measure, reference_values
 
 QRELS = {"q1": {"a": 2, "b": 0, "c": 1}, "q2": {"a": 1}}
 RUN = {"q1": {"a": 1.0, "b": 2.0, "c": 0.5}}            # ranks b, a, c; q2 retrieved nothing
 
 
-def test_measure_names_map_to_trec_eval():
-    assert trec_measure("ndcg@10") == ("ndcg_cut.10", "ndcg_cut_10", 10)
-    assert trec_measure("recall@100") == ("recall.100", "recall_100", 100)
-    assert trec_measure("precision@5") == ("P.5", "P_5", 5)
-    assert trec_measure("hit_rate@20") == ("success.20", "success_20", 20)
-    assert trec_measure("mrr@10") == ("recip_rank", "recip_rank", 10)
-    with pytest.raises(EvalkitError, match="'bpref@10'"):
-        trec_measure("bpref@10")
+def test_measure_names_map_to_ir_measures():
+    assert ir_measure(parse("ndcg@10")) == (nDCG @ 10, "pytrec_eval", None)
+    assert ir_measure(parse("condensed_ndcg@10")) == (nDCG(judged_only=True) @ 10, "pytrec_eval", None)
+    assert ir_measure(parse("P(rel=2)@5")) == (P(rel=2) @ 5, "pytrec_eval", None)
+    assert ir_measure(parse("hit_rate@20")) == (Success @ 20, "pytrec_eval", None)
+    assert ir_measure(parse("Judged@10")) == (Judged @ 10, "judged", None)
+    assert ir_measure(parse("mrr@10")) == (RR, "pytrec_eval", 10)   # cut the run first: see the module's note
+    with pytest.raises(EvalkitError, match="'dcg@10'"):
+        ir_measure(parse("dcg@10"))
 
 
 @pytest.mark.parametrize("measure, q1", [
@@ -30,14 +33,14 @@ def test_measure_names_map_to_trec_eval():
     ("recall@2", 0.5), ("precision@2", 0.5), ("hit_rate@1", 0.0), ("hit_rate@2", 1.0),
 ])
 def test_hand_worked_values_and_missing_query_scores_zero(measure, q1):
-    values = pytrec_values(QRELS, RUN, measure, ["q1", "q2"])
+    values = reference_values(QRELS, RUN, measure, ["q1", "q2"])
     assert values["q1"] == pytest.approx(q1, abs=1e-12)
     assert values["q2"] == 0.0                          # pytrec_eval drops it; trec_eval -c counts it as 0
 
 
 def test_ties_follow_trec_eval_order():
     # a and c tie: score desc then docid desc puts c first, so the relevant a is at rank 2
-    assert pytrec_values({"q": {"a": 1}}, {"q": {"a": 1.0, "c": 1.0, "b": 0.0}}, "mrr@10", ["q"]) == {"q": 0.5}
+    assert reference_values({"q": {"a": 1}}, {"q": {"a": 1.0, "c": 1.0, "b": 0.0}}, "mrr@10", ["q"]) == {"q": 0.5}
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +54,7 @@ def evaluated():
     return table, qrels, {"first_stage": runs}, queries
 
 
-def test_ranx_table_matches_pytrec_eval(evaluated):
+def test_table_matches_ir_measures(evaluated):
     table, qrels, systems, queries = evaluated
     assert check_table(table, qrels, systems, queries, "exclude") == 5 * 4    # 4 judged queries with a relevant doc
 

@@ -46,14 +46,63 @@ def test_a_terminal_bar_is_redrawn_without_updates(capsys, monkeypatch):
     assert capsys.readouterr().out == ""
 
 
+def test_a_terminal_without_a_size_still_gets_a_bar():
+    """A pty opened without a size (`script`, some CI runners) reports 0 columns; tqdm alone draws an empty bar."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    from cli_runner import cli_env
+
+    master, slave = pty.openpty()   # a fresh pty: 0 rows, 0 columns
+    code = ("import time; from evalkit.progress import Progress\n"
+            "with Progress(4, 'sized', 'items') as bar:\n    bar.update(2); time.sleep(0.3)")
+    env = {k: v for k, v in cli_env().items() if k not in ("COLUMNS", "LINES")}
+    proc = subprocess.run([sys.executable, "-c", code], stderr=slave, stdout=subprocess.DEVNULL, env=env, timeout=60)
+    os.close(slave)
+    drawn = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        drawn += chunk
+    os.close(master)
+    assert proc.returncode == 0
+    assert b"sized:  50%" in drawn and b"2/4" in drawn, drawn
+
+
+def test_eta_weighs_items_by_their_declared_cost():
+    """Hand-worked: 4 of 10 items declared at cost 90 (22.5 each), the first done cost 45 in 10 s. Left: 45 declared
+    + 6 undeclared x 22.5 = 180 at 4.5/s = 40 s; counting items alone would say 9 items at 0.1/s = 90 s."""
+    bar = Progress(10, "cost", "items", enabled=False)
+    bar.start = 0.0
+    bar.update(1)
+    assert bar.eta(now=10.0) == "1m30s"
+    bar.done = 0
+    bar.expect(4, 90.0)
+    bar.update(1, cost=45.0)
+    assert bar.eta(now=10.0) == "40s"
+    assert bar.line(now=10.0).endswith("ETA 40s")
+
+
 class Recorder:
-    """A Progress stand-in that remembers each update and whether the window had yielded yet."""
+    """A Progress stand-in that remembers each update (and its cost) and what was declared."""
 
     def __init__(self):
         self.updates: list[int] = []
+        self.costs: list[float] = []
+        self.expected: list[tuple[int, float]] = []
 
-    def update(self, n: int = 1) -> None:
+    def update(self, n: int = 1, cost: float = 0.0) -> None:
         self.updates.append(n)
+        self.costs.append(cost)
+
+    def expect(self, n: int, cost: float) -> None:
+        self.expected.append((n, cost))
 
 
 @pytest.fixture(scope="module")
@@ -84,6 +133,9 @@ def test_one_window_counts_requested_pairs_batch_by_batch(loaded, tmp_path):
     assert rec.updates[0] == 45
     assert sum(rec.updates) == len(pairs) == 305
     assert len([n for n in rec.updates[1:] if n]) >= 10 and enc.stats.batches >= 10
+    # the ETA's cost: the tokens of the 260 pairs the model scores (cached ones cost nothing), declared up front
+    tokens = sum(len(ids) for ids in enc.encode(pairs[40:300]))
+    assert rec.expected == [(305, float(tokens))] and rec.costs[0] == 0.0 and sum(rec.costs) == tokens
     cache.close()
 
 

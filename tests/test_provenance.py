@@ -61,7 +61,7 @@ def test_protocol_holds_what_makes_runs_comparable():
     assert not any(k.startswith(("candidates.dense", "candidates.hybrid")) for k in p)   # not the selected stage
     assert p["reranker.weights_hash"] == "w" * 64 and p["reranker.tokenizer_hash"] == "t" * 64
     assert p["reranker.max_length"] == 1024 and p["reranker.dtype"] == "bf16" and p["reranker.query_max_length"] == 768
-    assert p["measures"] == ["ndcg@10", "mrr@10", "recall@100"] and p["bucket_edges"][0] == 512
+    assert p["measures"] == ["ndcg@10", "condensed_ndcg@10", "mrr@10", "recall@100", "judged@10"] and p["bucket_edges"][0] == 512
     assert p["policy.ties"].startswith("score desc")
     assert "/tmp/ckpt" not in json.dumps(p)              # where the model lies is environment, not protocol
     json.dumps(p)                                        # plain JSON

@@ -17,7 +17,7 @@ import pytest
 from conftest import write_miracl_layout
 from evalkit.candidates.bm25_anserini import LuceneBm25, java_whitespace_tokens
 from evalkit.candidates.lucene_analyzers import analyzer_for, index_args
-from evalkit.candidates.lucene_jvm import INSTALL, java_class, missing_requirement
+from evalkit.candidates.lucene_jvm import install_hint, java_class, missing_requirement
 from evalkit.config import BenchmarkConfig
 from evalkit.app.schema import CandidatesConfig
 from evalkit.candidates.lucene import LuceneConfig
@@ -31,7 +31,7 @@ def lucene():
     """The Lucene path; missing it is a skip on a developer machine and a failure in CI (EVALKIT_REQUIRE_LUCENE=1)."""
     problem = missing_requirement()
     if problem:
-        (pytest.fail if os.environ.get("EVALKIT_REQUIRE_LUCENE") == "1" else pytest.skip)(f"{problem}; {INSTALL}")
+        (pytest.fail if os.environ.get("EVALKIT_REQUIRE_LUCENE") == "1" else pytest.skip)(f"{problem}; {install_hint()}")
     from evalkit.candidates import lucene
 
     return lucene
@@ -48,19 +48,31 @@ def test_analyzer_per_language_is_pyserinis_2cr_choice():
         analyzer_for("sw", {"sw": "klingon"})
 
 
-def test_without_java_one_line_says_what_to_install(monkeypatch):
+def test_without_java_one_line_says_what_to_install(monkeypatch, tmp_path):
+    """The JVM path checks the `candidates=lucene` entry's own `needs` (one place): the same line as the
+    preflight's (tests/test_dependencies.py), also when the stage is called directly."""
     from evalkit.candidates import lucene_jvm
+    from evalkit.registry import MissingDependency
 
     monkeypatch.setattr(lucene_jvm, "_started", {})     # as in a fresh process (the JVM may run in this one)
     monkeypatch.setenv("PATH", "/nonexistent")
     monkeypatch.delenv("JAVA_HOME", raising=False)
-    with pytest.raises(EvalkitError, match=r"no Java found .*openjdk-17-jre-headless") as err:
+    with pytest.raises(MissingDependency, match=r"^candidates=lucene needs .*java \(apt-get install "
+                                                r"openjdk-17-jre-headless\)$") as err:
         java_class("io.anserini.search.SimpleSearcher")
-    assert "\n" not in str(err.value) and "pip install --no-deps pyserini==0.22.1" in str(err.value)
-    monkeypatch.setenv("JAVA_HOME", "/opt/some-jdk")                  # Java found, Pyserini not
-    monkeypatch.setattr(lucene_jvm.importlib.util, "find_spec", lambda name: None if name == "pyserini" else object())
-    with pytest.raises(EvalkitError, match=r"Python package pyserini is not installed; install: pip install"):
+    assert "\n" not in str(err.value)
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "bin" / "java").write_text("")                         # Java found through JAVA_HOME, Pyserini not
+    monkeypatch.setenv("JAVA_HOME", str(tmp_path))
+    import importlib.util
+
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "pyserini" else find_spec(name, *a))
+    with pytest.raises(MissingDependency) as err:
         java_class("io.anserini.search.SimpleSearcher")
+    assert str(err.value).startswith("candidates=lucene needs pyserini") and "java" not in str(err.value)
+    assert '(pip install -e ".[lucene]" && pip install --no-deps pyserini==0.22.1)' in str(err.value)
 
 
 # --- Lucene itself ---------------------------------------------------------------------------------------------

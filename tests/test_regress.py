@@ -111,20 +111,25 @@ def _table_dir(path: Path, values: dict[str, list[float]], protocol=PROTOCOL) ->
 def test_verdicts_follow_tolerance_significance_and_hard_limit(tmp_path, capsys):
     ones = [1.0] * 12
     base = _table_dir(tmp_path / "b", {"en": ones, "de": ones, "zh": ones})
-    # en: one query drops 0.6 -> mean -0.05, not significant (one nonzero difference: exact p = 1)
-    # de: all 12 drop 0.02 -> mean -0.02, exact sign-flip p = 2/4096, Holm x3 -> 0.00146: regression
-    # zh: one query drops 0.9 -> mean -0.075 > hard limit 0.05: fails without significance
+    # values are stored 0-1 and gated x100 (tolerance 1 point, hard limit 5 points by default)
+    # en: one query drops 0.6 -> mean -5.00 points, not above the hard limit, not significant (exact p = 1)
+    # de: all 12 drop 0.02 -> mean -2.00 points, exact sign-flip p = 2/4096, Holm x3 -> 0.00146: regression
+    # zh: one query drops 0.9 -> mean -7.50 points > hard limit 5: fails without significance
     cur = _table_dir(tmp_path / "c", {"en": [0.4] + ones[1:], "de": [0.98] * 12, "zh": [0.1] + ones[1:]})
     junit = tmp_path / "j.xml"
     code, out = gate(capsys, "--baseline", base, "--current", cur, "--junit", junit)
     assert code == 1
     rows = {line.split("|")[2].strip(): line for line in out.splitlines() if line.startswith("| ndcg@10")}
     assert rows["en"].rstrip(" |").endswith("drop (n.s.)")
+    assert "| 100.00 | 95.00 | -5.00 |" in rows["en"]
     assert rows["de"].rstrip(" |").endswith("FAIL (regression)")
+    assert "| 100.00 | 98.00 | -2.00 |" in rows["de"]
     assert "| 0.001465 |" in rows["de"]                                 # 3 * 2 / 4096, Holm over 3 languages
     assert rows["zh"].rstrip(" |").endswith("FAIL (hard limit)")
     root = ET.parse(junit).getroot()
-    assert root.get("failures") == "3"                                  # de, zh and the macro average (-0.0483)
+    assert root.get("failures") == "3"                                  # de, zh and the macro average (-4.83)
+    de = root.find("testcase[@classname='evalkit.regress.ndcg@10'][@name='de']")
+    assert de.find("system-out").text.startswith("baseline 100.00 current 98.00 diff -2.00")
 
 
 def test_improvement_is_reported_and_passes(tmp_path, capsys):
@@ -132,7 +137,7 @@ def test_improvement_is_reported_and_passes(tmp_path, capsys):
     cur = _table_dir(tmp_path / "c", {"en": [0.6] * 12})
     code, out = gate(capsys, "--baseline", base, "--current", cur)
     assert code == 0
-    assert "### Improvements" in out and "**ndcg@10 / en**: 0.5000 → 0.6000" in out
+    assert "### Improvements" in out and "**ndcg@10 / en**: 50.00 → 60.00 (+10.00" in out
 
 
 def test_protocol_mismatch_exits_2_naming_the_field(tmp_path, capsys, baseline, data):
@@ -170,16 +175,16 @@ def test_equivalence_gate(tmp_path, capsys):
     close, far = a + rng.normal(0, 0.01, 40), a + 0.05 + rng.normal(0, 0.01, 40)
     base = _table_dir(tmp_path / "b", {"en": list(a)})
     code, out = gate(capsys, "--baseline", base, "--current", _table_dir(tmp_path / "c", {"en": list(close)}),
-                     "--equivalence", "0.02")
+                     "--equivalence", "2")                     # points: +-0.02 on the stored 0-1 values
     assert ttost_paired(close, a, -0.02, 0.02)[0] < 0.05        # statsmodels agrees it is equivalent
-    assert code == 0 and "by language **equivalent within ±0.02**" in out
+    assert code == 0 and "by language **equivalent within ±2**" in out
     code, out = gate(capsys, "--baseline", base, "--current", _table_dir(tmp_path / "f", {"en": list(far)}),
-                     "--equivalence", "0.02", "--tolerance", "0.1", "--hard-limit", "0.2")
+                     "--equivalence", "2", "--tolerance", "10", "--hard-limit", "20")
     assert ttost_paired(far, a, -0.02, 0.02)[0] > 0.05
     assert code == 1 and "by language **not shown equivalent**" in out
     junit = tmp_path / "junit.xml"
-    main(["--baseline", str(base), "--current", str(tmp_path / "f"), "--equivalence", "0.02", "--tolerance", "0.1",
-          "--hard-limit", "0.2", "--junit", str(junit)])
+    main(["--baseline", str(base), "--current", str(tmp_path / "f"), "--equivalence", "2", "--tolerance", "10",
+          "--hard-limit", "20", "--junit", str(junit)])
     capsys.readouterr()
     case = ET.parse(junit).getroot().find("testcase[@classname='evalkit.regress.equivalence']")
     assert case is not None and case.find("failure") is not None
@@ -224,3 +229,43 @@ def test_exact_checks_show_a_readable_diff(tmp_path, capsys, data, baseline):
     assert code == 1
     section = out.split("### Run scores: 1 moved")[1]
     assert "| zh | zh3 | d7 |" in section and "+0.0010" in section
+
+
+def test_thresholds_are_points_like_the_reports(tmp_path, capsys):
+    """Every value of 12 queries drops 0.015 (1.5 points, exact sign-flip p = 2/4096): --tolerance 1.0 fails it,
+    2.0 lets it pass; --hard-limit 1.2 fails it without a test; the old 0-1 reading (0.01) would not be 1 point."""
+    base = _table_dir(tmp_path / "b", {"en": [0.8] * 12})
+    cur = _table_dir(tmp_path / "c", {"en": [0.785] * 12})
+    code, out = gate(capsys, "--baseline", base, "--current", cur, "--tolerance", "1.0")
+    row = next(line for line in out.splitlines() if line.startswith("| ndcg@10 | en |"))
+    assert code == 1 and "| 80.00 | 78.50 | -1.50 |" in row and row.rstrip(" |").endswith("FAIL (regression)")
+    assert "drop of more than 1 point that" in out and "any drop of more than 5 points." in out
+    assert "Scores are ×100" in out
+    code, out = gate(capsys, "--baseline", base, "--current", cur, "--tolerance", "2")
+    assert code == 0
+    code, out = gate(capsys, "--baseline", base, "--current", cur, "--tolerance", "0.5", "--hard-limit", "1.2")
+    assert code == 1 and "FAIL (hard limit)" in out
+    moved = _table_dir(tmp_path / "m", {"en": [0.8] * 11 + [0.79]})                  # one query: 1 point
+    assert gate(capsys, "--baseline", base, "--current", moved, "--max-query-change", "1.01")[0] == 0
+    code, out = gate(capsys, "--baseline", base, "--current", moved, "--max-query-change", "0.99")
+    assert code == 1 and "| en | ndcg@10 | q11 | 80.0000 | 79.0000 | -1.0000 |" in out
+
+
+@pytest.mark.parametrize("flags, named", [(["--tolerance", "-1"], "--tolerance -1: must be >= 0"),
+                                          (["--alpha", "5"], "--alpha 5: must be between 0 and 1"),
+                                          (["--hard-limit", "0.5"], "--hard-limit 0.5 is below --tolerance 1")])
+def test_a_bad_threshold_is_one_line_exit_2(tmp_path, capsys, flags, named):
+    base = _table_dir(tmp_path / "b", {"en": [0.5] * 4})
+    assert main(["--baseline", str(base), "--current", str(base), *flags]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and named in err
+
+
+def test_help_shows_the_defaults_and_the_scale():
+    from cli_runner import evalkit
+
+    out = evalkit("regress", "--help", check=True).stdout
+    flat = " ".join(out.split("options:", 1)[1].split())
+    for flag, default in (("--tolerance POINTS", "1.0"), ("--hard-limit POINTS", "5.0"), ("--alpha ALPHA", "0.05")):
+        assert flag in flat and f"(default: {default})" in flat.split(flag, 1)[1].split(" --", 1)[0], flag
+    assert "x100, as in every report" in flat

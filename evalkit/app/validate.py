@@ -16,6 +16,7 @@ from typing import Any, Iterator
 
 from evalkit.app.schema import registries, schema
 from evalkit.checks import ConfigValueError, Registered, Rule, each, one_of
+from evalkit.errors import EvalkitError
 from evalkit.registry import Needs, check_needs, did_you_mean
 
 REQUIRED = {"reranker.model": "reranker={reranker[name]} needs a model: reranker.model=<hub id or local directory>"}
@@ -74,6 +75,42 @@ def field_checks(node: type, prefix: str = "") -> Iterator[tuple[str, Any]]:
             yield from field_checks(hints[f.name], key + ".")
         else:
             yield key, f.metadata.get("check")
+
+
+def known_keys_hint(key: str | None) -> str:
+    """For a misspelt key: "; did you mean <closest>? <section> has: <its keys>" (from the schema), or ""."""
+    from evalkit.app.schema import section_class
+
+    if not key:
+        return ""
+    section, _, name = key.rpartition(".")
+    node = section_class(section)
+    if node is None:
+        return ""
+    names = [f.name for f in dataclasses.fields(node)]
+    if name in names:
+        return ""
+    hint = did_you_mean(name, names, prefix=f"{section}." if section else "")
+    return (f"; {hint} " if hint else "; ") + f"{section or 'the top level'} has: {', '.join(names)}"
+
+
+def unknown_keys(tree: dict, node: type, prefix: str = "") -> Iterator[str]:
+    """Dotted keys of `tree` that no field of the config dataclass `node` declares: Hydra's `+key=value` adds a key
+    even to a structured config, so a misspelling added with + reaches here (free-form dict fields are not walked)."""
+    hints = typing.get_type_hints(node)
+    for key, value in tree.items():
+        if key not in hints:
+            yield f"{prefix}{key}"
+        elif dataclasses.is_dataclass(hints[key]) and isinstance(value, dict):
+            yield from unknown_keys(value, hints[key], f"{prefix}{key}.")
+
+
+def check_known_keys(tree: dict) -> None:
+    """The first key the schema does not declare, as one line with the closest key and its section's keys."""
+    key = next(unknown_keys(tree, schema()), None)
+    if key is not None:
+        raise EvalkitError(f"{key} is not a configuration key (+ adds a key, it does not make one valid)"
+                           f"{known_keys_hint(key)}")
 
 
 def _get(tree: dict, key: str) -> Any:
@@ -144,6 +181,7 @@ def check_config(cfg) -> None:
             raise ConfigValueError(key, "???", hint.format(**OmegaConf.to_container(cfg))) from None
     else:
         tree = cfg
+    check_known_keys(tree)
     for key, check in field_checks(schema()):
         try:
             value = _get(tree, key)

@@ -7,30 +7,31 @@ process (pyjnius cannot restart it), so its heap is fixed by the first caller.
 from __future__ import annotations
 
 import importlib.metadata as md
-import importlib.util
 import logging
-import os
-import shutil
 from pathlib import Path
 from typing import Any, Callable
 
 from evalkit.errors import EvalkitError
+from evalkit.registry import Needs, check_needs, registry
 
 log = logging.getLogger(__name__)
 PYSERINI_VERSION = "0.22.1"
-INSTALL = ("pip install 'evalkit[lucene]' && pip install --no-deps pyserini==0.22.1, "
-           "and Java 11+ (Debian: apt-get install openjdk-17-jre-headless)")
+WHAT = "candidates=lucene"
 LOG4J_CONFIG = Path(__file__).resolve().parent.parent / "assets" / "log4j2-lucene.properties"
 
 
+def needs() -> Needs:
+    """What the Lucene path needs: the `candidates=lucene` entry's own declaration (evalkit/candidates/lucene.py)."""
+    return registry("candidates")["lucene"].needs
+
+
+def install_hint() -> str:
+    return f"{needs().install()}, and Java 11+ (apt-get install {needs().programs['java']})"
+
+
 def missing_requirement() -> str | None:
-    """What is missing for the Lucene path (None: nothing); checked without starting the JVM."""
-    if not (os.environ.get("JAVA_HOME") or shutil.which("java")):
-        return "no Java found (neither JAVA_HOME nor `java` on PATH)"
-    for module, package in (("jnius", "pyjnius"), ("pyserini", "pyserini")):
-        if importlib.util.find_spec(module) is None:
-            return f"Python package {package} is not installed"
-    return None
+    """One line of what is missing for the Lucene path (None: nothing); checked without starting the JVM."""
+    return needs().problem(WHAT)
 
 
 def pyserini_version() -> str:
@@ -55,7 +56,7 @@ def _start(heap: str) -> Callable[[str], Any]:
         autoclass("io.anserini.search.SimpleSearcher")
     except Exception as exc:  # jnius raises plain Exceptions (no JVM, no jar, wrong Java version)
         raise EvalkitError(f"could not start Lucene through Pyserini ({exc.__class__.__name__}: {exc}); "
-                           f"install: {INSTALL}") from None
+                           f"install: {install_hint()}") from None
     _started["autoclass"] = autoclass
     return autoclass
 
@@ -69,9 +70,7 @@ def java_class(name: str, heap: str | None = None) -> Any:
             log.warning("the JVM runs with -Xmx%s; candidates.lucene.heap=%s applies only to a new process",
                         _started["heap"], heap)
         return _started["autoclass"](name)
-    problem = missing_requirement()
-    if problem:
-        raise EvalkitError(f"candidates=lucene needs Java and Pyserini: {problem}; install: {INSTALL}")
+    check_needs(needs(), WHAT)   # the same check and line as before any work (evalkit/app/validate.py)
     version = pyserini_version()
     if version != PYSERINI_VERSION:
         log.warning("pyserini %s is installed; evalkit's Lucene stage was verified with %s", version, PYSERINI_VERSION)

@@ -142,7 +142,8 @@ def merge_shards(shard_dirs: list[Path], out: Path) -> Path:
     shard_metrics = [json.loads((s["dir"] / "metrics.json").read_text(encoding="utf-8")) for s in shards]
     excluded = {lang: sum(m.get("excluded_queries", {}).get(lang, 0) for m in shard_metrics) for lang in order}
     protocol = {**shard_metrics[0]["protocol"], "languages": list(order), "excluded_queries": excluded_line(excluded)}
-    metrics = {"systems": summary(table), "protocol": protocol, "excluded_queries": excluded}
+    metrics = {"systems": summary(table), "protocol": protocol, "excluded_queries": excluded,
+               "not_reported": shard_metrics[0].get("not_reported", [])}   # the same config in every shard
     out.mkdir(parents=True, exist_ok=True)
     merge_run_files(shards, order, out)
     write_frame(table, out / "per_query.parquet")

@@ -19,6 +19,7 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from evalkit.metrics.evaluate import POLICY
+from evalkit.metrics.measures import canonical
 
 PACKAGES = ["evalkit", "torch", "transformers", "tokenizers", "ranx", "bm25s", "datasets", "pyarrow", "pandas",
             "numpy", "hydra-core", "huggingface_hub", "pytrec-eval-terrier", "scipy",
@@ -98,7 +99,7 @@ def protocol_fields(cfg: DictConfig, benchmark, scorer) -> dict[str, Any]:
         "subset": benchmark.protocol.get("subset", cfg.benchmark.subset), "doc_sep": cfg.benchmark.doc_sep,
         "languages": list(benchmark.languages),
         **_flat("candidates", chosen), **reranker,
-        "measures": list(cfg.metrics.measures), "no_relevant": cfg.metrics.no_relevant,
+        "measures": [canonical(m) for m in cfg.metrics.measures], "no_relevant": cfg.metrics.no_relevant,
         "bucket_tokenizer": cfg.metrics.bucket_tokenizer, "bucket_edges": list(cfg.metrics.bucket_edges),
         **{f"policy.{k}": v for k, v in POLICY.items()},
     }
@@ -126,3 +127,61 @@ def manifest(cfg: DictConfig, benchmark, scorer, timings: dict[str, float]) -> d
             "wall_seconds": {k: round(v, 3) for k, v in timings.items()},
         },
     }
+
+
+ABSENT = "<absent>"
+SYSTEM_FIELDS = ("candidates", "reranker")        # the compared systems: first stage and reranker settings
+FIRST_STAGE_MEANING = ("candidates.depth",)       # ... except what bounds every measure's cut-off
+LENGTH_FIELDS = ("reranker.max_length", "reranker.query_max_length")
+NOT_CHECKED = ("measures",)                       # a comparison shows the measures every run reports
+
+
+def protocol_differences(protocols: dict[str, dict]) -> dict[str, dict[str, Any]]:
+    """Field -> {run: value} for every protocol field whose value is not the same in every run (ABSENT where a
+    run lacks it). The one protocol check: `regress` (baseline vs current) and `compare`/sweeps use it."""
+    keys = sorted({k for p in protocols.values() for k in p})
+    out = {}
+    for key in keys:
+        values = {run: p.get(key, ABSENT) for run, p in protocols.items()}
+        first = next(iter(values.values()))
+        if any(v != first for v in values.values()):
+            out[key] = values
+    return out
+
+
+def _under(key: str, prefixes) -> bool:
+    return any(key == p or key.startswith(p + ".") for p in prefixes)
+
+
+def comparison_mismatches(protocols: dict[str, dict]) -> dict[str, dict[str, Any]]:
+    """The protocol differences that change what a metric means when systems are compared (docs/metrics.md).
+
+    The systems may differ in their first stage and reranker (that is what is compared), except candidates.depth
+    (it bounds every measure's cut-off) and the reranker's max length (and query budget): that is allowed to differ
+    only where the comparison is about rerankers, i.e. every run has the same first stage. Everything else
+    (benchmark, split, pool, subset, languages, doc_sep, no_relevant, buckets, policies) must agree."""
+    diffs = protocol_differences(protocols)
+    first_stage = {k: v for k, v in diffs.items() if _under(k, ("candidates",))}
+    about_rerankers = not first_stage or set(first_stage) <= set(FIRST_STAGE_MEANING)
+    out = {}
+    for key, values in diffs.items():
+        if key in NOT_CHECKED:
+            continue
+        if key in LENGTH_FIELDS:
+            reranked = [v for v in values.values() if v not in (ABSENT, None)]
+            if about_rerankers or all(v == reranked[0] for v in reranked):
+                continue
+        elif _under(key, SYSTEM_FIELDS) and key not in FIRST_STAGE_MEANING:
+            continue
+        out[key] = values
+    return out
+
+
+def mismatch_line(mismatches: dict[str, dict[str, Any]]) -> str:
+    """`candidates.depth (a=20, b=100); split (...)`: each field with its value per run."""
+    return "; ".join(f"{key} ({', '.join(f'{run}={_show(v)}' for run, v in values.items())})"
+                     for key, values in mismatches.items())
+
+
+def _show(value: Any) -> str:
+    return ",".join(map(str, value)) if isinstance(value, list) else str(value)

@@ -1,10 +1,12 @@
 """`evalkit regress`: the CI gate. Fails when ranking quality drops for real in any language, not on noise.
 
 Per language x metric of the final system (reranked if present, else first stage), and for the macro average:
-- FAIL (hard limit): the mean dropped by more than --hard-limit, whatever the test says;
+- FAIL (hard limit): the mean dropped by more than --hard-limit points, whatever the test says;
 - FAIL (regression): it dropped by more than --tolerance AND a paired test on per-query scores (randomization
   by default) is significant at --alpha after Holm correction across languages;
 - drop (n.s.) / improved / ok otherwise.
+Metric values, thresholds and margins are x100, as in every report (--tolerance 1.0 is one nDCG point); stored
+baselines keep their 0-1 values and are scaled on load. Run scores (--max-score-change) are the reranker's own.
 Optional exactness checks (--max-query-change, --max-score-change) fail on any per-query metric value or run
 score that moved, with a diff of the largest moves: our own CI uses them to catch tokenization, truncation,
 batching or metric changes on a tiny random model, where moves go either way.
@@ -23,20 +25,21 @@ from evalkit.errors import EvalkitError
 from evalkit.gate.regress_report import junit_xml, markdown_summary
 
 PASS, REGRESSION, UNUSABLE = 0, 1, 2
+SCALE = 100.0        # per-query values are 0-1 on disk; the gate reads and writes them x100, like the reports
 FAIL_HARD, FAIL_SIG = "FAIL (hard limit)", "FAIL (regression)"
 
 
 @dataclass
 class Gate:
-    tolerance: float = 0.01
-    hard_limit: float = 0.05
+    tolerance: float = 1.0                              # points (x100), like every threshold below but alpha
+    hard_limit: float = 5.0
     alpha: float = 0.05
     test: str = "randomization"
     n_resamples: int = 10_000
     seed: int = 0
     allow: list[str] = field(default_factory=list)      # protocol fields allowed to differ
     max_query_change: float | None = None
-    max_score_change: float | None = None
+    max_score_change: float | None = None              # raw run scores, not x100
     equivalence: float | None = None                   # fail unless equivalent within +-equivalence (TOST)
     equivalence_metric: str = "ndcg@10"
 
@@ -52,9 +55,10 @@ def check_protocol(base: Results, cur: Results, allow: list[str]) -> tuple[list[
     """The evaluation protocol must agree (benchmark, split, candidates, depth, measures, buckets, policies); the
     system under test may differ, since that is what a gate compares. Raise naming every protocol field that differs
     and is not allowed; return (allowed protocol changes, system changes)."""
-    changed = {key: (base.protocol.get(key, "<absent>"), cur.protocol.get(key, "<absent>"))
-               for key in sorted(set(base.protocol) | set(cur.protocol))}
-    changed = {k: ab for k, ab in changed.items() if ab[0] != ab[1]}
+    from evalkit.gate.provenance import protocol_differences
+
+    changed = {k: (v["baseline"], v["current"])
+               for k, v in protocol_differences({"baseline": base.protocol, "current": cur.protocol}).items()}
     refused = [k for k in changed if k not in allow and not is_system_field(k)]
     if refused:
         detail = "; ".join(f"{k}: baseline {changed[k][0]!r}, current {changed[k][1]!r}" for k in refused)
@@ -65,8 +69,9 @@ def check_protocol(base: Results, cur: Results, allow: list[str]) -> tuple[list[
 
 
 def final_rows(base: Results, cur: Results) -> tuple[pd.DataFrame, list[str]]:
-    """Both final systems' per-query rows on their common measures as one table with system = baseline | current
-    (same queries or raise), and a note per measure only one side has (e.g. recall@depth after a depth change)."""
+    """Both final systems' per-query rows (x100) on their common measures as one table with system = baseline |
+    current (same queries or raise), and a note per measure only one side has (e.g. recall@depth after a depth
+    change)."""
     if base.final_system != cur.final_system:
         raise EvalkitError(f"final systems differ: baseline {base.final_system!r}, current {cur.final_system!r}")
     parts = []
@@ -87,7 +92,8 @@ def final_rows(base: Results, cur: Results) -> tuple[pd.DataFrame, list[str]]:
             raise EvalkitError(f"different query sets for {metric}: {len(only_b)} (lang, qid) only in the baseline "
                                f"{only_b[:3]}, {len(only_c)} only in the current run {only_c[:3]}")
     table = pd.concat(parts, ignore_index=True)
-    return table[table["metric"].isin(common)], notes
+    table = table[table["metric"].isin(common)]
+    return table.assign(value=table["value"] * SCALE), notes
 
 
 def decide(row, gate: Gate) -> str:
@@ -193,6 +199,20 @@ def _emit(args, markdown: str, junit: str) -> None:
         args.junit.write_text(junit, encoding="utf-8")
 
 
+def check_thresholds(gate: Gate) -> None:
+    """Thresholds in range, or one line naming the flag (a value on the old 0-1 scale is legal, just strict)."""
+    for flag, value in (("--tolerance", gate.tolerance), ("--hard-limit", gate.hard_limit),
+                        ("--max-query-change", gate.max_query_change), ("--max-score-change", gate.max_score_change),
+                        ("--equivalence", gate.equivalence)):
+        if value is not None and not value >= 0:
+            raise EvalkitError(f"{flag} {value:g}: must be >= 0 (metric values are x100: 1.0 is one point)")
+    if not 0 < gate.alpha < 1:
+        raise EvalkitError(f"--alpha {gate.alpha:g}: must be between 0 and 1")
+    if gate.hard_limit < gate.tolerance:
+        raise EvalkitError(f"--hard-limit {gate.hard_limit:g} is below --tolerance {gate.tolerance:g}: "
+                           f"every drop above the tolerance would fail without a test")
+
+
 def main(argv: list[str]) -> int:
     from evalkit.commands import parser
 
@@ -201,6 +221,7 @@ def main(argv: list[str]) -> int:
                 args.allow_protocol_change, args.max_query_change, args.max_score_change, args.equivalence,
                 args.equivalence_metric)
     try:
+        check_thresholds(gate)
         if args.update:
             out = bless(args.current, args.baseline, args.message, args.root, args.with_runs)
             sys.stdout.write(f"blessed baseline {out}\n")

@@ -1,5 +1,6 @@
 """What `evalkit regress` writes: a Markdown summary (for a CI job summary) and JUnit XML (one testcase per
-language x metric, plus one per exactness check)."""
+language x metric, plus one per exactness check). Metric values arrive x100 (evalkit.gate.regress.SCALE) and are
+shown with two decimals, as in the reports; the exactness diffs keep four."""
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
@@ -9,12 +10,16 @@ import pandas as pd
 TOP = 20     # rows shown of a diff table
 
 
-def _f(x) -> str:
-    return "–" if x is None or pd.isna(x) else f"{x:.4f}"
+def _f(x, digits: int = 2) -> str:
+    return "–" if x is None or pd.isna(x) else f"{x:.{digits}f}"
 
 
-def _d(x) -> str:
-    return "–" if x is None or pd.isna(x) else f"{x:+.4f}"
+def _d(x, digits: int = 2) -> str:
+    return "–" if x is None or pd.isna(x) else f"{x:+.{digits}f}"
+
+
+def _points(x: float) -> str:
+    return f"{x:g} point" + ("" if x == 1 else "s")
 
 
 def _table(header: list[str], rows: list[list[str]]) -> str:
@@ -32,7 +37,7 @@ def _diff_section(title: str, frame: pd.DataFrame | None, columns: list[str], ep
         return []
     if not len(frame):
         return [f"### {title}: none above {eps:g}\n"]
-    rows = [[str(v) if c in ("lang", "qid", "docid", "metric") else (_f(v) if c != "delta" else _d(v))
+    rows = [[str(v) if c in ("lang", "qid", "docid", "metric") else (_f(v, 4) if c != "delta" else _d(v, 4))
              for c, v in zip(columns, r)] for r in frame[columns].head(TOP).itertuples(index=False)]
     return [f"### {title}: {len(frame)} moved by more than {eps:g} (largest {min(TOP, len(frame))})\n",
             _table(columns, rows)]
@@ -50,9 +55,10 @@ def markdown_summary(base, cur, result: dict, gate) -> str:
               if blessed else f"baseline run `{base.path}`")
     out = [f"## evalkit regression gate: {head} ({counts})\n",
            f"{origin} vs current `{cur.path}`; system `{cur.final_system}`.\n",
-           f"A regression is a drop > {gate.tolerance:g} that is significant ({gate.test} test, "
-           f"{gate.n_resamples} resamples, Holm over languages, alpha {gate.alpha:g}), or any drop > "
-           f"{gate.hard_limit:g}. `avg` is the macro average over languages.\n"]
+           f"Scores are ×100, as in the reports. A regression is a drop of more than {_points(gate.tolerance)} "
+           f"that is significant ({gate.test} test, {gate.n_resamples} resamples, Holm over languages, alpha "
+           f"{gate.alpha:g}), or any drop of more than {_points(gate.hard_limit)}. `avg` is the macro average over "
+           f"languages.\n"]
     if len(failures):
         out += ["### Failures\n", "\n".join(_line(r) for r in failures.itertuples()) + "\n"]
     if len(gains):

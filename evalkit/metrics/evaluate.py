@@ -5,7 +5,8 @@ Conventions, stated in every report (see `POLICY`):
   sorts with an unstable argsort;
 - the query set is the judged queries with at least one relevant document (grade > 0); a judged query with
   no candidates, or none relevant among them, scores 0 (trec_eval -c), never dropped;
-- queries with no relevant judgment: excluded (`no_relevant=exclude`) or scored 0 (`zero`).
+- queries with no relevant judgment: excluded (`no_relevant=exclude`) or scored 0 (`zero`), except judged@k, which
+  still counts their judgments (as trec_eval / ir_measures do).
 """
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ import numpy as np
 import pandas as pd
 
 from evalkit.contracts import Qrels, Run, canonical_order
+from evalkit.metrics import native
+from evalkit.metrics.measures import Measure, parse
 
 POLICY = {
     "ties": "score desc, then docid desc (trec_eval)",
@@ -23,13 +26,12 @@ POLICY = {
 }
 
 
-RANX_NAMES = {"answer_recall": "hit_rate"}   # evalkit metric -> ranx metric (the cut-off is kept)
+RANX_NAMES = {"answer_recall": "hit_rate", "mrr": "mrr", "map": "map"}   # evalkit family -> ranx's
 
 
-def ranx_name(measure: str) -> str:
+def ranx_name(measure: Measure) -> str:
     """answer_recall@k (MKQA) is ranx's hit_rate@k: a query scores 1 when an answer-bearing passage is in the top k."""
-    name, at, cut = measure.partition("@")
-    return f"{RANX_NAMES.get(name, name)}{at}{cut}"
+    return f"{RANX_NAMES.get(measure.family, measure.family)}" + (f"@{measure.k}" if measure.k is not None else "")
 
 
 def relevant_queries(qrels: Qrels) -> list[str]:
@@ -44,29 +46,29 @@ def rank_scores(run: dict[str, float]) -> dict[str, float]:
 
 def evaluate_language(qrels: Qrels, run: Run, measures: list[str], queries: list[str] | None = None,
                       no_relevant: str = "exclude") -> pd.DataFrame:
-    """Per-query values for one language: columns qid, metric, value (numpy for the usual measures, else ranx)."""
-    from evalkit.metrics import native
-
+    """Per-query values for one language: columns qid, metric (canonical name), value (numpy, else ranx)."""
     judged = relevant_queries(qrels)
     extra = [q for q in (queries or []) if q not in set(judged)] if no_relevant == "zero" else []
-    positive = {q: {d: g for d, g in qrels[q].items() if g > 0} for q in judged}
-    scored = [q for q in judged if run.get(q)]
-    values = {m: dict.fromkeys(judged + extra, 0.0) for m in measures}
-    here = {m: native.parse(ranx_name(m)) for m in measures}
-    for q in scored:
-        gains = np.array([positive[q].get(d, 0) for d, _ in canonical_order(run[q])], dtype=float)
-        grades = np.array(list(positive[q].values()), dtype=float)
-        for m, spec in here.items():
-            if spec is not None:
-                values[m][q] = native.value(*spec, gains, grades)
-    others = [m for m, spec in here.items() if spec is None]
-    if scored and others:
-        _ranx_values(values, others, {q: positive[q] for q in scored}, {q: run[q] for q in scored})
-    rows = [(q, m, v) for m in measures for q, v in values[m].items()]
+    specs = {parse(m).name: parse(m) for m in measures}
+    scored = [q for q in judged + extra if run.get(q)]   # extra: no relevant document, but Judged@k has a value
+    values = {m: dict.fromkeys(judged + extra, 0.0) for m in specs}
+    for q in scored:   # grades in rank order, NaN for an unjudged document (Judged@k, condensed lists)
+        grades = qrels.get(q, {})
+        ranked = np.array([grades.get(d, np.nan) for d, _ in canonical_order(run[q])], dtype=float)
+        all_grades = np.fromiter(grades.values(), dtype=float, count=len(grades))
+        for m, spec in specs.items():
+            if spec.native:
+                values[m][q] = native.value(spec, ranked, all_grades)
+    others = [spec for spec in specs.values() if not spec.native]
+    ranked_relevant = [q for q in judged if run.get(q)]   # ranx needs a relevant document per query
+    if ranked_relevant and others:
+        positive = {q: {d: g for d, g in qrels[q].items() if g > 0} for q in ranked_relevant}
+        _ranx_values(values, others, positive, {q: run[q] for q in ranked_relevant})
+    rows = [(q, m, v) for m in specs for q, v in values[m].items()]
     return pd.DataFrame(rows, columns=["qid", "metric", "value"])
 
 
-def _ranx_values(values: dict, measures: list[str], positive: Qrels, run: Run) -> None:
+def _ranx_values(values: dict, measures: list[Measure], positive: Qrels, run: Run) -> None:
     import ranx
 
     ranx_qrels = ranx.Qrels(positive)
@@ -78,7 +80,7 @@ def _ranx_values(values: dict, measures: list[str], positive: Qrels, run: Run) -
         result = ranx.evaluate(ranx_qrels, ranx_run, asked, return_mean=False, save_results_in_run=False)
     order = list(ranx_qrels.keys())
     for m in measures:
-        values[m].update(zip(order, np.asarray(result[ranx_name(m)], dtype=float).tolist()))
+        values[m.name].update(zip(order, np.asarray(result[ranx_name(m)], dtype=float).tolist()))
 
 
 def excluded_queries(qrels: dict[str, Qrels], queries: dict[str, dict[str, str]], no_relevant: str) -> dict[str, int]:

@@ -1,55 +1,66 @@
-"""`metrics.oracle=true`: recompute every per-query metric with pytrec_eval (trec_eval's C code) and fail on a
-difference above 1e-9.
+"""`metrics.oracle=true`: recompute every per-query metric with ir_measures (trec_eval's C code through its
+pytrec_eval provider; its own `judged` provider for Judged@k) and fail on a difference above 1e-9.
 
 Conventions made explicit, so both tools see the same thing:
 - ties: each query's documents are put in trec_eval order (score desc, docid desc) and given strictly decreasing
-  scores before pytrec_eval sees them;
-- trec_eval -c: pytrec_eval drops queries that are absent from (or empty in) the run; they are added back as 0;
+  scores before ir_measures sees them;
+- RR@k: trec_eval's recip_rank has no cut-off (ir_measures' pytrec_eval provider ignores one), so the run is cut to
+  its top k first (after removing unjudged documents, for a condensed list);
+- condensed_<m> is ir_measures' `judged_only=True` (trec_eval -J);
+- trec_eval -c: ir_measures yields nothing for a query absent from (or empty in) the run; it is added back as 0;
 - the query set is re-derived from the qrels (queries with a grade > 0; plus the rest when no_relevant=zero) and
   must equal the table's.
 """
 from __future__ import annotations
 
-import re
-
 import pandas as pd
 
 from evalkit.contracts import Qrels, Run, canonical_order
 from evalkit.errors import EvalkitError
+from evalkit.metrics.measures import Measure, parse
 
 TOLERANCE = 1e-9
-# evalkit name -> (pytrec_eval measure family, whether the run is cut to k first); the cut-off k is appended.
-TREC_MEASURES = {"ndcg": "ndcg_cut", "recall": "recall", "precision": "P", "hit_rate": "success",
-                 "answer_recall": "success", "map": "map_cut", "mrr": "recip_rank"}
+# evalkit family -> ir_measures measure name (answer_recall@k is Success@k over the answer qrels)
+IR_MEASURES = {"ndcg": "nDCG", "recall": "R", "precision": "P", "mrr": "RR", "map": "AP", "hit_rate": "Success",
+               "answer_recall": "Success", "judged": "Judged", "r-precision": "Rprec"}
 
 
-def trec_measure(measure: str) -> tuple[str, str, int]:
-    """(pytrec_eval request, result key, cut-off) for an evalkit measure such as ndcg@10."""
-    m = re.fullmatch(r"([a-z_]+)@(\d+)", measure)
-    if not m or m.group(1) not in TREC_MEASURES:
-        raise EvalkitError(f"metrics.oracle: no pytrec_eval equivalent for measure {measure!r} "
-                           f"(known: {sorted(TREC_MEASURES)} with @k)")
-    family, k = TREC_MEASURES[m.group(1)], int(m.group(2))
-    if family == "recip_rank":                     # reciprocal rank of the run cut to its top k
-        return family, family, k
-    return f"{family}.{k}", f"{family}_{k}", k
+def ir_measure(measure: Measure):
+    """(the ir_measures measure, its provider name, the cut applied to the run first or None)."""
+    import ir_measures
+
+    if measure.family not in IR_MEASURES:
+        raise EvalkitError(f"metrics.oracle: no ir_measures equivalent for measure {measure.name!r} "
+                           f"(known: {', '.join(sorted(IR_MEASURES))})")
+    base = getattr(ir_measures, IR_MEASURES[measure.family])
+    if measure.family == "judged":
+        return base @ measure.k, "judged", None
+    params = {"rel": measure.rel} if measure.rel != 1 else {}
+    if measure.condensed:
+        params["judged_only"] = True
+    measured = base(**params) if params else base
+    if measure.family == "mrr" or measure.k is None:
+        return measured, "pytrec_eval", measure.k
+    return measured @ measure.k, "pytrec_eval", None
 
 
-def _canonical(run: dict[str, float], depth: int | None = None) -> dict[str, float]:
-    ranked = canonical_order(run)[:depth]
+def _canonical(run: dict[str, float], depth: int | None, judged: Qrels | None) -> dict[str, float]:
+    ranked = [(d, s) for d, s in canonical_order(run) if judged is None or d in judged][:depth]
     return {docid: float(len(ranked) - i) for i, (docid, _) in enumerate(ranked)}
 
 
-def pytrec_values(qrels: Qrels, run: Run, measure: str, queries: list[str]) -> dict[str, float]:
-    """pytrec_eval's per-query value of `measure` for each of `queries`, 0 where pytrec_eval drops the query."""
-    import pytrec_eval
+def reference_values(qrels: Qrels, run: Run, measure: str, queries: list[str]) -> dict[str, float]:
+    """ir_measures' per-query value of `measure` for each of `queries`, 0 where it yields nothing."""
+    import ir_measures
 
-    request, key, k = trec_measure(measure)
-    cut = k if request == "recip_rank" else None
-    trec_run = {q: _canonical(run[q], cut) for q in queries if run.get(q)}
+    spec = parse(measure)
+    wanted, provider, cut = ir_measure(spec)
+    trec_run = {q: _canonical(run[q], cut, qrels.get(q, {}) if cut and spec.condensed else None)
+                for q in queries if run.get(q)}
     trec_qrels = {q: dict(qrels[q]) for q in queries if q in qrels}
-    found = pytrec_eval.RelevanceEvaluator(trec_qrels, {request}).evaluate(trec_run) if trec_run else {}
-    return {q: float(found[q][key]) if q in found else 0.0 for q in queries}
+    evaluator = ir_measures.providers.registry[provider].evaluator([wanted], trec_qrels)
+    found = {m.query_id: float(m.value) for m in evaluator.iter_calc(trec_run)} if trec_run else {}
+    return {q: found.get(q, 0.0) for q in queries}
 
 
 def expected_queries(qrels: Qrels, all_queries: list[str], no_relevant: str) -> set[str]:
@@ -59,7 +70,7 @@ def expected_queries(qrels: Qrels, all_queries: list[str], no_relevant: str) -> 
 
 def check_table(table: pd.DataFrame, qrels: dict[str, Qrels], systems: dict[str, dict[str, Run]],
                 queries: dict[str, dict[str, str]], no_relevant: str) -> int:
-    """Compare every (system, lang, qid, metric) value with pytrec_eval; returns how many values were checked."""
+    """Compare every (system, lang, qid, metric) value with ir_measures; returns how many values were checked."""
     checked = 0
     for (system, lang, metric), rows in table.groupby(["system", "lang", "metric"], sort=False):
         ours = dict(zip(rows["qid"].astype(str), rows["value"].astype(float)))
@@ -68,11 +79,11 @@ def check_table(table: pd.DataFrame, qrels: dict[str, Qrels], systems: dict[str,
             extra, missing = sorted(set(ours) - want)[:3], sorted(want - set(ours))[:3]
             raise EvalkitError(f"metrics.oracle: {system}/{lang}/{metric}: query set differs from the qrels' "
                                f"(extra {extra}, missing {missing})")
-        theirs = pytrec_values(qrels.get(lang, {}), systems[system].get(lang, {}), metric, sorted(want))
+        theirs = reference_values(qrels.get(lang, {}), systems[system].get(lang, {}), metric, sorted(want))
         bad = [(q, ours[q], theirs[q]) for q in sorted(want) if abs(ours[q] - theirs[q]) > TOLERANCE]
         if bad:
             q, a, b = bad[0]
             raise EvalkitError(f"metrics.oracle: {system}/{lang}/{metric}: {len(bad)} queries differ from "
-                               f"pytrec_eval by > {TOLERANCE:g}, e.g. qid {q}: evalkit {a!r} vs pytrec_eval {b!r}")
+                               f"ir_measures by > {TOLERANCE:g}, e.g. qid {q}: evalkit {a!r} vs ir_measures {b!r}")
         checked += len(want)
     return checked

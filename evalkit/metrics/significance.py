@@ -234,3 +234,27 @@ def compare_systems(table: pd.DataFrame, baseline: str, metric: str, *, by: str 
     result["test"] = np.where(result.pop("exact"), test + "-exact", test)
     result["n_resamples"], result["seed"] = n_resamples, seed
     return result[_COLUMNS]
+
+
+def rank_bootstrap(strata: list[np.ndarray], n_resamples: int, seed: Seed, level: float = 0.95) -> pd.DataFrame:
+    """Rank of each system (column) on the macro average over strata (languages; rows = queries), its percentile
+    interval over bootstrap resamples of queries within each stratum, and the share of resamples where it is first.
+
+    Rank 1 is the highest mean; a system tied with the best is first too (rank = 1 + systems strictly better).
+    One resample of a stratum's queries is shared by every system (the comparison is paired). Memory is bounded by
+    chunks of resamples, whatever the number of queries.
+    """
+    def ranks(macro: np.ndarray) -> np.ndarray:   # (..., systems) -> ranks, 1 = best
+        return 1 + (macro[..., None, :] > macro[..., :, None]).sum(axis=-1)
+
+    rng = np.random.default_rng(seed)
+    width = strata[0].shape[1]
+    drawn = []
+    for size in _chunks(n_resamples, max(len(x) for x in strata) * width):
+        macro = np.mean([x[rng.integers(0, len(x), (size, len(x)))].mean(axis=1) for x in strata], axis=0)
+        drawn.append(ranks(macro))
+    boot = np.concatenate(drawn)
+    point = ranks(np.mean([x.mean(axis=0) for x in strata], axis=0))
+    lo, hi = (np.quantile(boot, q, axis=0, method="inverted_cdf") for q in ((1 - level) / 2, (1 + level) / 2))
+    return pd.DataFrame({"rank": point, "lo": lo.astype(int), "hi": hi.astype(int),
+                         "first": (boot == 1).mean(axis=0)}, index=range(width))

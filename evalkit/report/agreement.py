@@ -71,14 +71,16 @@ def equivalence_tables(tidy: pd.DataFrame, baseline: str, system: str, metric: s
     return {by: equivalence(tidy, baseline, system, metric, margin, by=by, alpha=alpha) for by in ("lang", "bucket")}
 
 
-def render(system: str, baseline: str, metric: str, margin: float, tables: dict[str, pd.DataFrame],
+def render(system: str, baseline: str, metric: str, points: float, tables: dict[str, pd.DataFrame],
            agree: pd.DataFrame | None, transform: str | None) -> str:
+    """Margins and Δ on the reports' ×100 scale."""
     lines = [f"# {system} vs {baseline}: same model, same ranking?", ""]
     for by, frame in tables.items():
-        lines += [f"## Equivalence of per-query {metric} by {by} (TOST, margin ±{margin:g}, Holm across {by}s): "
-                  f"**{verdict(frame, margin)}**", "",
-                  f"| {by} | queries | Δ | p lower | p upper | p (Holm) | equivalent |", "|---|---|---|---|---|---|---|"]
-        lines += [f"| {r.group} | {r.n} | {r.diff:+.4f} | {r.p_lower:.3g} | {r.p_upper:.3g} | {r.p_holm:.3g} | "
+        lines += [f"## Equivalence of per-query {metric} by {by} (TOST, margin ±{points:g} points, Holm across "
+                  f"{by}s): **{verdict(frame, points)}**", "",
+                  f"| {by} | queries | Δ (×100) | p lower | p upper | p (Holm) | equivalent |",
+                  "|---|---|---|---|---|---|---|"]
+        lines += [f"| {r.group} | {r.n} | {100 * r.diff:+.2f} | {r.p_lower:.3g} | {r.p_upper:.3g} | {r.p_holm:.3g} | "
                   f"{'yes' if r.equivalent else 'no'} |" for r in frame.itertuples()]
         lines.append("")
     if agree is not None:
@@ -91,8 +93,10 @@ def render(system: str, baseline: str, metric: str, margin: float, tables: dict[
     return "\n".join(lines)
 
 
-def write_equivalence(out: Path, comparison, run_dirs: dict[str, Path], margin: float, metric: str) -> list[Path]:
-    """equivalence.md / equivalence.json for every system against the comparison's baseline."""
+def write_equivalence(out: Path, comparison, run_dirs: dict[str, Path], points: float, metric: str) -> list[Path]:
+    """equivalence.md / equivalence.json for every system against the comparison's baseline; `points` is the margin
+    on the reports' ×100 scale (1 = one nDCG point), as `evalkit regress --equivalence`."""
+    margin = points / 100
     if metric not in comparison.metrics:
         raise EvalkitError(f"--equivalence-metric {metric}: not among the compared metrics {comparison.metrics}")
     parts, payload = [], {}
@@ -102,9 +106,9 @@ def write_equivalence(out: Path, comparison, run_dirs: dict[str, Path], margin: 
             agree, transform = agreement(run_dirs[comparison.baseline], run_dirs[system])
         except EvalkitError:
             agree, transform = None, None
-        parts.append(render(system, comparison.baseline, metric, margin, tables, agree, transform))
-        payload[system] = {"metric": metric, "margin": margin, "transform": transform,
-                           **{f"verdict_by_{by}": verdict(f, margin) for by, f in tables.items()},
+        parts.append(render(system, comparison.baseline, metric, points, tables, agree, transform))
+        payload[system] = {"metric": metric, "margin_points": points, "transform": transform,
+                           **{f"verdict_by_{by}": verdict(f, points) for by, f in tables.items()},
                            **{f"by_{by}": f.to_dict("records") for by, f in tables.items()},
                            "agreement": None if agree is None else agree.to_dict("records")}
     out.mkdir(parents=True, exist_ok=True)

@@ -8,12 +8,17 @@ import numpy as np
 import pandas as pd
 
 from evalkit.errors import EvalkitError
+from evalkit.gate.provenance import comparison_mismatches, mismatch_line
 from evalkit.metrics.aggregate import MACRO, per_language
 from evalkit.metrics.buckets import NO_RELEVANT, bucket_labels
-from evalkit.metrics.significance import compare_systems, mean_ci
+from evalkit.metrics.significance import compare_systems, mean_ci, rank_bootstrap
+from evalkit.report.markdown import readable_protocol
 from evalkit.report.published import load_tables, rows_for
 
 LEVEL = 0.95
+CONDENSED = "condensed_"   # the condensed-list twin of measure m is CONDENSED + m (unjudged documents removed)
+EQUAL_EPS = 1e-12          # per-query values closer than this count as "equal" (float noise, not a change)
+MISMATCH_FLAG = "pass --allow-protocol-mismatch to compare anyway (shown as a banner on every table and plot)"
 PROTOCOL_LINE = ["benchmark", "split", "pool", "candidates", "depth", "reranker", "max_length", "no_relevant",
                  "averaging", "ties"]
 
@@ -28,6 +33,10 @@ class System:
     protocol: dict
     key: str                                   # benchmark/candidates[/reranker]: what report.reproduces maps
     report: dict = field(default_factory=dict)  # the run's report config (published, reproduces)
+    fields: dict = field(default_factory=dict)  # manifest.json's protocol: what the protocol check compares
+    source: str = ""                            # the run directory's name (named in a refusal)
+    not_reported: list = field(default_factory=list)   # measures the run left out (cut-off deeper than its depth)
+    missing_docs: str | None = None             # benchmark.missing_docs (the protocol holds only the counts)
 
 
 @dataclass
@@ -46,16 +55,96 @@ class Comparison:
     ceiling: pd.DataFrame     # system, metric, first_stage, achieved, ceiling (macro averages)
     published: pd.DataFrame   # system, ref, status, metric, lang, ours, lo, hi, published, delta, inside, note
     settings: dict            # test, seed, n_resamples, level
+    counts: pd.DataFrame = None      # system, metric, lang (avg: all queries), improved, degraded, equal
+    ranks: pd.DataFrame = None       # metric, system, rank, lo, hi, first: bootstrap of the macro-average rank
+    condensed: pd.DataFrame = None   # system, lang, metric, condensed, diff, verdict, diff_condensed, ...
+    differs: dict = field(default_factory=dict)     # setting -> {system: value}, settings that tell systems apart
+    mismatch: dict = field(default_factory=dict)    # protocol field -> {run: value}, allowed by the flag
+    not_compared: dict = field(default_factory=dict)  # measure -> runs that do not report it
     keys: dict = field(default_factory=dict)   # system -> its key (benchmark/candidates[/reranker]): plot colours
+
+    @property
+    def banner(self) -> str:
+        """One line shown on every table and plot when the protocols differ (empty when they agree)."""
+        if not self.mismatch:
+            return ""
+        return (f"PROTOCOL MISMATCH (compared as asked): {mismatch_line(self.mismatch)}: "
+                f"differences on these rows mix protocols, not only systems.")
 
 
 def merged_protocol(systems: list[System]) -> dict:
-    keys = list(dict.fromkeys(k for s in systems for k in s.protocol))
+    """One value per setting, or `a: 1 | b: 2` where the systems differ (– where a setting does not apply)."""
+    shown = {s.name: readable_protocol(s.protocol, s.missing_docs) for s in systems}
+    keys = list(dict.fromkeys(k for p in shown.values() for k in p))
     out = {}
     for key in keys:
-        values = {s.name: s.protocol.get(key) for s in systems}
+        values = {name: p.get(key, "–") for name, p in shown.items()}
         unique = list(dict.fromkeys(map(str, values.values())))
-        out[key] = values[systems[0].name] if len(unique) == 1 else ", ".join(f"{n}={v}" for n, v in values.items())
+        out[key] = values[systems[0].name] if len(unique) == 1 else " | ".join(f"{n}: {v}" for n, v in values.items())
+    return out
+
+
+def check_protocols(systems: list[System], allow: bool, hint: str = MISMATCH_FLAG) -> dict:
+    """The protocol differences that change what a metric means (gate.provenance.comparison_mismatches): refused in
+    one line, or returned for the banner and the manifest when `allow`."""
+    lacking = [s.source or s.name for s in systems if not s.fields]
+    if lacking and len(lacking) < len(systems) and not allow:
+        raise EvalkitError(f"cannot check the protocol of {', '.join(lacking)}: no manifest.json protocol (written by "
+                           f"an older evalkit?); {hint}")
+    found = comparison_mismatches({s.source or s.name: s.fields for s in systems if s.fields})
+    if found and not allow:
+        deeper = sorted({m for s in systems for m in s.not_reported})
+        extra = f"; {', '.join(deeper)} cut deeper than some run's candidates.depth" if deeper else ""
+        raise EvalkitError(f"protocol mismatch: {mismatch_line(found)}{extra}; these runs do not measure the same "
+                           f"thing; {hint}")
+    return found
+
+
+def outcome_counts(tidy: pd.DataFrame, baseline: str) -> pd.DataFrame:
+    """PyTerrier's +/- columns: per system, metric and language (avg: all queries) the queries improved, degraded
+    and equal against the baseline."""
+    rows = []
+    for metric, part in tidy.groupby("metric", sort=False):
+        wide = part.pivot(index=["lang", "qid"], columns="system", values="value")
+        for system in (s for s in wide.columns if s != baseline):
+            delta = (wide[system] - wide[baseline]).groupby(level="lang")
+            for lang, d in [*delta, (MACRO, wide[system] - wide[baseline])]:
+                rows.append(dict(system=system, metric=metric, lang=lang, improved=int((d > EQUAL_EPS).sum()),
+                                 degraded=int((d < -EQUAL_EPS).sum()), equal=int((d.abs() <= EQUAL_EPS).sum())))
+    return pd.DataFrame(rows, columns=["system", "metric", "lang", "improved", "degraded", "equal"])
+
+
+def rank_stability(tidy: pd.DataFrame, systems: list[str], n_resamples: int, seed: int) -> pd.DataFrame:
+    """Per metric, each system's rank on the macro average with its bootstrap interval and how often it is first
+    (queries resampled within languages, one resample shared by all systems)."""
+    frames = []
+    for metric, part in tidy.groupby("metric", sort=False):
+        wide = part.pivot(index=["lang", "qid"], columns="system", values="value")[systems]
+        strata = [g.to_numpy() for _, g in wide.groupby(level="lang", sort=True)]
+        frames.append(rank_bootstrap(strata, n_resamples, _seed(seed, metric, "rank"), LEVEL)
+                      .assign(metric=metric, system=systems))
+    return pd.concat(frames, ignore_index=True)[["metric", "system", "rank", "lo", "hi", "first"]]
+
+
+def _verdict(row: pd.Series) -> str:
+    return ("better" if row["diff"] > 0 else "worse") + " †" if row["significant"] else "n.s."
+
+
+def condensed_flags(stats: pd.DataFrame, metrics: list[str]) -> pd.DataFrame:
+    """Each (system, language) whose significance verdict against the baseline changes between measure m and its
+    condensed-list twin: a difference that is about judgment holes rather than relevance (or the reverse)."""
+    rows = []
+    for metric in (m for m in metrics if CONDENSED + m in metrics):
+        std = stats[stats.metric == metric].set_index(["system", "group"])
+        cond = stats[stats.metric == CONDENSED + metric].set_index(["system", "group"])
+        for key in std.index.intersection(cond.index):
+            a, b = std.loc[key], cond.loc[key]
+            rows.append(dict(system=key[0], lang=MACRO if key[1] == "all" else key[1], metric=metric,
+                             condensed=CONDENSED + metric, diff=a["diff"], verdict=_verdict(a),
+                             diff_condensed=b["diff"], verdict_condensed=_verdict(b)))
+    out = pd.DataFrame(rows, columns=["system", "lang", "metric", "condensed", "diff", "verdict", "diff_condensed",
+                                      "verdict_condensed"])
+    out["changed"] = out["verdict"] != out["verdict_condensed"]
     return out
 
 
@@ -141,10 +230,15 @@ def _published(systems: list[System], cis: pd.DataFrame, metrics: list[str]) -> 
 
 
 def build_comparison(systems: list[System], baseline: str, metrics: list[str] | None = None, *,
-                     test: str = "randomization", seed: int = 0, n_resamples: int = 10_000) -> Comparison:
+                     test: str = "randomization", seed: int = 0, n_resamples: int = 10_000,
+                     allow_mismatch: bool = False, hint: str = MISMATCH_FLAG,
+                     differs: dict | None = None) -> Comparison:
+    """Refuses runs whose protocols differ in what a metric means (unless `allow_mismatch`); `differs` (setting ->
+    {system: value}) is what the header shows as telling the systems apart."""
     names = [s.name for s in systems]
     if len(set(names)) != len(names):
         raise EvalkitError(f"system names must be unique, got {names}")
+    mismatch = check_protocols(systems, allow_mismatch, hint)   # before anything is computed
     if baseline not in names:
         raise EvalkitError(f"--baseline {baseline!r} is not one of the systems {names}")
     available = [m for m in systems[0].protocol.get("measures", []) if all((s.final.metric == m).any() for s in systems)]
@@ -168,4 +262,13 @@ def build_comparison(systems: list[System], baseline: str, metrics: list[str] | 
         cis=cis, stats=stats, bucket_means=bucket_means, bucket_stats=bucket_stats,
         ceiling=_ceiling(systems, metrics), published=_published(systems, cis, metrics),
         settings=dict(test=test, seed=seed, n_resamples=n_resamples, level=LEVEL),
+        counts=outcome_counts(tidy, baseline), condensed=condensed_flags(stats, metrics),
+        ranks=rank_stability(tidy, names, n_resamples, seed) if len(names) > 2 else None,
+        differs=dict(differs or {}), mismatch=mismatch, not_compared=_not_compared(systems, metrics),
         keys={s.name: s.key for s in systems})
+
+
+def _not_compared(systems: list[System], metrics: list[str]) -> dict[str, list[str]]:
+    measured = list(dict.fromkeys(m for s in systems for m in s.protocol.get("measures", [])))
+    missing = {m: [s.name for s in systems if not (s.final.metric == m).any()] for m in measured if m not in metrics}
+    return {m: runs for m, runs in missing.items() if runs}

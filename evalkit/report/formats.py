@@ -153,7 +153,8 @@ def run_comparison(table: "pd.DataFrame", metrics: dict, cfg: "DictConfig") -> "
     hydra_choices = dict(HydraConfig.get().runtime.choices) if HydraConfig.initialized() else None
     choices = choices_of(OmegaConf.to_container(cfg, resolve=True), hydra_choices)
     systems = [System(stage, parts[stage], parts["first_stage"], parts["ceiling"], protocol,
-                      system_key(choices, reranked=stage == "reranked"), report)
+                      system_key(choices, reranked=stage == "reranked"), report,
+                      missing_docs=cfg.benchmark.missing_docs)
                for stage in ("first_stage", "reranked") if len(parts[stage])]
     return build_comparison(systems, "first_stage", seed=int(cfg.run.seed))
 

@@ -1,6 +1,7 @@
 """report.md of one run: protocol, then per-language and per-bucket tables, first stage vs reranked."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from evalkit.storage import atomic_write_text
@@ -28,6 +29,33 @@ def markdown_table(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join(lines)
 
 
+WHITESPACE = {" ": "space", "\n": "newline", "\t": "tab", "": "empty"}
+
+
+def shown_text(value: str) -> str:
+    """A separator as a reader can see it: `" " (space)`, `"\\n" (newline)`."""
+    quoted = json.dumps(value, ensure_ascii=False)
+    return f"{quoted} ({WHITESPACE[value]})" if value in WHITESPACE else quoted
+
+
+def readable_protocol(protocol: dict, missing_docs: str | None = None) -> dict:
+    """The protocol as rows a reader can use: no None rows (a setting that does not apply, e.g. the max length of
+    reranker=none), missing_docs as its setting (`error`, or `warn: en 3` with the documents dropped), doc_sep
+    quoted and named. `missing_docs` is benchmark.missing_docs where known (the protocol only holds the counts)."""
+    out = {}
+    for key, value in protocol.items():
+        if value is None:
+            continue
+        if key == "missing_docs" and isinstance(value, dict):
+            counts = " ".join(f"{lang} {n}" for lang, n in value.items())
+            setting = missing_docs or ("warn" if counts else None)
+            value = ": ".join(x for x in (setting, counts) if x) or "none missing"
+        elif key == "doc_sep" and isinstance(value, str):
+            value = shown_text(value)
+        out[key] = value
+    return out
+
+
 def protocol_block(protocol: dict) -> str:
     rows = [[key, f"`{value}`" if not isinstance(value, str) else value] for key, value in protocol.items()]
     return markdown_table(["setting", "value"], rows)
@@ -48,7 +76,7 @@ def _rows(systems: dict, metric: str, section: str, keys: list[str], counts: dic
     return rows
 
 
-def render(table: pd.DataFrame, metrics: dict, title: str) -> str:
+def render(table: pd.DataFrame, metrics: dict, title: str, missing_docs: str | None = None) -> str:
     systems, protocol = metrics["systems"], metrics["protocol"]
     present = [label for s, label in COLUMNS if s in systems]
     if "reranked" in systems:
@@ -59,7 +87,7 @@ def render(table: pd.DataFrame, metrics: dict, title: str) -> str:
     one = table[(table.system == "first_stage") & (table.metric == table.metric.iloc[0])]
     bucket_counts = one.groupby("bucket").size().to_dict()
     buckets = [b for b in bucket_labels(protocol["bucket_edges"]) + [NO_RELEVANT] if b in bucket_counts]
-    parts = [f"# {title}", "", "## Protocol", "", protocol_block(protocol), ""]
+    parts = [f"# {title}", "", "## Protocol", "", protocol_block(readable_protocol(protocol, missing_docs)), ""]
     parts += ["Scores are ×100. `ceiling` = the candidates ordered by their judgments (a perfect reranker); "
               "Δ = reranked − first stage. The macro average (`avg`) is the mean of the per-language means.", ""]
     for metric in protocol["measures"]:
@@ -80,5 +108,5 @@ def write_report(out_dir: Path, table: pd.DataFrame, metrics: dict, cfg: DictCon
     protocol = metrics["protocol"]
     title = cfg.report.title or f"evalkit: {protocol['benchmark']} — {protocol['candidates']} → {protocol['reranker']}"
     path = Path(out_dir) / "report.md"
-    atomic_write_text(path, render(table, metrics, title) + appendix)
+    atomic_write_text(path, render(table, metrics, title, cfg.benchmark.missing_docs) + appendix)
     return path

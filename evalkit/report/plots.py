@@ -54,8 +54,10 @@ def _png(fig: Figure) -> bytes:
     return buf.getvalue()
 
 
-def _figure(title: str):
+def _figure(title: str, banner: str = ""):
     fig = Figure(figsize=SIZE, dpi=DPI, layout="constrained")
+    if banner:   # a protocol mismatch allowed by the flag: on every plot
+        fig.suptitle(banner, color="darkred", fontsize="small", wrap=True)
     ax = fig.add_subplot()
     ax.set_title(title)
     ax.grid(axis="y", alpha=0.3)
@@ -81,7 +83,7 @@ def language_bars(c: Comparison, metric: str) -> Plot:
     if _same(np.array([r["mean"].to_numpy() for r in rows.values()])):
         return Plot(title, None, f"every system has the same {metric} in every language (the bars would be "
                                  "identical); the table above has the values.")
-    fig, ax = _figure(f"{metric} per language (95% CI)")
+    fig, ax = _figure(f"{metric} per language (95% CI)", c.banner)
     x, width = np.arange(len(labels)), 0.8 / len(c.systems)
     colours = system_colours(c)
     for i, system in enumerate(c.systems):
@@ -105,7 +107,7 @@ def bucket_lines(c: Comparison, metric: str) -> Plot:
     if _same(np.array(list(lines.values()))):
         return Plot(title, None, f"every system has the same {metric} in every length bucket (the lines would "
                                  "coincide); the bucket table above has the values.")
-    fig, ax = _figure(f"{metric} by document length (tokens of the longest relevant document)")
+    fig, ax = _figure(f"{metric} by document length (tokens of the longest relevant document)", c.banner)
     colours = system_colours(c)
     for system, ys in lines.items():
         ax.plot(c.buckets, ys, marker="o", label=system, color=colours[system])
@@ -125,7 +127,7 @@ def ceiling_bars(c: Comparison, metric: str) -> Plot:
         return Plot(title, None, f"no system changes its first stage's {metric} (achieved = first stage: "
                                  "reranker=none, or a measure reranking cannot move); the ceiling table above has "
                                  "the values.")
-    fig, ax = _figure(f"{metric}: first stage, achieved, ceiling (macro average)")
+    fig, ax = _figure(f"{metric}: first stage, achieved, ceiling (macro average)", c.banner)
     colours = system_colours(c)
     x = np.arange(len(shown))
     for j, system in enumerate(shown):
@@ -156,7 +158,7 @@ def difference_histogram(c: Comparison, metric: str) -> Plot:
     if all(np.allclose(d, 0, rtol=0, atol=1e-12) for d in diffs.values()):
         return Plot(title, None, f"every query has the same {metric} in {', '.join(others)} as in {c.baseline}: "
                                  "every difference is 0.")
-    fig, ax = _figure(f"{metric}: per-query difference vs {c.baseline}")
+    fig, ax = _figure(f"{metric}: per-query difference vs {c.baseline}", c.banner)
     colours = system_colours(c)
     bins = np.linspace(-102.5, 102.5, 42)   # 5-point bins centred on 0, so 'no change' has its own bar
     for system, d in diffs.items():

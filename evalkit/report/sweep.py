@@ -2,16 +2,21 @@
 
 Runs of different benchmarks or splits cannot share a table (their queries differ), so a sweep over
 benchmarks gets one report per (benchmark, split): compare-<benchmark>-<split>.*; otherwise compare.*.
+Runs whose protocols differ in what a metric means (candidates.depth, ...) are refused in one line (exit 2, the runs
+kept) unless report.allow_protocol_mismatch=true, which banners every table and plot instead.
 """
 from __future__ import annotations
 
 import json
 import logging
+import sys
 from pathlib import Path
 from typing import Any, Optional
 
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
+
+from evalkit.errors import EvalkitError
 
 log = logging.getLogger(__name__)
 
@@ -20,8 +25,13 @@ class CompareSweep(Callback):
     def __init__(self, baseline: Optional[str] = None, test: str = "randomization", n_resamples: int = 10_000):
         self.baseline, self.test, self.n_resamples = baseline, test, n_resamples
 
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        from evalkit.report.sweep_failure import clear
+
+        clear(Path(config.hydra.sweep.dir))     # a new attempt at this directory starts unmarked
+
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
-        from evalkit.report.compare_cli import compare_dirs, expand_run_dirs
+        from evalkit.report.compare_cli import expand_run_dirs, write_manifest
         from evalkit.report.formats import write_outputs
 
         sweep_dir = Path(config.hydra.sweep.dir)
@@ -32,9 +42,22 @@ class CompareSweep(Callback):
             groups.setdefault((str(protocol.get("benchmark")), str(protocol.get("split"))), []).append(run)
         formats = list(dict.fromkeys(["md", "html", *config.report.formats]))   # compare.md + compare.html always
         for (benchmark, split), dirs in groups.items():
-            comparison = compare_dirs(dirs, self.baseline, test=self.test, seed=int(config.run.seed),
-                                      n_resamples=self.n_resamples)
+            try:
+                comparison = self._compare(config, sweep_dir, dirs)
+            except EvalkitError as exc:   # Hydra turns a callback's exception into a warning: say it, exit 2
+                sys.stderr.write(f"evalkit: error: sweep comparison: {exc}\n")
+                raise SystemExit(2) from None
             stem = "compare" if len(groups) == 1 else f"compare-{benchmark}-{split}"
             title = f"evalkit sweep {sweep_dir.name}: {benchmark} {split}"
-            for path in write_outputs(comparison, sweep_dir, formats, stem, title):
+            for path in [*write_outputs(comparison, sweep_dir, formats, stem, title),
+                         write_manifest(sweep_dir, comparison, dirs, stem)]:
                 log.info("sweep report: %s", path)
+
+    def _compare(self, config: DictConfig, sweep_dir: Path, dirs: list[Path]):
+        from evalkit.report.compare_cli import compare_dirs
+
+        return compare_dirs(dirs, self.baseline, test=self.test, seed=int(config.run.seed),
+                            n_resamples=self.n_resamples,
+                            allow_mismatch=bool(config.report.get("allow_protocol_mismatch", False)),
+                            hint=f"the runs are kept; set report.allow_protocol_mismatch=true, or run "
+                                 f"`evalkit compare {sweep_dir} --allow-protocol-mismatch`")

@@ -1,7 +1,7 @@
 """The comparison's tables as formatted text cells (shared by the Markdown, LaTeX and HTML renderers)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pandas as pd
 
@@ -25,9 +25,11 @@ def pct(value: float) -> str:
     return f"{100 * value:.2f}"
 
 
-def settings_line(c: Comparison) -> str:
+def settings_line(c: Comparison, banner: bool = True) -> str:
     s = c.settings
-    return (f"{int(s['level'] * 100)}% CIs: percentile bootstrap over queries ({s['n_resamples']} resamples; the "
+    prefix = c.banner + " " if c.banner and banner else ""
+    return prefix + (
+            f"{int(s['level'] * 100)}% CIs: percentile bootstrap over queries ({s['n_resamples']} resamples; the "
             f"`avg` CI resamples within each language). Test vs `{c.baseline}`: paired {s['test']} test "
             f"({s['n_resamples']} resamples), Holm-corrected across languages; {MARK} = p_holm < "
             f"{1 - s['level']:.2f}. Seed: {s['seed']}. Scores ×100; `avg` = macro average over languages.")
@@ -60,12 +62,19 @@ def language_sections(c: Comparison) -> list[Section]:
                            "mean (95% CI); n = queries (avg: all queries)", ["lang", "n", *_headers(c)], rows))
         diffs = c.stats[c.stats.metric == metric]
         if len(diffs):
-            rows = [[r.system, "avg" if r.group == "all" else str(r.group), str(r.n), f"{100 * r.diff:+.2f}",
-                     f"{100 * r.ci_lo:+.2f} – {100 * r.ci_hi:+.2f}", f"{r.p:.4f}", f"{r.p_holm:.4f}",
-                     MARK if r.significant else ""] for r in diffs.itertuples()]
+            counts = c.counts[c.counts.metric == metric].set_index(["system", "lang"])
+            rows = []
+            for r in diffs.itertuples():
+                lang = MACRO if r.group == "all" else str(r.group)
+                n = counts.loc[(r.system, lang)]
+                rows.append([r.system, lang, str(r.n), f"{100 * r.diff:+.2f}",
+                             f"{100 * r.ci_lo:+.2f} – {100 * r.ci_hi:+.2f}", f"{r.p:.4f}", f"{r.p_holm:.4f}",
+                             MARK if r.significant else "", str(n.improved), str(n.degraded), str(n.equal)])
             out.append(Section(f"{metric}: difference vs {c.baseline}", protocol_line(c.protocol),
-                               f"Δ = system − baseline; {c.settings['test']} test, seed {c.settings['seed']}",
-                               ["system", "lang", "n", "Δ", "95% CI of Δ", "p", "p_holm", "sig."], rows))
+                               f"Δ = system − baseline; {c.settings['test']} test, seed {c.settings['seed']}; "
+                               f"+ / − / = : queries improved, degraded, equal vs {c.baseline} (as PyTerrier)",
+                               ["system", "lang", "n", "Δ", "95% CI of Δ", "p", "p_holm", "sig.", "+", "−", "="],
+                               rows))
     return out
 
 
@@ -108,13 +117,60 @@ def published_section(c: Comparison) -> Section | None:
                     "inside", "note"], rows)
 
 
+def differs_section(c: Comparison) -> Section | None:
+    """The header: exactly the settings that differ between the systems (their titles are built from them)."""
+    rows = [[key, *(values.get(s, "∅") for s in c.systems)] for key, values in c.differs.items()]
+    note = ("from each run's resolved config (config.yaml) and config-group choices; titles name the settings "
+            "not implied by a differing choice")
+    if not rows and not c.not_compared:
+        return None
+    if not rows:
+        note = "no setting differs between the runs' resolved configs"
+    if c.not_compared:
+        note += "; not compared: " + "; ".join(f"{m} (not reported by {', '.join(runs)})"
+                                               for m, runs in c.not_compared.items())
+    return Section("Settings that differ", protocol_line(c.protocol), note, ["setting", *_headers(c)], rows)
+
+
+def condensed_section(c: Comparison) -> Section | None:
+    """Pairs whose verdict changes between a measure and its condensed twin (unjudged documents removed)."""
+    if c.condensed is None or c.condensed.empty:
+        return None
+    changed = c.condensed[c.condensed.changed]
+    rows = [[r.system, r.lang, r.metric, f"{100 * r.diff:+.2f} {r.verdict}", r.condensed,
+             f"{100 * r.diff_condensed:+.2f} {r.verdict_condensed}"] for r in changed.itertuples()]
+    note = (f"Δ vs {c.baseline} and its verdict ({MARK} = p_holm < {1 - c.settings['level']:.2f}); a verdict that "
+            "changes under condensed evaluation means the difference is about unjudged documents, not relevance")
+    if not rows:
+        note = "no verdict changes between the standard and the condensed measures: " + note
+    return Section("Standard vs condensed: verdicts that change", protocol_line(c.protocol), note,
+                   ["system", "lang", "measure", "Δ, verdict", "condensed", "Δ, verdict (condensed)"], rows)
+
+
+def rank_section(c: Comparison) -> Section | None:
+    if c.ranks is None:
+        return None
+    rows = [[r.metric, r.system, str(r.rank), f"{r.lo}–{r.hi}", f"{100 * r.first:.1f}%"]
+            for r in c.ranks.itertuples()]
+    return Section("Rank stability (macro average)", protocol_line(c.protocol),
+                   f"rank 1 = best; {int(100 * c.settings['level'])}% interval and share of resamples where the "
+                   f"system is first, over {c.settings['n_resamples']} bootstrap resamples of queries within "
+                   f"languages (seed {c.settings['seed']})", ["metric", "system", "rank", "interval", "first"], rows)
+
+
 def sections(c: Comparison) -> list[Section]:
-    found = [*language_sections(c), *bucket_sections(c), ceiling_section(c), published_section(c)]
-    return [s for s in found if s is not None]
+    found = [differs_section(c), *language_sections(c), condensed_section(c), rank_section(c), *bucket_sections(c),
+             ceiling_section(c), published_section(c)]
+    found = [s for s in found if s is not None]
+    if c.banner:   # on every table, whatever the format
+        found = [replace(s, note=f"{c.banner} {s.note}") for s in found]
+    return found
 
 
 def render_markdown(c: Comparison, title: str) -> str:
-    parts = [f"# {title}", "", settings_line(c), "", "## Protocol", "", protocol_block(c.protocol), ""]
+    banner = [f"> **{c.banner}**", ""] if c.banner else []
+    parts = [f"# {title}", "", *banner, settings_line(c, banner=False), "", "## Protocol", "",
+             protocol_block(c.protocol), ""]
     for s in sections(c):
         parts += [f"## {s.title}", "", f"*Protocol:* {s.protocol}", "", f"*{s.note}*", "",
                   markdown_table(s.header, s.rows), ""]

@@ -225,7 +225,10 @@ class CrossEncoder:
                     break
         todo = np.flatnonzero(~known)
         requested = np.bincount(window.where, minlength=len(keys))   # requested pairs per unique pair
+        # the cost of a pair for the ETA: its tokens when the model scores it, nothing when known
+        lengths = window.tokens.lengths if len(todo) else np.zeros(len(keys), dtype=np.int64)
         if progress is not None:
+            progress.expect(int(requested.sum()), float(lengths[todo].sum()))
             progress.update(int(requested[known].sum()))
         if len(todo):
             before = asdict(self._runner.stats)
@@ -237,7 +240,8 @@ class CrossEncoder:
 
             forward = self._packed_forward if self.settings.packed else self._forward
             def advance(idx: np.ndarray) -> None:
-                progress.update(int(requested[idx[~known[idx]]].sum()))
+                new = idx[~known[idx]]
+                progress.update(int(requested[new].sum()), float(lengths[new].sum()))
 
             out = self._runner.run(window.tokens, forward, on_batch=save, desc="rerank", packed=self.settings.packed,
                                    skip=known, on_progress=advance if progress is not None else None)

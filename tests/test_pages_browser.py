@@ -152,8 +152,11 @@ def test_no_degenerate_plot(browser, sample_runs):  # noqa: F811
 
 
 def _swatches(page) -> dict[str, str]:
-    return dict(page.locator(".swatch").evaluate_all(
-        "xs => xs.map(x => [x.dataset.system, getComputedStyle(x).backgroundColor])"))
+    """System key (the legend's "(benchmark/candidates/reranker)", else the name) -> its swatch colour."""
+    return dict(page.locator(".swatch").evaluate_all("""xs => xs.map(x => {
+      const name = x.nextElementSibling, key = name.nextElementSibling;
+      const id = key && key.classList.contains("key") ? key.textContent.slice(1, -1) : name.textContent;
+      return [id, getComputedStyle(x).backgroundColor]; })"""))
 
 
 def _first_png(page) -> np.ndarray:
@@ -171,10 +174,11 @@ def test_same_colour_for_the_same_system(browser, sample_runs):  # noqa: F811
     pages = {name: open_page_static(browser, path)[0] for name, path in
              [("none", none / "report.html"), ("gte", gte / "report.html"), ("compare", compare)]}
     sw = {name: _swatches(p) for name, p in pages.items()}
-    assert set(sw["compare"]) == {"bm25-gte", "bm25-none"} and set(sw["gte"]) == {"first_stage", "reranked"}
-    assert sw["compare"]["bm25-gte"] == sw["gte"]["reranked"]        # GTE, whichever page
-    assert sw["compare"]["bm25-none"] == sw["gte"]["first_stage"] == sw["none"]["first_stage"]   # BM25
-    assert sw["compare"]["bm25-gte"] != sw["compare"]["bm25-none"]
+    gte, bm25 = "sample/bm25/gte", "sample/bm25"        # the runs' benchmark/candidates[/reranker]
+    assert set(sw["compare"]) == set(sw["gte"]) == {gte, bm25} and set(sw["none"]) == {bm25}
+    assert sw["compare"][gte] == sw["gte"][gte]                      # GTE, whichever page
+    assert sw["compare"][bm25] == sw["gte"][bm25] == sw["none"][bm25]   # BM25
+    assert sw["compare"][gte] != sw["compare"][bm25]
     for name, colours in sw.items():           # the plots are drawn in the swatches' colours
         image = _first_png(pages[name])
         assert all(_has_colour(image, c) for c in colours.values()), name

@@ -67,6 +67,7 @@ BAD = {
     "metrics.measures": "metrics.measures=[ndcg@10,foo@3]", "metrics.bucket_edges": "metrics.bucket_edges=[1024,512]",
     "metrics.no_relevant": "metrics.no_relevant=drop", "metrics.oracle": "metrics.oracle=perhaps",
     "metrics.bucket_tokenizer": "metrics.bucket_tokenizer=/no/tokenizer",
+    "report.allow_protocol_mismatch": "report.allow_protocol_mismatch=sometimes",
     "report.formats": "report.formats=[md,pdf]", "report.title": "report.title=[t]", "report.published": "report.published=[p]",
     "report.reproduces": "report.reproduces=[a]",
     "executor.name": "executor.name=dask", "executor.address": "executor.address=[a]",

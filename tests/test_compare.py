@@ -89,8 +89,8 @@ def test_cli_compare_marks_agree_with_compare_systems(sweep, tmp_path):
         high = table[(table.system == "high") & (table.metric == "ndcg@10")]
         mean = high.groupby("lang")["value"].mean().mean() if lang == "avg" else high[high.lang == lang].value.mean()
         assert cell.split(" ")[0].rstrip("†") == f"{100 * mean:.2f}"
-    assert "score desc, then docid desc" in md and "split: dev" in md   # protocol above the tables
-    assert md.count("*Protocol:*") == md.count("\n## ") - 1   # every section but the protocol block itself
+    assert "| ties | score desc, then docid desc (trec_eval) |" in md and "| split | dev |" in md   # the protocol block
+    assert md.count("## Protocol\n") == 1 and "*Protocol:*" not in md   # stated once, not above every table
 
 
 @pytest.mark.slow

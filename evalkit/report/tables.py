@@ -171,7 +171,6 @@ def render_markdown(c: Comparison, title: str) -> str:
     banner = [f"> **{c.banner}**", ""] if c.banner else []
     parts = [f"# {title}", "", *banner, settings_line(c, banner=False), "", "## Protocol", "",
              protocol_block(c.protocol), ""]
-    for s in sections(c):
-        parts += [f"## {s.title}", "", f"*Protocol:* {s.protocol}", "", f"*{s.note}*", "",
-                  markdown_table(s.header, s.rows), ""]
+    for s in sections(c):   # the protocol is stated once, above; a section without rows is its sentence alone
+        parts += [f"## {s.title}", "", f"*{s.note}*", "", *([markdown_table(s.header, s.rows), ""] if s.rows else [])]
     return "\n".join(parts)

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any, Callable
 
 from evalkit.errors import EvalkitError
-from evalkit.metrics.measures import check as measure   # the one parser of measure names
 
 Rule = Callable[[Any], "str | None"]     # value -> None when allowed, else what is allowed
 

@@ -12,10 +12,10 @@ from typing import Any, Optional
 
 from omegaconf import MISSING, OmegaConf
 
-from evalkit.checks import (any_value, at_least, device, each, existing_path, increasing_edges, lang_code, measure,
+from evalkit.checks import (any_value, at_least, device, each, existing_path, increasing_edges, lang_code,
                             not_a_dir, one_of, optional, registered, reproduces, run_name, setting, shard, template,
                             unique_langs, writable_dir)
-from evalkit.metrics.measures import DEFAULT_MEASURES
+from evalkit.metrics.measures import DEFAULT_MEASURES, check as measure   # the one parser of measure names
 
 # Facts named once: every module that needs these choices imports them from here.
 DTYPES = ("auto", "fp32", "bf16", "fp16")            # config names; evalkit.models.device maps them to torch

@@ -16,11 +16,10 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pandas as pd
 
-from evalkit.gate.baseline import ROOT, Results, bless, load_results
+from evalkit.gate.baseline import Results, bless, load_results
 from evalkit.errors import EvalkitError
 from evalkit.gate.regress_report import junit_xml, markdown_summary
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 import base64
 from html import escape
 
-from evalkit.metrics.aggregate import MACRO
 from evalkit.report.comparison import Comparison, protocol_line
 from evalkit.report.plots import plots, system_colours
 from evalkit.report.tables import Section, sections, settings_line
@@ -38,19 +37,12 @@ def _table(section: Section) -> str:
 def run_language_sections(metrics: dict) -> list[Section]:
     """report.md's per-language tables (first stage, reranked, Δ, ceiling), built by its own row function from the
     run's metrics.json values: computed once, by the pipeline."""
-    from evalkit.report.markdown import COLUMNS, _rows
+    from evalkit.report.markdown import language_tables
 
-    systems, protocol = metrics["systems"], metrics["protocol"]
-    header = [label for s, label in COLUMNS if s in systems]
-    if "reranked" in systems:
-        header.insert(2, "Δ")
-    first = systems["first_stage"]
-    langs = [lang for lang in protocol["languages"] if lang in first["queries"]] + [MACRO]
     note = ("ceiling = the candidates ordered by their judgments (a perfect reranker); Δ = reranked − first stage; "
             "avg = macro average over languages")
-    return [Section(f"{m} per language: first stage and its ceiling", "", note, ["lang", "queries", *header],
-                    _rows(systems, m, "by_language", langs, dict(first["queries"])))
-            for m in protocol["measures"]]
+    return [Section(f"{m} per language: first stage and its ceiling", "", note, header, rows)
+            for m, header, rows in language_tables(metrics)]
 
 
 def _plots(c: Comparison) -> str:

@@ -76,23 +76,32 @@ def _rows(systems: dict, metric: str, section: str, keys: list[str], counts: dic
     return rows
 
 
-def render(table: pd.DataFrame, metrics: dict, title: str, missing_docs: str | None = None) -> str:
+def language_tables(metrics: dict) -> list[tuple[str, list[str], list[list[str]]]]:
+    """Per measure, the per-language table (first stage, reranked, Δ, ceiling) from metrics.json: (measure,
+    header, rows); report.md and report.html show the same."""
     systems, protocol = metrics["systems"], metrics["protocol"]
     present = [label for s, label in COLUMNS if s in systems]
     if "reranked" in systems:
         present.insert(2, "Δ")
     first = systems["first_stage"]
     langs = [lang for lang in protocol["languages"] if lang in first["queries"]] + [MACRO]
-    lang_counts = dict(first["queries"])
+    return [(metric, ["lang", "queries", *present], _rows(systems, metric, "by_language", langs, dict(first["queries"])))
+            for metric in protocol["measures"]]
+
+
+def render(table: pd.DataFrame, metrics: dict, title: str, missing_docs: str | None = None) -> str:
+    systems, protocol = metrics["systems"], metrics["protocol"]
+    present = [label for s, label in COLUMNS if s in systems]
+    if "reranked" in systems:
+        present.insert(2, "Δ")
     one = table[(table.system == "first_stage") & (table.metric == table.metric.iloc[0])]
     bucket_counts = one.groupby("bucket").size().to_dict()
     buckets = [b for b in bucket_labels(protocol["bucket_edges"]) + [NO_RELEVANT] if b in bucket_counts]
     parts = [f"# {title}", "", "## Protocol", "", protocol_block(readable_protocol(protocol, missing_docs)), ""]
     parts += ["Scores are ×100. `ceiling` = the candidates ordered by their judgments (a perfect reranker); "
               "Δ = reranked − first stage. The macro average (`avg`) is the mean of the per-language means.", ""]
-    for metric in protocol["measures"]:
-        parts += [f"## {metric} per language", "",
-                  markdown_table(["lang", "queries", *present], _rows(systems, metric, "by_language", langs, lang_counts)), ""]
+    for metric, header, rows in language_tables(metrics):
+        parts += [f"## {metric} per language", "", markdown_table(header, rows), ""]
     for metric in protocol["measures"]:
         parts += [f"## {metric} per document-length bucket", "",
                   "Bucket = token length (bucket tokenizer) of the query's longest relevant document; "

@@ -123,7 +123,7 @@ def test_unknown_id_split_mismatch_and_missing_package(registered, monkeypatch):
     with pytest.raises(EvalkitError, match=r"benchmark.irds_module=no_such_module_x: cannot import it"):
         load_benchmark(cfg(id="evalkit-tiny/test", irds_module="no_such_module_x"))
     monkeypatch.setitem(sys.modules, "ir_datasets", None)     # as if it were not installed
-    with pytest.raises(EvalkitError, match=r"needs the ir_datasets package: pip install 'evalkit\[irds\]'"):
+    with pytest.raises(EvalkitError, match=r"^benchmark=irds needs ir_datasets \(pip install -e \"\.\[irds\]\"\)$"):
         load_benchmark(cfg(id="evalkit-tiny/test"))
 
 

@@ -23,9 +23,9 @@ from evalkit.data import BENCHMARKS
 from evalkit.data.docstore import open_record_store
 from evalkit.data.validate import ISO_639_1, check_language_code, check_languages, check_qrels, count_empty_documents
 from evalkit.errors import EvalkitError
+from evalkit.registry import MissingDependency, Needs
 
 log = logging.getLogger(__name__)
-EXTRA = "irds"   # the pyproject extra that installs ir_datasets
 
 
 def _requires(tree: dict) -> None:
@@ -38,7 +38,8 @@ def _ir_datasets(module: str | None):
     try:
         import ir_datasets
     except ImportError:
-        raise EvalkitError(f"benchmark=irds needs the ir_datasets package: pip install 'evalkit[{EXTRA}]'") from None
+        # the CLI checks the entry's `needs` before any work; this is for a loader called from Python
+        raise MissingDependency(f"benchmark=irds needs ir_datasets ({BENCHMARKS['irds'].needs.install()})") from None
     if module:
         try:
             importlib.import_module(module)
@@ -130,7 +131,7 @@ def _store_key(irds, cfg: BenchmarkConfig, ds) -> str:
     return "\n".join(stamp)
 
 
-@BENCHMARKS.register("irds", requires=_requires)
+@BENCHMARKS.register("irds", requires=_requires, needs=Needs(modules={"ir_datasets": "ir_datasets"}, extra="irds"))
 def load_irds(cfg: BenchmarkConfig) -> Benchmark:
     """Any ir_datasets dataset (benchmark.id=miracl/yo/dev), documents streamed into the document store."""
     if not cfg.id:

@@ -166,3 +166,34 @@ def test_retry_wait_bounds():
     asked = [retry_wait(0, {"retry-after": "2"}, 1.0, 60.0, rng) for _ in range(100)]
     assert 2.0 <= min(asked) and max(asked) <= 2.2                                                     # + <=10%
     assert retry_wait(0, {"retry-after": "600"}, 1.0, 60.0, rng) <= 66.0
+
+
+class Counted:
+    """A Progress stand-in: the updates it got, in order."""
+
+    def __init__(self):
+        self.updates: list[int] = []
+
+    def update(self, n: int = 1, cost: float = 0.0) -> None:
+        self.updates.append(n)
+
+
+def test_progress_counts_each_request_as_it_is_answered(monkeypatch):
+    """Per request, not per window: the repeat of a pair counts at once (it needs no request), then each
+    answered request adds its documents; score_chunks leaves the counting to the scorer."""
+    from evalkit.rerank.stream import score_chunks
+
+    monkeypatch.setenv("FAKE_RERANK_KEY", KEY)
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json=documented("cohere", json.loads(request.content)))
+
+    scorer = ApiScorer(api("cohere", max_concurrency=1), transport=httpx.MockTransport(handler))
+    pairs = [("q1", "a" * n) for n in range(1, 8)] + [("q1", "a")]      # 7 unique pairs of q1, then a repeat
+    counted = Counted()
+    scorer.score(pairs, progress=counted)
+    assert counted.updates == [1, 3, 3, 1]                              # the repeat, then requests of 3, 3, 1
+    counted = Counted()
+    chunks = [pairs[:4], pairs[4:]]
+    out = list(score_chunks(scorer, chunks, counted))
+    assert [len(s) for s in out] == [4, 4] and sum(counted.updates) == len(pairs) and len(counted.updates) == 4

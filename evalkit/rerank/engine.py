@@ -105,9 +105,12 @@ ScoreMissing = Callable[[list[tuple[str, str]], list[tuple[str, str]], list[byte
 
 
 def cached_scores(pairs: Sequence[tuple[str, str]], settings: EngineSettings, cache: PairCache | None,
-                  fingerprint: str, stats: ScoreStats, score_missing: ScoreMissing) -> np.ndarray:
+                  fingerprint: str, stats: ScoreStats, score_missing: ScoreMissing,
+                  progress: Progress | None = None) -> np.ndarray:
     """Scores in input order: templates applied, identical pairs deduped, what the cache holds taken from it,
-    the rest from `score_missing(raw pairs, templated pairs, cache keys)`. Shared by every executor."""
+    the rest from `score_missing(raw pairs, templated pairs, cache keys)`. Shared by every executor.
+    `progress` counts the pairs that need no scoring (cached, repeated) at once; `score_missing` counts the rest
+    (one per missing unique pair, so the total is len(pairs))."""
     start = time.perf_counter()
     unique: dict[tuple[str, str], int] = {}
     raw: list[tuple[str, str]] = []            # the untemplated pair of each unique one
@@ -123,6 +126,8 @@ def cached_scores(pairs: Sequence[tuple[str, str]], settings: EngineSettings, ca
     cached = cache.get_many(fingerprint, keys) if cache is not None else {}
     scores = np.array([cached.get(k, np.nan) for k in keys], dtype=np.float32)
     missing = [i for i, k in enumerate(keys) if k not in cached]
+    if progress is not None:
+        progress.update(len(pairs) - len(missing))
     if missing:
         scores[missing] = score_missing([raw[i] for i in missing], [templated[i] for i in missing],
                                         [keys[i] for i in missing])

@@ -53,25 +53,26 @@ def window_chunks(chunks: Iterable[Sequence[Pair]], budget: int, max_length: int
         yield group
 
 
-def _reports_progress(scorer) -> bool:
-    """Whether the scorer's `score_stream` counts its own progress (the local CrossEncoder: per scored batch)."""
-    stream = getattr(scorer, "score_stream", None)
-    return stream is not None and "progress" in inspect.signature(stream).parameters
+def _takes_progress(method) -> bool:
+    return method is not None and "progress" in inspect.signature(method).parameters
 
 
 def score_chunks(scorer, chunks: Iterable[Sequence[Pair]], progress: Progress | None = None) -> Iterator[np.ndarray]:
     """One score array per chunk: `scorer.score_stream` where the scorer has it, else one `score` per window.
-    `progress` counts pairs as the scorer scores them where it can say, else as each chunk's scores arrive."""
-    if _reports_progress(scorer):
+    `progress` counts pairs as the scorer scores them where it can say (the local engine per batch, an API per
+    request), else as each chunk's scores arrive."""
+    stream = getattr(scorer, "score_stream", None)
+    if _takes_progress(stream):
         yield from scorer.score_stream(chunks, progress=progress)
         return
-    for scores in _score_plain(scorer, chunks):
-        if progress is not None:
+    counts = stream is None and _takes_progress(getattr(scorer, "score", None))
+    for scores in _score_plain(scorer, chunks, progress if counts else None):
+        if progress is not None and not counts:
             progress.update(len(scores))
         yield scores
 
 
-def _score_plain(scorer, chunks: Iterable[Sequence[Pair]]) -> Iterator[np.ndarray]:
+def _score_plain(scorer, chunks: Iterable[Sequence[Pair]], progress: Progress | None = None) -> Iterator[np.ndarray]:
     if hasattr(scorer, "score_stream"):
         yield from scorer.score_stream(chunks)
         return
@@ -79,7 +80,8 @@ def _score_plain(scorer, chunks: Iterable[Sequence[Pair]]) -> Iterator[np.ndarra
     budget = getattr(settings, "window_tokens", WINDOW_TOKENS)
     max_length = getattr(settings, "max_length", None) or LONGEST_PAIR
     for group in window_chunks(chunks, budget, max_length):
-        scores = scorer.score([pair for chunk in group for pair in chunk])
+        pairs = [pair for chunk in group for pair in chunk]
+        scores = scorer.score(pairs, progress=progress) if progress is not None else scorer.score(pairs)
         start = 0
         for chunk in group:
             yield scores[start:start + len(chunk)]

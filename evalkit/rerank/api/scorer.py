@@ -21,6 +21,7 @@ from typing import Any, Iterator, Sequence
 import numpy as np
 
 from evalkit.errors import EvalkitError
+from evalkit.progress import Progress
 from evalkit.rerank.api.adapters import Adapter, Options, ResponseError, make_adapter
 from evalkit.rerank.api.client import ApiClient, ApiFailure, ApiStats
 from evalkit.rerank.cache import PairCache
@@ -125,9 +126,10 @@ class ApiScorer:
             per_query[q] = per_query.get(q, 0) + 1
         return sum(math.ceil(n / self.settings.docs_per_request) for n in per_query.values())
 
-    def score(self, pairs: Sequence[tuple[str, str]]) -> np.ndarray:
+    def score(self, pairs: Sequence[tuple[str, str]], progress: Progress | None = None) -> np.ndarray:
+        """Scores in input order; `progress` counts pairs as each request's answer arrives."""
         return cached_scores(pairs, self.settings, self.cache, self.fingerprint, self.stats,
-                             lambda raw, templated, keys: self._score_missing(templated, keys))
+                             lambda raw, templated, keys: self._score_missing(templated, keys, progress), progress)
 
     def _requests(self, pairs: list[tuple[str, str]]) -> Iterator[tuple[str, list[int]]]:
         """(query, positions of its documents) per request: a query's pairs together, cut at the cap."""
@@ -139,18 +141,20 @@ class ApiScorer:
             for start in range(0, len(where), step):
                 yield q, where[start:start + step]
 
-    def _score_missing(self, pairs: list[tuple[str, str]], keys: list[bytes]) -> np.ndarray:
+    def _score_missing(self, pairs: list[tuple[str, str]], keys: list[bytes],
+                       progress: Progress | None = None) -> np.ndarray:
         out = np.full(len(pairs), np.nan, dtype=np.float32)
         log.info("reranker.api: %d pairs in %d requests to %s%s", len(pairs), self.expected_requests(pairs),
                  self.settings.base_url, self.adapter.path)
         start = time.perf_counter()
         try:
-            asyncio.run(self._run(pairs, keys, out))
+            asyncio.run(self._run(pairs, keys, out, progress))
         finally:
             self.stats.request_seconds += time.perf_counter() - start
         return out
 
-    async def _run(self, pairs: list[tuple[str, str]], keys: list[bytes], out: np.ndarray) -> None:
+    async def _run(self, pairs: list[tuple[str, str]], keys: list[bytes], out: np.ndarray,
+                   progress: Progress | None = None) -> None:
         work = self._requests(pairs)
         stop, failures = asyncio.Event(), []
 
@@ -177,6 +181,8 @@ class ApiScorer:
                 if self.cache is not None:
                     self.cache.put_many(self.fingerprint, ((keys[i], s) for i, s in zip(where, scores)))
                 self.stats.documents += len(docs)
+                if progress is not None:
+                    progress.update(len(docs))
                 for name, value in self.adapter.usage(payload, headers).items():
                     self.stats.billed[name] = self.stats.billed.get(name, 0.0) + value
 

@@ -17,9 +17,10 @@ from evalkit.errors import EvalkitError
 # canonical families; ir_measures' names (and aliases) map onto them
 FAMILIES = ("ndcg", "recall", "precision", "mrr", "map", "hit_rate", "judged", "answer_recall", "dcg", "hits", "f1",
             "ndcg_burges", "dcg_burges", "r-precision")
-ALIASES = {"ndcg": "ndcg", "r": "recall", "recall": "recall", "p": "precision", "precision": "precision",
-           "rr": "mrr", "mrr": "mrr", "ap": "map", "map": "map", "success": "hit_rate", "hit_rate": "hit_rate",
-           "judged": "judged", "rprec": "r-precision"}
+# canonical family -> ir_measures' name (answer_recall@k is Success@k over the answer qrels); read both ways
+IR_MEASURES = {"ndcg": "nDCG", "recall": "R", "precision": "P", "mrr": "RR", "map": "AP", "hit_rate": "Success",
+               "judged": "Judged", "r-precision": "Rprec"}
+ALIASES = {name.lower(): family for family, name in IR_MEASURES.items()}   # a family's own name stands for itself
 # families whose relevance threshold and condensed variant evalkit computes itself (evaluate.py, numpy)
 THRESHOLDED = ("recall", "precision", "mrr", "map", "hit_rate", "hits", "answer_recall")
 NATIVE = THRESHOLDED + ("ndcg", "dcg", "judged")

@@ -17,22 +17,20 @@ import pandas as pd
 
 from evalkit.contracts import Qrels, Run, canonical_order
 from evalkit.errors import EvalkitError
-from evalkit.metrics.measures import Measure, parse
+from evalkit.metrics.measures import IR_MEASURES, Measure, parse
 
 TOLERANCE = 1e-9
-# evalkit family -> ir_measures measure name (answer_recall@k is Success@k over the answer qrels)
-IR_MEASURES = {"ndcg": "nDCG", "recall": "R", "precision": "P", "mrr": "RR", "map": "AP", "hit_rate": "Success",
-               "answer_recall": "Success", "judged": "Judged", "r-precision": "Rprec"}
 
 
 def ir_measure(measure: Measure):
     """(the ir_measures measure, its provider name, the cut applied to the run first or None)."""
     import ir_measures
 
-    if measure.family not in IR_MEASURES:
+    family = "hit_rate" if measure.family == "answer_recall" else measure.family   # over the answer qrels
+    if family not in IR_MEASURES:
         raise EvalkitError(f"metrics.oracle: no ir_measures equivalent for measure {measure.name!r} "
-                           f"(known: {', '.join(sorted(IR_MEASURES))})")
-    base = getattr(ir_measures, IR_MEASURES[measure.family])
+                           f"(known: {', '.join(sorted([*IR_MEASURES, 'answer_recall']))})")
+    base = getattr(ir_measures, IR_MEASURES[family])
     if measure.family == "judged":
         return base @ measure.k, "judged", None
     params = {"rel": measure.rel} if measure.rel != 1 else {}

@@ -17,6 +17,7 @@ from scipy import stats
 
 from evalkit.errors import EvalkitError
 from evalkit.metrics.equivalence import equivalence, verdict
+from evalkit.storage import atomic_write_text
 
 RERANKED = "reranked"
 
@@ -113,6 +114,6 @@ def write_equivalence(out: Path, comparison, run_dirs: dict[str, Path], points: 
                            "agreement": None if agree is None else agree.to_dict("records")}
     out.mkdir(parents=True, exist_ok=True)
     md, js = out / "equivalence.md", out / "equivalence.json"
-    md.write_text("\n".join(parts), encoding="utf-8")
-    js.write_text(json.dumps(payload, indent=2, default=float) + "\n", encoding="utf-8")
+    atomic_write_text(md, "\n".join(parts))
+    atomic_write_text(js, json.dumps(payload, indent=2, default=float) + "\n")
     return [md, js]

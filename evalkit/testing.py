@@ -171,3 +171,69 @@ def make_tiny_m3(path: str | Path, seed: int = 0, hidden: int = 32, layers: int 
     for name, head in heads.items():
         torch.save(head, path / f"{name}.pt")
     return path
+
+
+LAYERWISE_AUTO_MAP = {
+    "AutoConfig": "configuration_minicpm_reranker.LayerWiseMiniCPMConfig",
+    "AutoModel": "modeling_minicpm_reranker.LayerWiseMiniCPMModel",
+    "AutoModelForCausalLM": "modeling_minicpm_reranker.LayerWiseMiniCPMForCausalLM",
+}
+
+
+def make_tiny_minicpm_layerwise(path: str | Path, *, vocab_size: int = TOKENIZER_VOCAB, layers: int = 4,
+                                start_layer: int = 2, hidden: int = 32, heads: int = 4, kv_heads: int | None = None,
+                                intermediate: int = 64, scale_emb: float = 12.0, scale_depth: float = 1.4,
+                                dim_model_base: int = 8, seed: int = 0, tokenizer: bool = True,
+                                dtype: torch.dtype = torch.float32) -> Path:
+    """A random bge-reranker-v2-minicpm-layerwise checkpoint in the published layout: config.json as BAAI's
+    (model_type "minicpm", auto_map, MiniCPM's scales, head_type "simple", head_multi), safetensors with the
+    published tensor names (`model.*`, `lm_head.{i}.linear_head.weight` for cutoff layers start_layer..layers) and,
+    when `tokenizer`, the XLM-R tokenizer (its 250002 pieces need vocab_size >= TOKENIZER_VOCAB)."""
+    if tokenizer and vocab_size < TOKENIZER_VOCAB:
+        raise ValueError(f"vocab_size {vocab_size} < {TOKENIZER_VOCAB}: too small for the bundled tokenizer")
+    kv_heads = kv_heads or heads
+    head_dim = hidden // heads
+    shapes = {"model.embed_tokens.weight": (vocab_size, hidden), "model.norm.weight": (hidden,)}
+    for i in range(layers):
+        p = f"model.layers.{i}."
+        shapes.update({p + "self_attn.q_proj.weight": (heads * head_dim, hidden),
+                       p + "self_attn.k_proj.weight": (kv_heads * head_dim, hidden),
+                       p + "self_attn.v_proj.weight": (kv_heads * head_dim, hidden),
+                       p + "self_attn.o_proj.weight": (hidden, heads * head_dim),
+                       p + "mlp.gate_proj.weight": (intermediate, hidden),
+                       p + "mlp.up_proj.weight": (intermediate, hidden),
+                       p + "mlp.down_proj.weight": (hidden, intermediate),
+                       p + "input_layernorm.weight": (hidden,), p + "post_attention_layernorm.weight": (hidden,)})
+    for i in range(layers - start_layer + 1):
+        shapes[f"lm_head.{i}.linear_head.weight"] = (1, hidden)
+    generator = torch.Generator().manual_seed(seed)
+    state = {}
+    for name in sorted(shapes):
+        shape = shapes[name]
+        noise = torch.randn(shape, generator=generator)
+        if len(shape) == 1:                                    # RMSNorm weights
+            value = 1.0 + 0.1 * noise
+        elif "embed_tokens" in name:
+            value = noise / scale_emb                          # unit-scale activations after MiniCPM's scale_emb
+        elif "lm_head" in name:
+            value = 0.5 * noise
+        else:                                                  # Linear weights: keep activations at unit scale
+            value = noise / shape[1] ** 0.5
+        state[name] = value.to(dtype).contiguous()
+    config = {
+        "architectures": ["LayerWiseMiniCPMForCausalLM"], "auto_map": LAYERWISE_AUTO_MAP, "model_type": "minicpm",
+        "attention_bias": False, "attention_dropout": 0.0, "bos_token_id": 0 if tokenizer else 1,
+        "eos_token_id": 2, "pad_token_id": 1 if tokenizer else None, "dim_model_base": dim_model_base,
+        "head_multi": True, "head_type": "simple", "hidden_act": "silu", "hidden_size": hidden,
+        "initializer_range": 0.1, "intermediate_size": intermediate, "layer_sep": 1, "max_position_embeddings": 2048,
+        "num_attention_heads": heads, "num_hidden_layers": layers, "num_key_value_heads": kv_heads,
+        "pretraining_tp": 1, "rms_norm_eps": 1e-05, "rope_scaling": None, "rope_theta": 10000.0,
+        "scale_depth": scale_depth, "scale_emb": scale_emb, "start_layer": start_layer,
+        "tie_word_embeddings": False, "torch_dtype": str(dtype).removeprefix("torch."),
+        "transformers_version": "4.38.1", "use_cache": False, "vocab_size": vocab_size,
+    }
+    path = make_tokenizer_dir(path) if tokenizer else Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    (path / "config.json").write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+    save_file(state, path / "model.safetensors", metadata={"format": "pt"})
+    return path

@@ -1,0 +1,202 @@
+"""evalkit's native layer-wise MiniCPM reranker against FlagEmbedding 1.4.2's bundled reference model.
+
+The reference is FlagEmbedding's own LayerWiseMiniCPMForCausalLM (a package import, not remote code), read out as
+LayerWiseFlagLLMReranker does (`last_logit_pool_layerwise`). Seeded mistakes must break the 1e-5 agreement.
+"""
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+import evalkit.models.layerwise as layerwise
+from evalkit.errors import EvalkitError
+from evalkit.models.layerwise import load_layerwise
+from evalkit.testing import make_tiny_minicpm_layerwise
+
+from FlagEmbedding.inference.reranker.decoder_only.layerwise import last_logit_pool_layerwise
+from FlagEmbedding.inference.reranker.decoder_only.models import modeling_minicpm_reranker as fe_models
+from FlagEmbedding.inference.reranker.decoder_only.models.configuration_minicpm_reranker import LayerWiseMiniCPMConfig
+
+VOCAB, LAYERS, START = 300, 5, 2
+ALL_CUTOFFS = list(range(START, LAYERS + 1))
+TOL = 1e-5
+LENGTHS = [17, 9, 23, 4, 12, 23, 1, 15]
+
+
+def reference_model(path):
+    """FlagEmbedding's model on `path`, built by its own constructor and loaded strictly. Not from_pretrained:
+    transformers 5 creates it on the meta device and leaves its rotary cos/sin buffers uninitialised; and it turns
+    `rope_scaling: null` into a dict that the 2024 code reads as a scaling type, so the null is restored."""
+    config = LayerWiseMiniCPMConfig.from_pretrained(path)
+    config.rope_scaling = None
+    config._attn_implementation = "sdpa"
+    model = fe_models.LayerWiseMiniCPMForCausalLM(config)
+    model.load_state_dict(load_file(path / "model.safetensors"), strict=True)
+    return model.eval()
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory):
+    return make_tiny_minicpm_layerwise(tmp_path_factory.mktemp("layerwise"), vocab_size=VOCAB, layers=LAYERS,
+                                       start_layer=START, hidden=32, heads=4, kv_heads=2, tokenizer=False)
+
+
+@pytest.fixture(scope="module")
+def reference(checkpoint):
+    return reference_model(checkpoint)
+
+
+@pytest.fixture(scope="module")
+def ours(checkpoint):
+    return load_layerwise(str(checkpoint))[0]
+
+
+@pytest.fixture(scope="module")
+def sequences():
+    generator = torch.Generator().manual_seed(7)
+    return [torch.randint(3, VOCAB, (n,), generator=generator) for n in LENGTHS]
+
+
+def pad(sequences, side="left", pad_id=0):
+    width = max(len(s) for s in sequences)
+    ids = torch.full((len(sequences), width), pad_id, dtype=torch.long)
+    mask = torch.zeros_like(ids)
+    for row, seq in enumerate(sequences):
+        span = slice(width - len(seq), width) if side == "left" else slice(0, len(seq))
+        ids[row, span], mask[row, span] = seq, 1
+    return ids, mask
+
+
+@torch.no_grad()
+def reference_scores(model, ids, mask, cutoffs):
+    """(batch, len(cutoffs)) as LayerWiseFlagLLMReranker reads them. The reference pairs its ascending hidden states
+    with `cutoffs` in the given order, so it is asked one cutoff at a time."""
+    columns = []
+    for cutoff in cutoffs:
+        out = model(input_ids=ids, attention_mask=mask, output_hidden_states=True, cutoff_layers=[cutoff])
+        columns.append(last_logit_pool_layerwise(out.logits[0], mask).float())
+    return torch.stack(columns, dim=1)
+
+
+def max_diff(a, b):
+    return (a - b).abs().max().item()
+
+
+def test_batched_left_padded_matches_reference_at_every_cutoff(ours, reference, sequences):
+    ids, mask = pad(sequences)
+    want = reference_scores(reference, ids, mask, ALL_CUTOFFS)
+    got = ours.layer_scores(ids, mask, ALL_CUTOFFS)
+    assert got.dtype == torch.float32 and got.shape == (len(sequences), len(ALL_CUTOFFS))
+    assert want.std(dim=0).min() > 0.1          # random weights give scores far apart: the check can fail
+    assert max_diff(got, want) <= TOL
+
+
+def test_one_by_one_matches_reference_and_the_batch(ours, reference, sequences):
+    ids, mask = pad(sequences)
+    batched = ours.layer_scores(ids, mask, ALL_CUTOFFS)
+    for row, seq in enumerate(sequences):
+        single_ids, single_mask = seq[None], torch.ones(1, len(seq), dtype=torch.long)
+        got = ours.layer_scores(single_ids, single_mask, ALL_CUTOFFS)
+        assert max_diff(got, reference_scores(reference, single_ids, single_mask, ALL_CUTOFFS)) <= TOL
+        assert max_diff(got[0], batched[row]) <= TOL
+
+
+def test_cutoff_order_and_subsets_follow_the_request(ours, reference, sequences):
+    ids, mask = pad(sequences)
+    want = reference_scores(reference, ids, mask, [5, 3])
+    assert max_diff(ours.layer_scores(ids, mask, [5, 3]), want) <= TOL
+    assert max_diff(ours.layer_scores(ids, mask, [3])[:, 0], want[:, 1]) <= TOL
+
+
+def test_runs_only_up_to_the_highest_cutoff(checkpoint, sequences):
+    model = load_layerwise(str(checkpoint))[0]
+
+    class Unreachable(nn.Module):
+        def forward(self, *args, **kwargs):
+            raise AssertionError("layer beyond the highest cutoff ran")
+
+    model.model.layers[3] = Unreachable()          # the 4th layer: needed for cutoff 4 and 5 only
+    ids, mask = pad(sequences)
+    assert model.layer_scores(ids, mask, [2, 3]).shape == (len(sequences), 2)
+    with pytest.raises(AssertionError, match="beyond the highest cutoff"):
+        model.layer_scores(ids, mask, [4])
+
+
+@pytest.mark.parametrize("cutoffs", [[1], [LAYERS + 1], [], [2, 9], [2.5]])
+def test_cutoff_outside_the_range_names_the_key(ours, cutoffs):
+    ids, mask = pad([torch.tensor([5, 6, 7])])
+    with pytest.raises(EvalkitError) as err:
+        ours.layer_scores(ids, mask, cutoffs)
+    message = str(err.value)
+    assert "reranker.llm.cutoff_layers" in message and f"[{START}, {LAYERS}]" in message and "\n" not in message
+
+
+def test_config_exposes_the_dimensions_efficiency_reads(ours, checkpoint):
+    raw = json.loads((checkpoint / "config.json").read_text())
+    for key in ("num_hidden_layers", "hidden_size", "intermediate_size", "num_attention_heads",
+                "num_key_value_heads", "vocab_size"):
+        assert getattr(ours.config, key) == raw[key], key
+
+
+# --- seeded mistakes: each must break the agreement with the reference --------------------------------------
+
+def _disagrees(model, reference, sequences, side="left"):
+    ids, mask = pad(sequences, side)
+    want = reference_scores(reference, *pad(sequences), ALL_CUTOFFS)
+    return max_diff(model.layer_scores(ids, mask, ALL_CUTOFFS), want) > 1e-3
+
+
+def test_right_padding_is_read_at_the_last_real_token(ours, reference, sequences, monkeypatch):
+    assert not _disagrees(ours, reference, sequences, side="right")
+    monkeypatch.setattr(layerwise, "last_token_index", lambda mask: torch.full(mask.shape[:1], mask.shape[1] - 1))
+    assert _disagrees(ours, reference, sequences, side="right")      # mistake: right padding read at position -1
+
+
+def test_seeded_missing_residual_scale_fails(checkpoint, reference, sequences, monkeypatch):
+    real = layerwise.fold_scales
+    monkeypatch.setattr(layerwise, "fold_scales", lambda name, t, extra, layers: real(
+        name, t, {**extra, "scale_depth": layers ** 0.5}, layers))   # residual branches unscaled
+    assert _disagrees(load_layerwise(str(checkpoint))[0], reference, sequences)
+
+
+def test_seeded_missing_embedding_scale_fails(checkpoint, reference, sequences, monkeypatch):
+    real = layerwise.fold_scales
+    monkeypatch.setattr(layerwise, "fold_scales", lambda name, t, extra, layers: real(
+        name, t, {**extra, "scale_emb": 1.0}, layers))
+    assert _disagrees(load_layerwise(str(checkpoint))[0], reference, sequences)
+
+
+def test_seeded_wrong_head_index_fails(checkpoint, reference, sequences):
+    model = load_layerwise(str(checkpoint))[0]
+    model.heads = nn.ModuleList(list(model.heads)[1:] + list(model.heads)[:1])   # cutoff c read by head c-start+1
+    assert _disagrees(model, reference, sequences)
+
+
+def test_seeded_skipped_norm_fails(checkpoint, reference, sequences):
+    model = load_layerwise(str(checkpoint))[0]
+    model.model.norm = nn.Identity()
+    assert _disagrees(model, reference, sequences)
+
+
+# --- checkpoints that must be refused with one line ---------------------------------------------------------
+
+def test_pickle_only_checkpoint_is_refused(checkpoint, tmp_path):
+    (tmp_path / "config.json").write_text((checkpoint / "config.json").read_text())
+    torch.save(load_file(checkpoint / "model.safetensors"), tmp_path / "pytorch_model.bin")
+    with pytest.raises(EvalkitError) as err:
+        load_layerwise(str(tmp_path))
+    assert "pytorch_model.bin" in str(err.value) and "safetensors" in str(err.value)
+    assert "\n" not in str(err.value)
+
+
+def test_missing_tensor_is_refused(checkpoint, tmp_path):
+    (tmp_path / "config.json").write_text((checkpoint / "config.json").read_text())
+    state = load_file(checkpoint / "model.safetensors")
+    del state[f"lm_head.{LAYERS - START}.linear_head.weight"]
+    save_file(state, tmp_path / "model.safetensors")
+    with pytest.raises(EvalkitError, match=f"missing \\['heads.{LAYERS - START}.weight'\\]"):
+        load_layerwise(str(tmp_path))

@@ -6,6 +6,7 @@ LayerWiseFlagLLMReranker does (`last_logit_pool_layerwise`). Seeded mistakes mus
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 import torch
@@ -200,3 +201,78 @@ def test_missing_tensor_is_refused(checkpoint, tmp_path):
     save_file(state, tmp_path / "model.safetensors")
     with pytest.raises(EvalkitError, match=f"missing \\['heads.{LAYERS - START}.weight'\\]"):
         load_layerwise(str(tmp_path))
+
+
+# --- the FlagLLMReranker prompt, through LayerWiseFlagLLMReranker.compute_score ------------------------------
+
+PROMPT = ("Given a query A and a passage B, determine whether the passage contains an answer to the query by "
+          "providing a prediction of either 'Yes' or 'No'.")
+PAIRS = [
+    ("what is a giant panda?", "The giant panda is a bear species endemic to China, known for its black-and-white coat."),
+    ("what is a giant panda?", "Paris is the capital and most populous city of France."),
+    ("北京是哪个国家的首都？", "北京是中华人民共和国的首都，也是全国的政治和文化中心。"),
+    ("北京是哪个国家的首都？", "東京は日本の首都である。"),
+    ("¿Cuál es el río más largo de Europa?", "El Volga es el río más largo de Europa, con unos 3.530 km."),
+    ("Wie hoch ist die Zugspitze?", "Die Zugspitze ist mit 2962 m der höchste Berg Deutschlands."),
+    ("Qui a écrit Les Misérables ?", "Les Misérables est un roman de Victor Hugo paru en 1862."),
+    ("Сколько лет Москве?", "Москва впервые упоминается в летописях в 1147 году."),
+    ("ما هي عاصمة مصر؟", "القاهرة هي عاصمة جمهورية مصر العربية وأكبر مدنها."),
+    ("हिमालय कहाँ है?", "हिमालय पर्वत श्रृंखला एशिया में स्थित है।"),
+    ("q", "a very short passage"),
+    ("how many moons does Mars have", "Mars has two small moons, Phobos and Deimos, discovered in 1877 " * 3),
+]
+
+
+@pytest.fixture(scope="module")
+def tokenized_checkpoint(tmp_path_factory):
+    return make_tiny_minicpm_layerwise(tmp_path_factory.mktemp("layerwise-tok"), layers=4, start_layer=2)
+
+
+@pytest.fixture(scope="module")
+def flag_reranker(tokenized_checkpoint):
+    """LayerWiseFlagLLMReranker on the tiny checkpoint; its model comes from reference_model (see there)."""
+    import FlagEmbedding.inference.reranker.decoder_only.layerwise as fe_layerwise
+
+    class Loader:
+        @staticmethod
+        def from_pretrained(path, **kwargs):
+            return reference_model(Path(path))
+
+    patch = pytest.MonkeyPatch()
+    patch.setattr(fe_layerwise, "LayerWiseMiniCPMForCausalLM", Loader)
+    try:
+        yield fe_layerwise.LayerWiseLLMReranker(str(tokenized_checkpoint), use_fp16=False, devices="cpu",
+                                                batch_size=5)   # exported as LayerWiseFlagLLMReranker
+    finally:
+        patch.undo()
+
+
+def prompt_ids(tokenizer, query, doc):
+    """The FlagLLMReranker layout written out: bos, "A: {query}", "\\n", "B: {doc}", "\\n", prompt."""
+    def encode(text):
+        return tokenizer(text, add_special_tokens=False)["input_ids"]
+    return torch.tensor([tokenizer.bos_token_id] + encode(f"A: {query}") + encode("\n") + encode(f"B: {doc}")
+                        + encode("\n") + encode(PROMPT))
+
+
+def test_flag_prompt_written_out_matches_compute_score(flag_reranker, tokenized_checkpoint):
+    ours = load_layerwise(str(tokenized_checkpoint))[0]
+    cutoffs = [2, 3, 4]
+    want = torch.tensor(flag_reranker.compute_score(PAIRS, cutoff_layers=cutoffs)).T        # (pairs, cutoffs)
+    sequences = [prompt_ids(flag_reranker.tokenizer, q, d) for q, d in PAIRS]
+    assert max_diff(ours.layer_scores(*pad(sequences, pad_id=1), cutoffs), want) <= TOL
+    for row, seq in enumerate(sequences):
+        assert max_diff(ours.layer_scores(seq[None], torch.ones(1, len(seq), dtype=torch.long), cutoffs)[0],
+                        want[row]) <= TOL
+    assert want.std(dim=0).min() > 0.05
+
+
+def test_sharded_checkpoint_loads_as_the_single_file(checkpoint, tmp_path, sequences):
+    (tmp_path / "config.json").write_text((checkpoint / "config.json").read_text())
+    state = load_file(checkpoint / "model.safetensors")
+    names = sorted(state)
+    for part, chunk in enumerate((names[: len(names) // 2], names[len(names) // 2:]), start=1):
+        save_file({n: state[n] for n in chunk}, tmp_path / f"model-0000{part}-of-00002.safetensors")
+    ids, mask = pad(sequences)
+    single = load_layerwise(str(checkpoint))[0].layer_scores(ids, mask, ALL_CUTOFFS)
+    assert torch.equal(load_layerwise(str(tmp_path))[0].layer_scores(ids, mask, ALL_CUTOFFS), single)

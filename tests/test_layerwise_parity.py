@@ -276,3 +276,15 @@ def test_sharded_checkpoint_loads_as_the_single_file(checkpoint, tmp_path, seque
     ids, mask = pad(sequences)
     single = load_layerwise(str(checkpoint))[0].layer_scores(ids, mask, ALL_CUTOFFS)
     assert torch.equal(load_layerwise(str(tmp_path))[0].layer_scores(ids, mask, ALL_CUTOFFS), single)
+
+
+def test_tied_lm_head_is_ignored_and_other_extras_refused(checkpoint, tmp_path, sequences):
+    (tmp_path / "config.json").write_text((checkpoint / "config.json").read_text())
+    state = load_file(checkpoint / "model.safetensors")
+    save_file({**state, "lm_head.weight": state["model.embed_tokens.weight"].clone()}, tmp_path / "model.safetensors")
+    ids, mask = pad(sequences)
+    assert torch.equal(load_layerwise(str(tmp_path))[0].layer_scores(ids, mask, [3]),
+                       load_layerwise(str(checkpoint))[0].layer_scores(ids, mask, [3]))
+    save_file({**state, "score.weight": torch.zeros(1, 32)}, tmp_path / "model.safetensors")
+    with pytest.raises(EvalkitError, match="unexpected tensor 'score.weight'"):
+        load_layerwise(str(tmp_path))

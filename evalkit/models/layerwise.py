@@ -113,6 +113,9 @@ class LayerwiseReranker(nn.Module):
         return torch.stack([scores[c] for c in cutoffs], dim=1)
 
 
+UNUSED = {"lm_head.weight"}   # saved by the reference when tie_word_embeddings (its default) tied the embeddings
+
+
 def _native_name(name: str) -> str | None:
     """The LayerwiseReranker name for a published tensor name (None: not part of the reranker)."""
     if name.startswith("model."):
@@ -137,6 +140,8 @@ def _read_state(weights: list[Path], config: LlamaConfig, extra: dict[str, Any],
     for path in weights:
         with safe_open(str(path), framework="pt") as fh:
             for name in fh.keys():
+                if name in UNUSED:
+                    continue
                 native = _native_name(name)
                 if native is None:
                     raise CheckpointError(f"{path}: unexpected tensor {name!r} for a layer-wise MiniCPM reranker")

@@ -208,7 +208,7 @@ def test_missing_tensor_is_refused(checkpoint, tmp_path):
 PROMPT = ("Given a query A and a passage B, determine whether the passage contains an answer to the query by "
           "providing a prediction of either 'Yes' or 'No'.")
 PAIRS = [
-    ("what is a giant panda?", "The giant panda is a bear species endemic to China, known for its black-and-white coat."),
+    ("what is a giant panda?", "The giant panda is a bear species endemic to China, known for its black coat."),
     ("what is a giant panda?", "Paris is the capital and most populous city of France."),
     ("北京是哪个国家的首都？", "北京是中华人民共和国的首都，也是全国的政治和文化中心。"),
     ("北京是哪个国家的首都？", "東京は日本の首都である。"),

@@ -274,7 +274,7 @@ LAYERWISE_AUTO_MAP = {
 }
 
 
-def make_tiny_minicpm_layerwise(path: str | Path, *, vocab_size: int = TOKENIZER_VOCAB, layers: int = 4,
+def make_tiny_minicpm_layerwise(path: str | Path, *, vocab_size: int | None = None, layers: int = 4,
                                 start_layer: int = 2, hidden: int = 32, heads: int = 4, kv_heads: int | None = None,
                                 intermediate: int = 64, scale_emb: float = 12.0, scale_depth: float = 1.4,
                                 dim_model_base: int = 8, seed: int = 0, tokenizer: bool = True,
@@ -282,9 +282,18 @@ def make_tiny_minicpm_layerwise(path: str | Path, *, vocab_size: int = TOKENIZER
     """A random bge-reranker-v2-minicpm-layerwise checkpoint in the published layout: config.json as BAAI's
     (model_type "minicpm", auto_map, MiniCPM's scales, head_type "simple", head_multi), safetensors with the
     published tensor names (`model.*`, `lm_head.{i}.linear_head.weight` for cutoff layers start_layer..layers) and,
-    when `tokenizer`, the XLM-R tokenizer (its 250002 pieces need vocab_size >= TOKENIZER_VOCAB)."""
-    if tokenizer and vocab_size < TOKENIZER_VOCAB:
-        raise ValueError(f"vocab_size {vocab_size} < {TOKENIZER_VOCAB}: too small for the bundled tokenizer")
+    when `tokenizer`, a tiny SentencePiece-style tokenizer with <bos> (make_llm_tokenizer's "gemma" kind; MiniCPM's
+    is a Llama SentencePiece one). vocab_size: the tokenizer's by default (1000 without one)."""
+    bos = pad = None
+    if tokenizer:
+        from transformers import AutoTokenizer
+
+        path = make_llm_tokenizer(path, "gemma")
+        tok = AutoTokenizer.from_pretrained(path)
+        if vocab_size is not None and vocab_size < len(tok):
+            raise ValueError(f"vocab_size {vocab_size} < {len(tok)}: too small for the tokenizer")
+        vocab_size, bos, pad = vocab_size or len(tok), tok.bos_token_id, tok.pad_token_id
+    vocab_size = vocab_size or 1000
     kv_heads = kv_heads or heads
     head_dim = hidden // heads
     shapes = {"model.embed_tokens.weight": (vocab_size, hidden), "model.norm.weight": (hidden,)}
@@ -316,8 +325,8 @@ def make_tiny_minicpm_layerwise(path: str | Path, *, vocab_size: int = TOKENIZER
         state[name] = value.to(dtype).contiguous()
     config = {
         "architectures": ["LayerWiseMiniCPMForCausalLM"], "auto_map": LAYERWISE_AUTO_MAP, "model_type": "minicpm",
-        "attention_bias": False, "attention_dropout": 0.0, "bos_token_id": 0 if tokenizer else 1,
-        "eos_token_id": 2, "pad_token_id": 1 if tokenizer else None, "dim_model_base": dim_model_base,
+        "attention_bias": False, "attention_dropout": 0.0, "bos_token_id": bos if tokenizer else 1,
+        "eos_token_id": 2, "pad_token_id": pad, "dim_model_base": dim_model_base,
         "head_multi": True, "head_type": "simple", "hidden_act": "silu", "hidden_size": hidden,
         "initializer_range": 0.1, "intermediate_size": intermediate, "layer_sep": 1, "max_position_embeddings": 2048,
         "num_attention_heads": heads, "num_hidden_layers": layers, "num_key_value_heads": kv_heads,
@@ -326,7 +335,7 @@ def make_tiny_minicpm_layerwise(path: str | Path, *, vocab_size: int = TOKENIZER
         "tie_word_embeddings": False, "torch_dtype": str(dtype).removeprefix("torch."),
         "transformers_version": "4.38.1", "use_cache": False, "vocab_size": vocab_size,
     }
-    path = make_tokenizer_dir(path) if tokenizer else Path(path)
+    path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
     (path / "config.json").write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
     save_file(state, path / "model.safetensors", metadata={"format": "pt"})

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from safetensors.torch import load_file, save_file
@@ -22,6 +23,7 @@ from FlagEmbedding.inference.reranker.decoder_only.layerwise import last_logit_p
 from FlagEmbedding.inference.reranker.decoder_only.models import modeling_minicpm_reranker as fe_models
 from FlagEmbedding.inference.reranker.decoder_only.models.configuration_minicpm_reranker import LayerWiseMiniCPMConfig
 
+ROOT = Path(__file__).resolve().parents[1]
 VOCAB, LAYERS, START = 300, 5, 2
 ALL_CUTOFFS = list(range(START, LAYERS + 1))
 TOL = 1e-5
@@ -53,7 +55,7 @@ def reference(checkpoint):
 
 @pytest.fixture(scope="module")
 def ours(checkpoint):
-    return load_layerwise(str(checkpoint))[0]
+    return load_layerwise(str(checkpoint), tokenizer=False)[0]
 
 
 @pytest.fixture(scope="module")
@@ -114,7 +116,7 @@ def test_cutoff_order_and_subsets_follow_the_request(ours, reference, sequences)
 
 
 def test_runs_only_up_to_the_highest_cutoff(checkpoint, sequences):
-    model = load_layerwise(str(checkpoint))[0]
+    model = load_layerwise(str(checkpoint), tokenizer=False)[0]
 
     class Unreachable(nn.Module):
         def forward(self, *args, **kwargs):
@@ -161,24 +163,24 @@ def test_seeded_missing_residual_scale_fails(checkpoint, reference, sequences, m
     real = layerwise.fold_scales
     monkeypatch.setattr(layerwise, "fold_scales", lambda name, t, extra, layers: real(
         name, t, {**extra, "scale_depth": layers ** 0.5}, layers))   # residual branches unscaled
-    assert _disagrees(load_layerwise(str(checkpoint))[0], reference, sequences)
+    assert _disagrees(load_layerwise(str(checkpoint), tokenizer=False)[0], reference, sequences)
 
 
 def test_seeded_missing_embedding_scale_fails(checkpoint, reference, sequences, monkeypatch):
     real = layerwise.fold_scales
     monkeypatch.setattr(layerwise, "fold_scales", lambda name, t, extra, layers: real(
         name, t, {**extra, "scale_emb": 1.0}, layers))
-    assert _disagrees(load_layerwise(str(checkpoint))[0], reference, sequences)
+    assert _disagrees(load_layerwise(str(checkpoint), tokenizer=False)[0], reference, sequences)
 
 
 def test_seeded_wrong_head_index_fails(checkpoint, reference, sequences):
-    model = load_layerwise(str(checkpoint))[0]
+    model = load_layerwise(str(checkpoint), tokenizer=False)[0]
     model.heads = nn.ModuleList(list(model.heads)[1:] + list(model.heads)[:1])   # cutoff c read by head c-start+1
     assert _disagrees(model, reference, sequences)
 
 
 def test_seeded_skipped_norm_fails(checkpoint, reference, sequences):
-    model = load_layerwise(str(checkpoint))[0]
+    model = load_layerwise(str(checkpoint), tokenizer=False)[0]
     model.model.norm = nn.Identity()
     assert _disagrees(model, reference, sequences)
 
@@ -189,7 +191,7 @@ def test_pickle_only_checkpoint_is_refused(checkpoint, tmp_path):
     (tmp_path / "config.json").write_text((checkpoint / "config.json").read_text())
     torch.save(load_file(checkpoint / "model.safetensors"), tmp_path / "pytorch_model.bin")
     with pytest.raises(EvalkitError) as err:
-        load_layerwise(str(tmp_path))
+        load_layerwise(str(tmp_path), tokenizer=False)
     assert "pytorch_model.bin" in str(err.value) and "safetensors" in str(err.value)
     assert "\n" not in str(err.value)
 
@@ -200,7 +202,7 @@ def test_missing_tensor_is_refused(checkpoint, tmp_path):
     del state[f"lm_head.{LAYERS - START}.linear_head.weight"]
     save_file(state, tmp_path / "model.safetensors")
     with pytest.raises(EvalkitError, match=f"missing \\['heads.{LAYERS - START}.weight'\\]"):
-        load_layerwise(str(tmp_path))
+        load_layerwise(str(tmp_path), tokenizer=False)
 
 
 # --- the FlagLLMReranker prompt, through LayerWiseFlagLLMReranker.compute_score ------------------------------
@@ -274,8 +276,9 @@ def test_sharded_checkpoint_loads_as_the_single_file(checkpoint, tmp_path, seque
     for part, chunk in enumerate((names[: len(names) // 2], names[len(names) // 2:]), start=1):
         save_file({n: state[n] for n in chunk}, tmp_path / f"model-0000{part}-of-00002.safetensors")
     ids, mask = pad(sequences)
-    single = load_layerwise(str(checkpoint))[0].layer_scores(ids, mask, ALL_CUTOFFS)
-    assert torch.equal(load_layerwise(str(tmp_path))[0].layer_scores(ids, mask, ALL_CUTOFFS), single)
+    single = load_layerwise(str(checkpoint), tokenizer=False)[0].layer_scores(ids, mask, ALL_CUTOFFS)
+    sharded = load_layerwise(str(tmp_path), tokenizer=False)[0].layer_scores(ids, mask, ALL_CUTOFFS)
+    assert torch.equal(sharded, single)
 
 
 def test_tied_lm_head_is_ignored_and_other_extras_refused(checkpoint, tmp_path, sequences):
@@ -283,8 +286,79 @@ def test_tied_lm_head_is_ignored_and_other_extras_refused(checkpoint, tmp_path, 
     state = load_file(checkpoint / "model.safetensors")
     save_file({**state, "lm_head.weight": state["model.embed_tokens.weight"].clone()}, tmp_path / "model.safetensors")
     ids, mask = pad(sequences)
-    assert torch.equal(load_layerwise(str(tmp_path))[0].layer_scores(ids, mask, [3]),
-                       load_layerwise(str(checkpoint))[0].layer_scores(ids, mask, [3]))
+    assert torch.equal(load_layerwise(str(tmp_path), tokenizer=False)[0].layer_scores(ids, mask, [3]),
+                       load_layerwise(str(checkpoint), tokenizer=False)[0].layer_scores(ids, mask, [3]))
     save_file({**state, "score.weight": torch.zeros(1, 32)}, tmp_path / "model.safetensors")
     with pytest.raises(EvalkitError, match="unexpected tensor 'score.weight'"):
-        load_layerwise(str(tmp_path))
+        load_layerwise(str(tmp_path), tokenizer=False)
+
+
+# --- reranker=bge_layerwise: the preset through evalkit's decoder engine -------------------------------------
+
+def preset(model, **overrides):
+    """configs/reranker/bge_layerwise.yaml merged into the schema, as evalkit runs it."""
+    from omegaconf import OmegaConf
+
+    from evalkit.app.schema import RerankerConfig
+
+    raw = OmegaConf.load(ROOT / "configs" / "reranker" / "bge_layerwise.yaml")
+    merged = OmegaConf.merge(OmegaConf.structured(RerankerConfig), raw,
+                             {"model": str(model), "cache": False, "device": "cpu", "dtype": "fp32"},
+                             OmegaConf.from_dotlist([f"{k}={v}" for k, v in overrides.items()]))
+    return OmegaConf.to_object(merged)
+
+
+def test_bge_layerwise_preset_matches_compute_score(flag_reranker, tokenized_checkpoint):
+    from evalkit.rerank.decoder import build_decoder
+
+    theirs = np.asarray(flag_reranker.compute_score(PAIRS, cutoff_layers=[2, 3, 4], max_length=2048), np.float32)
+    ours = build_decoder(preset(tokenized_checkpoint, **{"llm.cutoff_layers": "[3,2,4]"}))
+    np.testing.assert_allclose(ours.score(PAIRS), theirs[1], atol=TOL, rtol=0)
+    np.testing.assert_allclose(np.concatenate([ours.score([p]) for p in PAIRS]), theirs[1], atol=TOL, rtol=0)
+    variants = dict(ours.variants())
+    assert sorted(variants) == ["layer2", "layer4"]
+    np.testing.assert_allclose(variants["layer2"].score(PAIRS), theirs[0], atol=TOL, rtol=0)
+    np.testing.assert_allclose(variants["layer4"].score(PAIRS), theirs[2], atol=TOL, rtol=0)
+    assert np.ptp(theirs, axis=1).min() > 0.1
+    normalized = build_decoder(preset(tokenized_checkpoint, score_transform="sigmoid",
+                                      **{"llm.cutoff_layers": "[3]"})).score(PAIRS)
+    np.testing.assert_allclose(normalized, flag_reranker.compute_score(PAIRS, cutoff_layers=[3], max_length=2048,
+                                                                       normalize=True), atol=TOL, rtol=0)
+
+
+def test_bge_layerwise_default_cutoff_beyond_a_small_model_is_refused(tokenized_checkpoint):
+    from evalkit.rerank.decoder import build_decoder
+
+    with pytest.raises(EvalkitError, match=r"reranker\.llm\.cutoff_layers: \[28\] .*\[2, 4\]"):
+        build_decoder(preset(tokenized_checkpoint))
+
+
+def test_bge_layerwise_runs_end_to_end_on_the_sample(tokenized_checkpoint, tmp_path):
+    from cli_runner import evalkit
+
+    run = tmp_path / "run"
+    env = {"EVALKIT_CACHE": tmp_path / "cache"}
+    done = evalkit("benchmark=sample", "reranker=bge_layerwise", f"reranker.model={tokenized_checkpoint}",
+                   "reranker.llm.cutoff_layers=[3,4]", "candidates.depth=10", f"hydra.run.dir={run}",
+                   env=env, check=True)
+    assert "custom code" not in done.stdout + done.stderr          # no remote-code prompt for the auto_map
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert "reranked" in metrics["systems"]
+    first, reranked = (_ranking(run / "runs" / f"{name}.en.trec") for name in ("first_stage", "reranked"))
+    assert first.keys() == reranked.keys()
+    assert {q: set(d) for q, d in first.items()} == {q: set(d) for q, d in reranked.items()}   # same pools ...
+    assert sum(first[q] != reranked[q] for q in first) > len(first) // 2                      # ... reordered
+    refused = evalkit("benchmark=sample", "reranker=bge_layerwise", f"reranker.model={tokenized_checkpoint}",
+                      f"hydra.run.dir={tmp_path / 'refused'}", env=env)
+    assert refused.returncode == 2
+    assert refused.stderr.strip().splitlines()[-1] == (
+        "evalkit: error: reranker.llm.cutoff_layers: [28] must be a non-empty list of layers in [2, 4] "
+        "(this checkpoint's start_layer and num_hidden_layers)")
+
+
+def _ranking(path):
+    ranking = {}
+    for line in path.read_text().splitlines():
+        qid, _, docid, _, _, _ = line.split()
+        ranking.setdefault(qid, []).append(docid)
+    return ranking

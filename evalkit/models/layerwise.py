@@ -28,7 +28,8 @@ from transformers.models.llama.modeling_llama import LlamaRotaryEmbedding
 
 from evalkit.errors import EvalkitError
 from evalkit.models.device import torch_dtype
-from evalkit.models.loading import CheckpointError, _read_config, _weights_files, resolve_model_dir, sha256_files
+from evalkit.models.loading import (CheckpointError, _read_config, _weights_files, load_tokenizer, quiet_transformers,
+                                    resolve_model_dir, sha256_files)
 
 logger = logging.getLogger(__name__)
 
@@ -153,8 +154,10 @@ def _read_state(weights: list[Path], config: LlamaConfig, extra: dict[str, Any],
 
 
 def load_layerwise(model: str, revision: str | None = None, dtype: torch.dtype | str = torch.float32,
-                   device: str = "cpu", attn_implementation: str = "sdpa") -> tuple[LayerwiseReranker, dict[str, Any]]:
-    """Load a bge-reranker-v2-minicpm-layerwise checkpoint (config.json + *.safetensors) in eval mode."""
+                   device: str = "cpu", attn_implementation: str = "sdpa",
+                   tokenizer: bool = True) -> tuple[LayerwiseReranker, Any, dict[str, Any]]:
+    """Load a bge-reranker-v2-minicpm-layerwise checkpoint (config.json + *.safetensors) in eval mode, and its
+    tokenizer (left padding; None when `tokenizer` is false)."""
     if isinstance(dtype, str):
         dtype = torch_dtype(dtype)
     local, commit = resolve_model_dir(model, revision)
@@ -179,12 +182,17 @@ def load_layerwise(model: str, revision: str | None = None, dtype: torch.dtype |
     network.load_state_dict(state, strict=True, assign=True)
     network.model.rotary_emb = LlamaRotaryEmbedding(config)   # its buffers are not in the checkpoint
     network.to(device).eval()
+    tok, tokenizer_hash = None, None
+    if tokenizer:
+        with quiet_transformers():
+            tok, tokenizer_hash = load_tokenizer(local, "minicpm", padding_side="left")
     info = {"model": model, "local_dir": str(local), "revision": revision, "commit": commit,
-            "weights_hash": sha256_files(weights)[0], "format": "minicpm-layerwise", "model_type": "minicpm",
+            "weights_hash": sha256_files(weights)[0], "tokenizer_hash": tokenizer_hash,
+            "format": "minicpm-layerwise", "model_type": "minicpm",
             "architecture": "LayerwiseReranker", "num_hidden_layers": config.num_hidden_layers,
             "start_layer": extra["start_layer"], "scale_emb": extra["scale_emb"], "scale_depth": extra["scale_depth"],
             "max_position_embeddings": config.max_position_embeddings, "attn_implementation": attn_implementation,
             "dtype": str(dtype).removeprefix("torch."), "device": device}
     logger.info("loaded %s (layer-wise MiniCPM, %d layers, heads from layer %d) from %s", model,
                 config.num_hidden_layers, extra["start_layer"], local)
-    return network, info
+    return network, tok, info

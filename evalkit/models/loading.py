@@ -212,7 +212,7 @@ def load_tokenizer(local: Path, model_type: str, padding_side: str = "right") ->
     elif model_type in XLMR_TOKENIZER_TYPES:
         tokenizer = XLMRobertaTokenizerFast.from_pretrained(local)       # built from sentencepiece.bpe.model
     else:
-        tokenizer = AutoTokenizer.from_pretrained(local, use_fast=True)
+        tokenizer = AutoTokenizer.from_pretrained(local, use_fast=True, trust_remote_code=False)   # never prompts
     if tokenizer.is_fast and tokenizer.pad_token_id is None and padding_side == "left" and tokenizer.eos_token:
         tokenizer.pad_token = tokenizer.eos_token   # a causal LM reads the last position: pads are masked anyway
     if not tokenizer.is_fast or tokenizer.pad_token_id is None:

@@ -167,6 +167,7 @@ def build_decoder(cfg: Any, cache_dir: str | Path | None = None, progress: bool 
         from evalkit.models.layerwise import load_layerwise
 
         model, tokenizer, info = load_layerwise(cfg.model, revision=cfg.revision, dtype=dtype, device=device)
+        model.check_cutoffs(list(cutoffs))   # before any work: one line naming reranker.llm.cutoff_layers
         limit = int(model.config.max_position_embeddings)
     else:
         loaded = loading.load_causal_lm(cfg.model, revision=cfg.revision, dtype=dtype, device=device,

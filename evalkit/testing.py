@@ -265,6 +265,7 @@ def make_tiny_causal_lm(path: str | Path, kind: str = "qwen3", seed: int = 0, hi
             if param.dim() == 2:
                 param.normal_(0.0, 1.0 / param.shape[1] ** 0.5 if "embed" not in name else 1.0)
     model.save_pretrained(path, safe_serialization=True)
+    return path
 
 
 LAYERWISE_AUTO_MAP = {

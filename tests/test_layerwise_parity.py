@@ -343,11 +343,13 @@ def test_bge_layerwise_runs_end_to_end_on_the_sample(tokenized_checkpoint, tmp_p
                    env=env, check=True)
     assert "custom code" not in done.stdout + done.stderr          # no remote-code prompt for the auto_map
     metrics = json.loads((run / "metrics.json").read_text())
-    assert "reranked" in metrics["systems"]
-    first, reranked = (_ranking(run / "runs" / f"{name}.en.trec") for name in ("first_stage", "reranked"))
-    assert first.keys() == reranked.keys()
-    assert {q: set(d) for q, d in first.items()} == {q: set(d) for q, d in reranked.items()}   # same pools ...
-    assert sum(first[q] != reranked[q] for q in first) > len(first) // 2                      # ... reordered
+    assert {"reranked", "reranked@layer4"} <= set(metrics["systems"])    # cutoff 3, and 4 from the same pass
+    first, layer3, layer4 = (_ranking(run / "runs" / f"{name}.en.trec")
+                             for name in ("first_stage", "reranked", "reranked@layer4"))
+    for reranked in (layer3, layer4):
+        assert {q: set(d) for q, d in first.items()} == {q: set(d) for q, d in reranked.items()}   # same pools,
+        assert sum(first[q] != reranked[q] for q in first) > len(first) // 2                      # reordered
+    assert layer3 != layer4
     refused = evalkit("benchmark=sample", "reranker=bge_layerwise", f"reranker.model={tokenized_checkpoint}",
                       f"hydra.run.dir={tmp_path / 'refused'}", env=env)
     assert refused.returncode == 2

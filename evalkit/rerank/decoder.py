@@ -184,7 +184,9 @@ def build_decoder(cfg: Any, cache_dir: str | Path | None = None, progress: bool 
         cache = PairCache(cfg.cache_path or root / "pair_scores.sqlite")
     packed = resolve_packed(cfg.packed, device, dtype, model)
     batch_tokens = resolve_batch_tokens(cfg.batch_tokens, device)
-    settings = EngineSettings(max_length=max_length, query_max_length=cfg.query_max_length,
+    fixed = sum(len(part) for part in prompt.layout)   # default query budget: 3/4 of what the prompt leaves
+    query_max_length = cfg.query_max_length if cfg.query_max_length is not None else (max_length - fixed) * 3 // 4
+    settings = EngineSettings(max_length=max_length, query_max_length=query_max_length,
                               query_template=prompt.query_template, doc_template=prompt.doc_template,
                               score_transform=cfg.score_transform, batch_tokens=batch_tokens, dtype=dtype,
                               device=device, window_tokens=resolve_window_tokens(cfg.window_tokens, batch_tokens),

@@ -50,12 +50,14 @@ def encoder_flops(config: Any, n: float, layers: int | None = None) -> float:
 
 def decoder_flops(config: Any, n: float, layers: int | None = None) -> float:
     """Forward matmul FLOPs of one pair of `n` tokens through a causal LM read at its last position; `layers`: a
-    layer-wise model's cutoff (only that many layers run)."""
+    layer-wise model's deepest cutoff (only that many layers run, and its heads are Linear(hidden, 1): no LM
+    head)."""
     d, inter, L = config.hidden_size, config.intermediate_size, _layers(config, layers)
     heads, kv = config.num_attention_heads, getattr(config, "num_key_value_heads", None) or config.num_attention_heads
     hd = getattr(config, "head_dim", None) or d // heads
     params = L * (2 * d * heads * hd + 2 * d * kv * hd + 3 * d * inter)
-    return 2.0 * params * n + 2.0 * L * heads * hd * n * (n + 1) + 2.0 * d * config.vocab_size
+    head = 2.0 * d * (1 if layers is not None else config.vocab_size)
+    return 2.0 * params * n + 2.0 * L * heads * hd * n * (n + 1) + head
 
 
 def is_decoder(config: Any) -> bool:
@@ -115,9 +117,9 @@ def _latencies(seconds: list[float]) -> dict[str, float | None]:
 
 
 def probe_latency(scorer: Any, chunks: Iterable[Sequence[tuple[str, str]]],
-                  n_queries: int = PROBE_QUERIES) -> list[float]:
+                  n_queries: int = PROBE_QUERIES) -> tuple[list[float], Any]:
     """Seconds per query, each query's pairs scored alone by a copy of `scorer` without its cache (the run's
-    stats and cache untouched)."""
+    stats and cache untouched), and the copy's stats."""
     probe = copy.copy(scorer)
     probe.cache, probe.stats, probe.progress = None, type(scorer.stats)(), False
     out = []
@@ -127,7 +129,7 @@ def probe_latency(scorer: Any, chunks: Iterable[Sequence[tuple[str, str]]],
         start = time.perf_counter()
         probe.score(list(chunk))
         out.append(time.perf_counter() - start)
-    return out
+    return out, probe.stats
 
 
 def efficiency(scorer: Any, stage_seconds: float, queries: int, chunks: Iterable | None = None) -> dict[str, Any]:
@@ -163,9 +165,11 @@ def efficiency(scorer: Any, stage_seconds: float, queries: int, chunks: Iterable
 
     device = settings.device
     config = scorer.model.config if hasattr(scorer, "model") else None
-    mean_tokens = stats.tokens / scored if scored and stats.tokens else None
-    layers = getattr(settings, "cutoff_layers", None) or getattr(settings, "cutoff_layer", None)
-    layers = max(layers) if isinstance(layers, (list, tuple)) else layers
+    seconds, probed = probe_latency(scorer, chunks) if chunks is not None and hasattr(scorer, "model") else ([], None)
+    sized = stats if scored and stats.tokens else probed   # a run served from the cache: the probe's pairs
+    mean_tokens = sized.tokens / sized.scored if sized is not None and sized.scored and sized.tokens else None
+    cutoffs = getattr(settings, "cutoff_layers", None) or getattr(scorer, "cutoff_layers", None)   # layer-wise
+    layers = max(cutoffs) if cutoffs else None
     ray = hasattr(scorer, "remote")   # executor=ray: the actors' summed stats; threads and memory are theirs
     memory, memory_measure = (None, "not measured: the model runs in Ray actors") if ray else peak_memory(device)
     out |= {
@@ -182,16 +186,17 @@ def efficiency(scorer: Any, stage_seconds: float, queries: int, chunks: Iterable
     }
     if config is not None and mean_tokens:
         out["flops_per_pair"] = round(flops_per_pair(config, mean_tokens, layers))
-        out["flops_note"] = ((f"decoder, {layers} layers; " if layers else "decoder; " if is_decoder(config)
+        out["flops_note"] = ((f"decoder up to cutoff layer {layers}; " if layers else "decoder; " if is_decoder(config)
                               else "encoder; ") + "matmul FLOPs at the mean tokens per pair (attention at n̄²: "
                              "a lower bound), evalkit/metrics/efficiency.py")
     else:
         out["flops_per_pair"], out["flops_note"] = None, "no pairs scored" if config is not None else \
             "the model runs in Ray actors; the driver keeps no config"
-    seconds = probe_latency(scorer, chunks) if chunks is not None and hasattr(scorer, "model") and scored else []
+    if mean_tokens and sized is probed:
+        out["flops_note"] += "; tokens per pair from the latency probe (the run scored nothing)"
     out |= _latencies(seconds)
     out["latency_measure"] = LATENCY_PROBE.replace(f"first {PROBE_QUERIES}", f"first {len(seconds)}") if seconds \
-        else "not measured: " + ("nothing was scored" if not scored else "the model runs in Ray actors")
+        else "not measured: " + ("the model runs in Ray actors" if ray else "no query to probe")
     return out
 
 

@@ -109,7 +109,10 @@ def efficiency_rows(metrics: dict) -> tuple[str, list[list[str]]]:
     """(note, rows) of the run's efficiency figures, each beside what it depends on; report.md and report.html."""
     eff = metrics.get("efficiency")
     if not eff:
-        return "reranker=none: no rerank stage, so no efficiency figures (nothing was scored).", []
+        if metrics["protocol"].get("reranker") in (None, "none"):
+            return "reranker=none: no rerank stage, so no efficiency figures (nothing was scored).", []
+        return ("no efficiency figures: this run's rerank stage was not timed as one (a merge of shards: each "
+                "shard's metrics.json has its own).", [])
     from evalkit.metrics.efficiency import measured_on
 
     setup = measured_on(eff)

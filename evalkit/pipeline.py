@@ -113,6 +113,7 @@ def run(cfg: DictConfig, out_dir: Path) -> RunResult:
         from evalkit.metrics.ties import tie_effects
 
         metrics |= tie_effects(benchmark, systems[RERANKED], measures(benchmark, cfg), cfg.metrics.no_relevant)
+        metrics["efficiency"] = efficiency_of(benchmark, candidates, scorer, timings["rerank"])
         if hasattr(scorer, "report"):
             metrics["reranker_api"] = scorer.report()
             if cfg.reranker.api.probe_file:   # `evalkit probe` output, shown next to the length buckets
@@ -131,6 +132,15 @@ def run(cfg: DictConfig, out_dir: Path) -> RunResult:
         write_shard_info(out_dir, shard, benchmark)
     log.debug("wrote %s", out_dir)
     return RunResult(out_dir, table, metrics, timings)
+
+
+def efficiency_of(benchmark: Benchmark, runs: dict[str, CompactRun], scorer, seconds: float) -> dict:
+    """metrics.json's `efficiency` (evalkit.metrics.efficiency): rates of the rerank stage, latency probe."""
+    from evalkit.metrics.efficiency import efficiency
+    from evalkit.rerank.stream import candidate_chunks
+
+    queries = sum(len(run.qids) for run in runs.values())
+    return efficiency(scorer, seconds, queries, candidate_chunks(benchmark, runs))
 
 
 def subset_reader(bcfg: DictConfig):

@@ -151,7 +151,8 @@ def load_systems(run_dirs: list[Path]) -> tuple[list[System], dict[str, dict[str
             protocol=metrics["protocol"], missing_docs=benchmark.get("missing_docs"),
             key=system_key(choices_of(config, choice), reranked=stage == RERANKED),
             report=config.get("report") or {}, fields=_json(path / "manifest.json").get("protocol", {}),
-            source=path.name, not_reported=list(metrics.get("not_reported") or [])))
+            source=path.name, not_reported=list(metrics.get("not_reported") or []),
+            efficiency=metrics.get("efficiency") or {}))
     return systems, differs, aliases
 
 

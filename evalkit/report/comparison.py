@@ -37,6 +37,17 @@ class System:
     source: str = ""                            # the run directory's name (named in a refusal)
     not_reported: list = field(default_factory=list)   # measures the run left out (cut-off deeper than its depth)
     missing_docs: str | None = None             # benchmark.missing_docs (the protocol holds only the counts)
+    efficiency: dict = field(default_factory=dict)   # metrics.json's `efficiency` (empty: no rerank stage)
+
+
+@dataclass
+class Cost:
+    """Quality against the rerank stage's cost: one row per system and language (avg = macro)."""
+    metric: str
+    points: pd.DataFrame      # system, lang, quality, pairs_per_s, ms_per_query, p50_ms, p95_ms, flops_per_pair,
+                              # measured_on, front (macro rows: on the Pareto front of pairs/s vs quality)
+    caveat: str               # one line naming where each timing was measured, when the setups differ
+    unmeasured: dict          # system -> why it has no speed figure (no rerank stage, served from the cache)
 
 
 @dataclass
@@ -62,6 +73,7 @@ class Comparison:
     mismatch: dict = field(default_factory=dict)    # protocol field -> {run: value}, allowed by the flag
     not_compared: dict = field(default_factory=dict)  # measure -> runs that do not report it
     keys: dict = field(default_factory=dict)   # system -> its key (benchmark/candidates[/reranker]): plot colours
+    cost: Cost | None = None                   # quality versus cost, where some run measured its rerank stage
 
     @property
     def banner(self) -> str:
@@ -229,6 +241,39 @@ def _published(systems: list[System], cis: pd.DataFrame, metrics: list[str]) -> 
                                        "delta", "inside", "note"])
 
 
+def cost_view(systems: list[System], cis: pd.DataFrame, metrics: list[str]) -> Cost | None:
+    """nDCG@10 (else the first metric), macro and per language, against each run's rerank-stage speed; the Pareto
+    front over pairs/s and macro quality; a caveat when timings come from different devices, dtypes or threads."""
+    from evalkit.metrics.efficiency import measured_on, pareto_front
+
+    if not any(s.efficiency for s in systems):
+        return None
+    metric = "ndcg@10" if "ndcg@10" in metrics else metrics[0]
+    part = cis[cis.metric == metric].set_index(["system", "lang"])["mean"]
+    rows, unmeasured = [], {}
+    for s in systems:
+        eff = s.efficiency
+        if not eff or eff.get("pairs_per_s") is None:
+            unmeasured[s.name] = (eff.get("speed_note") if eff else "no rerank stage (reranker=none)")
+            continue
+        for lang in [*sorted({g for (name, g) in part.index if name == s.name} - {MACRO}), MACRO]:
+            rows.append(dict(system=s.name, lang=lang, quality=float(part[(s.name, lang)]),
+                             **{k: eff.get(k) for k in ("pairs_per_s", "ms_per_query", "p50_ms", "p95_ms",
+                                                         "flops_per_pair")},
+                             measured_on=measured_on(eff)))
+    points = pd.DataFrame(rows, columns=["system", "lang", "quality", "pairs_per_s", "ms_per_query", "p50_ms",
+                                         "p95_ms", "flops_per_pair", "measured_on"])
+    macro = points.lang == MACRO
+    points["front"] = False
+    points.loc[macro, "front"] = pareto_front(list(zip(points.loc[macro, "pairs_per_s"], points.loc[macro, "quality"])))
+    setups = dict(zip(points.loc[macro, "system"], points.loc[macro, "measured_on"]))
+    caveat = ""
+    if len(set(setups.values())) > 1:
+        caveat = ("TIMINGS FROM DIFFERENT SETUPS (not comparable as measured): "
+                  + "; ".join(f"{name}: {where}" for name, where in setups.items()))
+    return Cost(metric, points, caveat, unmeasured)
+
+
 def build_comparison(systems: list[System], baseline: str, metrics: list[str] | None = None, *,
                      test: str = "randomization", seed: int = 0, n_resamples: int = 10_000,
                      allow_mismatch: bool = False, hint: str = MISMATCH_FLAG,
@@ -265,7 +310,7 @@ def build_comparison(systems: list[System], baseline: str, metrics: list[str] | 
         counts=outcome_counts(tidy, baseline), condensed=condensed_flags(stats, metrics),
         ranks=rank_stability(tidy, names, n_resamples, seed) if len(names) > 2 else None,
         differs=dict(differs or {}), mismatch=mismatch, not_compared=_not_compared(systems, metrics),
-        keys={s.name: s.key for s in systems})
+        keys={s.name: s.key for s in systems}, cost=cost_view(systems, cis, metrics))
 
 
 def _not_compared(systems: list[System], metrics: list[str]) -> dict[str, list[str]]:

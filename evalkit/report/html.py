@@ -45,6 +45,14 @@ def run_language_sections(metrics: dict) -> list[Section]:
             for m, header, rows in language_tables(metrics)]
 
 
+def efficiency_section(metrics: dict) -> Section:
+    """report.md's efficiency table, from the same rows."""
+    from evalkit.report.markdown import efficiency_rows
+
+    note, rows = efficiency_rows(metrics)
+    return Section("Efficiency (rerank stage)", "", note, ["", ""], rows)
+
+
 def _plots(c: Comparison) -> str:
     out = []
     for p in plots(c):
@@ -63,7 +71,8 @@ def render_html(c: Comparison, title: str, run_metrics: dict | None = None) -> s
                      f"<span class=\"system\">{escape(s)}</span>"
                      + (f" <span class=\"key\">({escape(c.keys[s])})</span>" if c.keys.get(s, s) != s else "")
                      for s in c.systems)
-    tables = [*(run_language_sections(run_metrics) if run_metrics else []), *sections(c)]
+    tables = [*(run_language_sections(run_metrics) if run_metrics else []), *sections(c),
+              *([efficiency_section(run_metrics)] if run_metrics else [])]
     return (f"<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<link rel=\"icon\" href=\"data:,\">\n<title>{escape(title)}</title>\n"
             f"<style>{STYLE}</style>\n</head>\n<body>\n<h1>{escape(title)}</h1>\n"
             f"<p>{escape(settings_line(c))}</p>\n<p class=\"legend\">Systems:{legend}</p>\n"

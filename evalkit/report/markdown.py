@@ -89,6 +89,60 @@ def language_tables(metrics: dict) -> list[tuple[str, list[str], list[list[str]]
             for metric in protocol["measures"]]
 
 
+def _n(value, unit: str = "", digits: int = 4) -> str:
+    if value is None:
+        return "–"
+    text = f"{value:,.0f}" if isinstance(value, int) or abs(value) >= 10 ** digits else f"{value:.{digits}g}"
+    return f"{text} {unit}".strip()
+
+
+def _flops(value: float | None) -> str:
+    if value is None:
+        return "–"
+    for scale, unit in ((1e12, "TFLOP"), (1e9, "GFLOP"), (1e6, "MFLOP"), (1e3, "kFLOP")):
+        if value >= scale:
+            return f"{value / scale:.3g} {unit}"
+    return f"{value:.0f} FLOP"
+
+
+def efficiency_rows(metrics: dict) -> tuple[str, list[list[str]]]:
+    """(note, rows) of the run's efficiency figures, each beside what it depends on; report.md and report.html."""
+    eff = metrics.get("efficiency")
+    if not eff:
+        if metrics["protocol"].get("reranker") in (None, "none"):
+            return "reranker=none: no rerank stage, so no efficiency figures (nothing was scored).", []
+        return ("no efficiency figures: this run's rerank stage was not timed as one (a merge of shards: each "
+                "shard's metrics.json has its own).", [])
+    from evalkit.metrics.efficiency import measured_on
+
+    setup = measured_on(eff)
+    if eff.get("kind") != "api":
+        setup += f"; batch_tokens {eff['batch_tokens']}, {'packed' if eff['packed'] else 'padded'} batches"
+    else:
+        setup += f"; {eff['max_concurrency']} concurrent requests, up to {eff['docs_per_request']} documents each"
+    achieved = (eff["flops_per_pair"] * eff["pairs_per_s"]
+                if eff.get("flops_per_pair") and eff.get("pairs_per_s") else None)
+    rows = [["measured on", setup],
+            ["pairs scored / requested", f"{eff['pairs_scored']:,} / {eff['pairs_requested']:,} "
+                                         f"({eff['cache_hits']:,} from the pair cache)"],
+            ["rerank stage", f"{eff['stage_seconds']:.3f} s over {eff['queries']:,} queries"],
+            ["pairs/s", _n(eff["pairs_per_s"])], ["tokens/s", _n(eff.get("tokens_per_s"))],
+            ["ms/query (amortised)", _n(eff["ms_per_query"])],
+            ["latency p50 / p95 per query", f"{_n(eff['p50_ms'])} / {_n(eff['p95_ms'])} ms ({eff['latency_measure']})"]]
+    if eff.get("kind") != "api":
+        rows += [["mean tokens per pair", _n(eff["mean_tokens_per_pair"])],
+                 ["padding efficiency", f"{_n(eff['padding_efficiency'])} (real / computed tokens)"],
+                 ["peak memory", f"{_n(eff['peak_memory_mib'])} MiB ({eff['memory_measure']})"]]
+    rows += [["FLOPs per pair", f"{_flops(eff.get('flops_per_pair'))} ({eff.get('flops_note')})"],
+             ["achieved", f"{_flops(achieved)}/s" if achieved else "–"]]
+    return eff["speed_note"], rows
+
+
+def efficiency_block(metrics: dict) -> list[str]:
+    note, rows = efficiency_rows(metrics)
+    return ["## Efficiency (rerank stage)", "", f"*{note}*", "", *([markdown_table(["", ""], rows), ""] if rows else [])]
+
+
 def render(table: pd.DataFrame, metrics: dict, title: str, missing_docs: str | None = None) -> str:
     systems, protocol = metrics["systems"], metrics["protocol"]
     present = [label for s, label in COLUMNS if s in systems]
@@ -109,7 +163,7 @@ def render(table: pd.DataFrame, metrics: dict, title: str, missing_docs: str | N
                   markdown_table(["bucket", "queries", *present], _rows(systems, metric, "by_bucket", buckets, bucket_counts)), ""]
     from evalkit.report.api_sections import api_sections
 
-    return "\n".join(parts + api_sections(metrics))
+    return "\n".join(parts + efficiency_block(metrics) + api_sections(metrics))
 
 
 def write_report(out_dir: Path, table: pd.DataFrame, metrics: dict, cfg: DictConfig, appendix: str = "") -> Path:

@@ -170,10 +170,51 @@ def difference_histogram(c: Comparison, metric: str) -> Plot:
     return Plot(title, _png(fig))
 
 
+def quality_cost(c: Comparison) -> Plot | None:
+    """Macro quality (large markers) and per-language quality (small, labelled) against pairs/s, one colour per
+    system; the Pareto front of the macro points as a dashed step line; the setup caveat in red on top."""
+    if c.cost is None:
+        return None
+    cost = c.cost
+    title = f"{cost.metric} versus pairs/s (quality versus cost)"
+    points = cost.points
+    if points.empty:
+        return Plot(title, None, "no run has a speed figure (" + "; ".join(f"{s}: {why}" for s, why in
+                                                                          cost.unmeasured.items()) + ").")
+    caveat = " ".join(x for x in (c.banner, cost.caveat) if x)
+    fig, ax = _figure(f"{cost.metric} ×100 against rerank pairs/s (black ring: on the Pareto front)", caveat)
+    colours = system_colours(c)
+    macro = points[points.lang == MACRO]
+    for system, part in points.groupby("system", sort=False):
+        langs = part[part.lang != MACRO]
+        ax.scatter(langs.pairs_per_s, 100 * langs.quality, s=14, alpha=0.45, color=colours[system])
+        for r in langs.itertuples():
+            ax.annotate(r.lang, (r.pairs_per_s, 100 * r.quality), fontsize=7, alpha=0.7, color=colours[system],
+                        xytext=(3, 2), textcoords="offset points")
+        m = part[part.lang == MACRO].iloc[0]
+        ax.scatter([m.pairs_per_s], [100 * m.quality], s=90, color=colours[system], label=f"{system} (avg)",
+                   edgecolors="black" if m.front else "none", linewidths=1.5, zorder=3)
+    front = macro[macro.front].sort_values("pairs_per_s")
+    if len(front) > 1:
+        ax.step(front.pairs_per_s, 100 * front.quality, where="post", linestyle="--", color="black", linewidth=0.9,
+                label="Pareto front")
+    speeds = points.pairs_per_s.to_numpy(dtype=float)
+    if speeds.max() > 10 * speeds.min():
+        ax.set_xscale("log")
+    left_out = "; ".join(f"{s}: {why}" for s, why in cost.unmeasured.items())
+    ax.set_xlabel("pairs scored per second, rerank stage (higher is cheaper)"
+                  + (f"\nnot plotted: {left_out}" if left_out else ""))
+    ax.set_ylabel(f"{cost.metric} ×100")
+    ax.grid(axis="x", alpha=0.3)
+    _legend(ax)
+    return Plot(title, _png(fig))
+
+
 def plots(c: Comparison) -> list[Plot]:
-    """Every metric's plots, drawn or with the reason they are not."""
-    return [draw(c, metric) for metric in c.metrics
-            for draw in (language_bars, bucket_lines, ceiling_bars, difference_histogram)]
+    """Every metric's plots, drawn or with the reason they are not; then quality versus cost."""
+    drawn = [draw(c, metric) for metric in c.metrics
+             for draw in (language_bars, bucket_lines, ceiling_bars, difference_histogram)]
+    return drawn + [p for p in [quality_cost(c)] if p is not None]
 
 
 def all_plots(c: Comparison) -> dict[str, bytes]:

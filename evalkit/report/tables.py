@@ -158,9 +158,41 @@ def rank_section(c: Comparison) -> Section | None:
                    f"languages (seed {c.settings['seed']})", ["metric", "system", "rank", "interval", "first"], rows)
 
 
+def _num(value) -> str:
+    return "–" if value is None or pd.isna(value) else f"{value:,.1f}" if value >= 10 else f"{value:.3g}"
+
+
+def cost_section(c: Comparison) -> Section | None:
+    """Quality versus cost: per system its macro and per-language quality, pairs/s, ms/query and per-query
+    latency, the Pareto front marked; the caveat first when timings come from different setups."""
+    if c.cost is None:
+        return None
+    cost, langs = c.cost, c.languages
+    rows = []
+    for system, part in cost.points.groupby("system", sort=False):
+        by_lang = part.set_index("lang")
+        r = by_lang.loc[MACRO]
+        flops = "–" if pd.isna(r.flops_per_pair) else f"{r.flops_per_pair / 1e9:.3g}"
+        rows.append([system, "◆" if r.front else "", pct(r.quality),
+                     *(pct(by_lang.loc[lang, "quality"]) if lang in by_lang.index else "–" for lang in langs),
+                     _num(r.pairs_per_s), _num(r.ms_per_query), f"{_num(r.p50_ms)} / {_num(r.p95_ms)}", flops,
+                     r.measured_on])
+    rows += [[system, "", "–", *("–" for _ in langs), "–", "–", "–", "–", why]
+             for system, why in cost.unmeasured.items()]
+    note = (f"{cost.metric} ×100 against the rerank stage's speed (metrics.json `efficiency`): pairs/s = pairs "
+            f"scored / stage wall time; ms/query = stage time / queries (amortised); p50/p95 = per-query latency "
+            f"(local models: a probe of single-query calls, cache bypassed; endpoints: per request); ◆ = on the "
+            f"Pareto front of pairs/s and {cost.metric} (avg): no other system is both faster and better")
+    if cost.caveat:
+        note = f"{cost.caveat}. {note}"
+    return Section(f"Quality versus cost: {cost.metric}", protocol_line(c.protocol), note,
+                   ["system", "front", f"{cost.metric} avg", *langs, "pairs/s", "ms/query", "p50 / p95 ms",
+                    "GFLOP/pair", "measured on"], rows)
+
+
 def sections(c: Comparison) -> list[Section]:
     found = [differs_section(c), *language_sections(c), condensed_section(c), rank_section(c), *bucket_sections(c),
-             ceiling_section(c), published_section(c)]
+             ceiling_section(c), cost_section(c), published_section(c)]
     found = [s for s in found if s is not None]
     if c.banner:   # on every table, whatever the format
         found = [replace(s, note=f"{c.banner} {s.note}") for s in found]

@@ -45,9 +45,9 @@ def summary(scores: dict[str, np.ndarray]) -> dict:
     return out
 
 
-def encoder(device: str, pairs) -> dict:
+def encoder(device: str, pairs, smoke: bool = False) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
-        path = make_tiny_gte(Path(tmp) / "gte", real_size=True)
+        path = make_tiny_gte(Path(tmp) / "gte", real_size=not smoke)
         scores = {}
         for dtype in DTYPES:
             loaded = load_cross_encoder(str(path), dtype=dtype, device=device)
@@ -59,11 +59,11 @@ def encoder(device: str, pairs) -> dict:
     return summary(scores)
 
 
-def decoder(device: str, tokens) -> dict:
+def decoder(device: str, tokens, smoke: bool = False) -> dict:
     from transformers import Qwen3Config, Qwen3ForCausalLM
 
     torch.manual_seed(0)
-    config = Qwen3Config(vocab_size=32768, hidden_size=1024, intermediate_size=3072, num_hidden_layers=4,
+    config = Qwen3Config(vocab_size=32768, hidden_size=1024, intermediate_size=3072, num_hidden_layers=1 if smoke else 4,
                          num_attention_heads=16, num_key_value_heads=8, head_dim=128, tie_word_embeddings=True)
     base = Qwen3ForCausalLM(config).eval()
     with torch.no_grad():
@@ -95,12 +95,13 @@ def left_padded(model, tokens, vocab, device) -> torch.Tensor:
     return torch.cat(out)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--pairs", type=int, default=48)
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--out", type=Path)
-    args = ap.parse_args()
+    ap.add_argument("--smoke", action="store_true", help="tiny GTE, 1-layer decoder: checks the script runs")
+    args = ap.parse_args(argv)
     from evalkit.testing import _xlmr_tokenizer
 
     tok = _xlmr_tokenizer()
@@ -112,8 +113,8 @@ def main() -> None:
     result = {"date": str(dt.date.today()), "device": torch.cuda.get_device_name() if args.device == "cuda" else
               f"cpu ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)",
               "torch": torch.__version__, "pairs": len(pairs), "mean tokens": float(tokens.lengths.mean()),
-              "gte real size (CrossEncoder)": encoder(args.device, pairs),
-              "qwen3 1024 wide, 4 layers (packed_last_logits)": decoder(args.device, tokens)}
+              "gte real size (CrossEncoder)": encoder(args.device, pairs, args.smoke),
+              "qwen3 1024 wide, 4 layers (packed_last_logits)": decoder(args.device, tokens, args.smoke)}
     text = json.dumps(result, indent=1)
     if args.out:
         from evalkit.storage.atomic import atomic_write_text

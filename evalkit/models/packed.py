@@ -40,8 +40,9 @@ def packed_attention(module, query, key, value, attention_mask, scaling=None, dr
         from torch.nn.attention.varlen import varlen_attn
 
         q, k, v = (t[0].transpose(0, 1).contiguous() for t in (query, key, value))   # (tokens, heads, head_dim)
-        out = varlen_attn(q, k, v, cu_seq_lens_q, cu_seq_lens_q, max_length_q, max_length_q, scale=scaling,
-                          window_size=(-1, 0) if causal else (-1, -1), enable_gqa=gqa)
+        extra = {"window_size": (-1, 0)} if causal else {}     # causal: no key after the query (flash's window)
+        extra |= {"enable_gqa": True} if gqa else {}             # only when needed: older torch lacks both
+        out = varlen_attn(q, k, v, cu_seq_lens_q, cu_seq_lens_q, max_length_q, max_length_q, scale=scaling, **extra)
         return out.unsqueeze(0), None
     out = torch.empty_like(query)
     bounds = cu_seq_lens_q.tolist()

@@ -147,8 +147,7 @@ class CrossEncoder:
                  cache: PairCache | None = None, progress: bool | None = None):
         self._layout = _pair_layout(tokenizer)
         _check(settings, model, sum(len(part) for part in self._layout))
-        self.model, self.tokenizer, self.settings, self.cache = model.eval(), tokenizer, settings, cache
-        self.info = dict(info)      # this scorer's own: the packed guard records its decision here
+        self.model, self.tokenizer, self.info, self.settings, self.cache = model.eval(), tokenizer, info, settings, cache
         self.stats = EngineStats()
         self.progress = progress is not False   # score(): one bar over its pairs (rerank_runs has the run's)
         self._runner = BudgetRunner(settings.batch_tokens, tokenizer.pad_token_id, progress=False,
@@ -156,6 +155,7 @@ class CrossEncoder:
         self.fingerprint = self._fingerprint()
         self._guard = None
         if settings.packed and guard_enabled(settings.device):   # the packed path checked on its first batch
+            self.info = dict(info)                               # its own: the guard records its decision here
             padded = lambda tokens, rows: self._forward(*self._runner._inputs(tokens, rows))   # noqa: E731
             self._guard = PackedGuard(self._packed_forward, padded, settings.dtype, self.info, type(model).__name__)
 

@@ -218,16 +218,18 @@ def run_shape(shape: Shape, mixes: dict[str, list], tokenizer, tok_dir: Path, ar
 
 
 def matmul_rate(device: str, dtype: torch.dtype) -> float:
-    """FLOP/s of a 2048 x 2048 matmul right now: on a shared CPU, what the other processes leave this one."""
-    a = torch.randn(2048, 2048, device=device).to(dtype)
+    """FLOP/s of a square matmul right now: on a shared CPU, what the other processes leave this one (2048 wide;
+    256 for half precision on CPU, which has no fast kernel for it)."""
+    n = 2048 if device.startswith("cuda") or dtype == torch.float32 else 256
+    a = torch.randn(n, n, device=device).to(dtype)
     a @ a
     sync(device)
-    start, n = time.perf_counter(), 0
+    start, k = time.perf_counter(), 0
     while time.perf_counter() - start < 0.5:
         a @ a
-        n += 1
+        k += 1
     sync(device)
-    return n * 2 * 2048 ** 3 / (time.perf_counter() - start)
+    return k * 2 * n ** 3 / (time.perf_counter() - start)
 
 
 def sync(device: str) -> None:

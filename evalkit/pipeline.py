@@ -91,6 +91,10 @@ def run(cfg: DictConfig, out_dir: Path) -> RunResult:
         systems[RERANKED] = rerank(benchmark, candidates, scorer)
         timings["rerank"] = time.perf_counter() - clock
         _write_runs(out_dir, RERANKED, systems[RERANKED], benchmark, cfg.reranker.name)
+        for name, view in getattr(scorer, "variants", list)():   # a layer-wise model's other cutoff layers
+            systems[f"{RERANKED}@{name}"] = rerank(benchmark, candidates, view)   # (read from the pair cache)
+            _write_runs(out_dir, f"{RERANKED}@{name}", systems[f"{RERANKED}@{name}"], benchmark,
+                        f"{cfg.reranker.name}@{name}")
 
     clock = time.perf_counter()
     table = evaluate_all(benchmark, systems, cfg)
@@ -205,10 +209,23 @@ def protocol(benchmark: Benchmark, cfg: DictConfig, scorer) -> dict:
         "reranker": cfg.reranker.name, "reranker_model": info.get("model", cfg.reranker.model),
         "max_length": getattr(settings, "max_length", None), "query_budget": getattr(settings, "query_budget", None),
         "dtype": getattr(settings, "dtype", None), "attention": info.get("attn_implementation"),
+        **prompt_fields(scorer),
         "measures": measures(benchmark, cfg), "no_relevant": cfg.metrics.no_relevant,
         "bucket_tokenizer": cfg.metrics.bucket_tokenizer, "bucket_edges": list(cfg.metrics.bucket_edges),
         **POLICY,
     }
+
+
+def prompt_fields(scorer) -> dict:
+    """A decoder reranker's prompt in the protocol: what its numbers depend on beside the weights."""
+    prompt = getattr(scorer, "prompt", None)
+    if prompt is None:
+        return {}
+    tokens = getattr(scorer, "provenance", {}).get("prompt", {}).get("layout_tokens")
+    return {"prompt_query": prompt.query_template, "prompt_doc": prompt.doc_template,
+            "prompt_tokens": f"{tokens[0]} before the query, {tokens[1]} between, {tokens[2]} after the document"
+            if tokens else None, "answer_tokens": list(prompt.answer_tokens) or None,
+            "cutoff_layers": list(getattr(scorer, "cutoff_layers", ())) or None}
 
 
 def _write_runs(out_dir: Path, stage: str, runs: dict[str, Run], benchmark: Benchmark, tag: str) -> None:

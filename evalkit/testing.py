@@ -171,3 +171,98 @@ def make_tiny_m3(path: str | Path, seed: int = 0, hidden: int = 32, layers: int 
     for name, head in heads.items():
         torch.save(head, path / f"{name}.pt")
     return path
+
+
+# ---- decoder-only rerankers (Qwen3-Reranker, bge-reranker-v2-gemma): tokenizers and tiny causal LMs ----------------
+
+# Qwen2/Qwen3's pre-tokenizer pattern (public tokenizer.json): the split that decides where byte-level BPE can merge
+QWEN_SPLIT = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|"
+              r"\s+(?!\S)|\s+")
+LLM_SPECIALS = {"qwen": ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<think>", "</think>"],
+                "gemma": ["<pad>", "<eos>", "<bos>", "<unk>"]}
+ANSWERS = ("yes", "no", "Yes", "No")
+
+
+def _llm_corpus() -> list[str]:
+    """Training text for the tiny BPE: the bundled sample's passages (ten languages) and the answers and template
+    words the rerankers read, so that "yes", "Yes", "no" and "No" are single tokens."""
+    import gzip
+
+    root = Path(__file__).parent / "sample_data"
+    texts = []
+    for file in sorted(root.glob("miracl-corpus-v1.0-*/docs-0.jsonl.gz")):
+        with gzip.open(file, "rt", encoding="utf-8") as fh:
+            texts += [json.loads(line)["text"] for _, line in zip(range(300), fh)]
+    texts += list(ANSWERS) * 1000 + [" ".join(ANSWERS)] * 1000 + ["<Instruct>: <Query>: <Document>: A: B: who? what? yes! (no) 1, 2."] * 200
+    return texts
+
+
+def make_llm_tokenizer(path: str | Path, kind: str = "qwen", vocab_size: int = 3000) -> Path:
+    """A small BPE tokenizer folder in the style of a decoder reranker's: `qwen` is byte-level with Qwen's split
+    pattern and its chat special tokens (no BOS, pad <|endoftext|>); `gemma` is SentencePiece-style (spaces as ▁,
+    no pre-split) with <bos>, <eos> and <pad>, as Gemma's is. Deterministic for a given corpus."""
+    from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    specials = LLM_SPECIALS[kind]
+    if kind == "qwen":
+        tok = Tokenizer(models.BPE())
+        tok.pre_tokenizer = pre_tokenizers.Sequence([
+            pre_tokenizers.Split(Regex(QWEN_SPLIT), behavior="isolated"),
+            pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)])
+        tok.decoder = decoders.ByteLevel()
+        alphabet = pre_tokenizers.ByteLevel.alphabet()
+    else:
+        tok = Tokenizer(models.BPE(unk_token="<unk>", byte_fallback=False))
+        tok.normalizer = normalizers.Replace(" ", "▁")
+        tok.pre_tokenizer = pre_tokenizers.Split(Regex(r"▁?[^▁]+|▁+"), behavior="isolated")
+        tok.decoder = decoders.Replace("▁", " ")
+        alphabet = []
+    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=specials, initial_alphabet=alphabet,
+                                  show_progress=False)
+    tok.train_from_iterator(_llm_corpus(), trainer)
+    if kind == "qwen":
+        fast = PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="<|endoftext|>", eos_token="<|im_end|>",
+                                       model_max_length=32768)
+    else:
+        fast = PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="<pad>", eos_token="<eos>",
+                                       bos_token="<bos>", unk_token="<unk>", model_max_length=8192)
+    for word in ANSWERS:
+        ids = fast(word, add_special_tokens=False)["input_ids"]
+        if len(ids) != 1:
+            raise RuntimeError(f"tiny {kind} tokenizer: {word!r} is {len(ids)} tokens, expected 1")
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    fast.save_pretrained(path)
+    return path
+
+
+def make_tiny_causal_lm(path: str | Path, kind: str = "qwen3", seed: int = 0, hidden: int = 64, layers: int = 2,
+                        heads: int = 4, kv_heads: int = 2, intermediate: int = 128) -> Path:
+    """A random Qwen3 (`qwen3`, as Qwen3-Reranker) or Gemma (`gemma`, as bge-reranker-v2-gemma) causal LM with a
+    tiny tokenizer of its style, saved as safetensors with transformers' native classes."""
+    from transformers import AutoModelForCausalLM, GemmaConfig, Qwen3Config
+
+    path = make_llm_tokenizer(path, "qwen" if kind == "qwen3" else "gemma")
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    common = dict(vocab_size=len(tokenizer), hidden_size=hidden, num_hidden_layers=layers, num_attention_heads=heads,
+                  num_key_value_heads=kv_heads, intermediate_size=intermediate, head_dim=hidden // heads,
+                  pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id)
+    if kind == "qwen3":
+        config = Qwen3Config(**common, max_position_embeddings=40960, tie_word_embeddings=True,
+                             architectures=["Qwen3ForCausalLM"])
+    elif kind == "gemma":
+        config = GemmaConfig(**common, max_position_embeddings=8192, bos_token_id=tokenizer.bos_token_id,
+                             architectures=["GemmaForCausalLM"])
+    else:
+        raise ValueError(f"kind {kind!r}: expected 'qwen3' or 'gemma'")
+    torch.manual_seed(seed)
+    model = AutoModelForCausalLM.from_config(config)
+    with torch.no_grad():   # larger than the default init (std 0.02), so that scores differ visibly between pairs
+        for name, param in model.named_parameters():
+            if param.dim() == 2:
+                param.normal_(0.0, 1.0 / param.shape[1] ** 0.5 if "embed" not in name else 1.0)
+    model.save_pretrained(path, safe_serialization=True)
+    return path

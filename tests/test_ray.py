@@ -157,3 +157,23 @@ def test_ray_encoder_rejects_a_device_the_actors_do_not_have(mini_miracl, tmp_pa
     cfg = dense_cfg(tiny_gte_encoder(tmp_path / "encoder", "native"), device="cuda")
     with pytest.raises(EvalkitError, match="candidates.dense.device=cuda conflicts with executor.gpus_per_actor"):
         RayEncoder(cfg, ExecutorConfig(name="ray"))
+
+
+def test_ray_scores_a_decoder_reranker_as_the_local_engine_does(pairs, tmp_path):
+    """reranker=qwen3 (backend=llm) on the actor pool: the local decoder engine's fingerprint and scores."""
+    from omegaconf import OmegaConf
+
+    from evalkit.rerank.decoder import build_local_scorer
+    from evalkit.testing import make_tiny_causal_lm
+
+    qwen3 = make_tiny_causal_lm(tmp_path / "qwen3", "qwen3", seed=5)
+    preset = OmegaConf.load(Path(CONFIG_DIR) / "reranker" / "qwen3.yaml")
+    reranker = OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(RerankerConfig), preset, {
+        "model": str(qwen3), "batch_tokens": 1, "max_length": 512, "cache_path": str(tmp_path / "pairs.sqlite")}))
+    scorer = RayScorer(reranker, ExecutorConfig(name="ray", num_actors=2, block_pairs=5))
+    scores = scorer.score(pairs)
+    local = build_local_scorer(dataclasses.replace(reranker, cache=False), progress=False)
+    assert type(local).__name__ == "DecoderReranker" and local.fingerprint == scorer.fingerprint
+    expected = local.score(pairs)
+    assert np.array_equal(scores, expected) and len(set(expected.tolist())) == 36
+    assert scorer.stats.scored == 36

@@ -15,9 +15,9 @@ class LocalExecutor:
         self.cfg = cfg
 
     def cross_encoder(self, reranker: Any):
-        from evalkit.rerank.engine import build_cross_encoder
+        from evalkit.rerank.decoder import build_local_scorer
 
-        return build_cross_encoder(reranker)
+        return build_local_scorer(reranker)
 
     def dense_encoder(self, candidates: Any):
         from evalkit.candidates.dense import build_encoder

@@ -26,7 +26,8 @@ import pyarrow as pa
 from evalkit.config import CandidatesConfig, ExecutorConfig, RerankerConfig
 from evalkit.errors import EvalkitError
 from evalkit.models.device import resolve_device_dtype
-from evalkit.rerank.engine import EngineStats, build_cross_encoder, cached_scores
+from evalkit.rerank.decoder import build_local_scorer
+from evalkit.rerank.engine import EngineStats, cached_scores
 
 log = logging.getLogger(__name__)
 COUNTERS = ("batches", "tokens", "padded_tokens")   # per-block engine counters, summed on the driver
@@ -127,7 +128,7 @@ class ScoreActor:
 
     def __init__(self, reranker: RerankerConfig, cpus: float):
         _set_threads(reranker.device, cpus)
-        self.encoder = build_cross_encoder(reranker, progress=False)
+        self.encoder = build_local_scorer(reranker, progress=False)
 
     def __call__(self, block: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         encoder, before, started = self.encoder, dataclasses.asdict(self.encoder.stats), time.time()
@@ -149,7 +150,7 @@ class RayScorer:
         device, dtype = _device_dtype(self.executor, reranker.device, reranker.dtype, "reranker")
         self.actor_config = dataclasses.replace(reranker, device=device, dtype=dtype, cache=False)
         # the driver loads the model once on CPU, in the actors' dtype: fingerprint, settings, info and cache
-        probe = build_cross_encoder(dataclasses.replace(reranker, device="cpu", dtype=dtype), cache_dir, False)
+        probe = build_local_scorer(dataclasses.replace(reranker, device="cpu", dtype=dtype), cache_dir, False)
         self.fingerprint, self.info, self.cache = probe.fingerprint, probe.info, probe.cache
         self.settings = dataclasses.replace(probe.settings, device=device)
         self.actor_class, self.stats, self.remote = actor_class, EngineStats(), RemoteStats()

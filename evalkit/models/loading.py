@@ -22,7 +22,8 @@ from huggingface_hub.errors import (HFValidationError, HfHubHTTPError, LocalEntr
 from transformers import (AutoTokenizer, GteConfig, GteForSequenceClassification, GteModel, PreTrainedTokenizerFast,
                           XLMRobertaTokenizerFast)
 from transformers.models.auto.configuration_auto import CONFIG_MAPPING
-from transformers.models.auto.modeling_auto import MODEL_FOR_SEQUENCE_CLASSIFICATION_MAPPING, MODEL_MAPPING
+from transformers.models.auto.modeling_auto import (MODEL_FOR_CAUSAL_LM_MAPPING, MODEL_FOR_SEQUENCE_CLASSIFICATION_MAPPING,
+                                                    MODEL_MAPPING)
 from transformers.utils import logging as hf_logging
 
 from evalkit.errors import EvalkitError
@@ -202,7 +203,7 @@ def sha256_files(paths: list[Path]) -> tuple[str, dict[str, str]]:
     return combined.hexdigest(), each
 
 
-def load_tokenizer(local: Path, model_type: str) -> tuple[Any, str]:
+def load_tokenizer(local: Path, model_type: str, padding_side: str = "right") -> tuple[Any, str]:
     tokenizer_json = local / "tokenizer.json"
     if model_type in XLMR_TOKENIZER_TYPES and tokenizer_json.is_file():
         # tokenizer.json exactly as published (XLMRobertaTokenizerFast rebuilds it and treats literal "<s>" in text
@@ -212,9 +213,11 @@ def load_tokenizer(local: Path, model_type: str) -> tuple[Any, str]:
         tokenizer = XLMRobertaTokenizerFast.from_pretrained(local)       # built from sentencepiece.bpe.model
     else:
         tokenizer = AutoTokenizer.from_pretrained(local, use_fast=True)
+    if tokenizer.is_fast and tokenizer.pad_token_id is None and padding_side == "left" and tokenizer.eos_token:
+        tokenizer.pad_token = tokenizer.eos_token   # a causal LM reads the last position: pads are masked anyway
     if not tokenizer.is_fast or tokenizer.pad_token_id is None:
         raise CheckpointError(f"{local}: the tokenizer files give no fast tokenizer with a padding token")
-    tokenizer.padding_side = "right"   # the pooler reads position 0
+    tokenizer.padding_side = padding_side   # encoders' poolers read position 0; causal LMs the last one
     digest = (sha256_files([tokenizer_json])[0] if tokenizer_json.is_file()
               else hashlib.sha256(tokenizer.backend_tokenizer.to_str().encode()).hexdigest())
     return tokenizer, digest
@@ -244,6 +247,43 @@ def load_cross_encoder(model: str, *, revision: str | None = None, dtype: torch.
             "attn_implementation": network.config._attn_implementation, "dtype": str(dtype).removeprefix("torch."),
             "device": device}
     logger.info("loaded %s (%s, %s format) from %s", model, model_class.__name__, fmt, local)
+    return LoadedModel(model=network, tokenizer=tokenizer, info=info)
+
+
+def load_causal_lm(model: str, *, revision: str | None = None, dtype: torch.dtype | str = torch.float32,
+                   device: str = "cpu", attn_implementation: str = "sdpa") -> LoadedModel:
+    """Load a native `*ForCausalLM` (Qwen3, Qwen2, Gemma, Llama, ...) and its tokenizer (left padding) for a
+    yes/no reranker; never runs repository code, safetensors only, every tensor accounted for."""
+    if isinstance(dtype, str):
+        dtype = torch_dtype(dtype)
+    local, commit = resolve_model_dir(model, revision)
+    raw = _read_config(local)
+    weights = _weights_files(local)
+    model_type, source = raw.get("model_type"), str(local / "config.json")
+    if model_type not in CONFIG_MAPPING:
+        why = "needs the repository's remote code (auto_map), which evalkit refuses to run" if "auto_map" in raw \
+            else "is unknown to this transformers version"
+        raise CheckpointError(f"{source}: model_type {model_type!r} {why}")
+    config = CONFIG_MAPPING[model_type].from_pretrained(local)
+    try:
+        model_class = MODEL_FOR_CAUSAL_LM_MAPPING[type(config)]
+    except KeyError:
+        raise CheckpointError(f"{source}: model_type {model_type!r} has no causal-LM class") from None
+    with quiet_transformers():
+        network, report = model_class.from_pretrained(local, config=config, dtype=dtype, use_safetensors=True,
+                                                      attn_implementation=attn_implementation,
+                                                      output_loading_info=True)
+    _check_loading_report(report, local, model_class)
+    network.to(device).eval()
+    tokenizer, tokenizer_hash = load_tokenizer(local, model_type, padding_side="left")
+    weights_hash, weights_each = sha256_files(weights)
+    info = {"model": model, "local_dir": str(local), "revision": revision, "commit": commit,
+            "weights_hash": weights_hash, "weights_files": weights_each, "tokenizer_hash": tokenizer_hash,
+            "format": "native", "model_type": model_type, "architecture": model_class.__name__,
+            "max_position_embeddings": getattr(network.config, "max_position_embeddings", None),
+            "attn_implementation": network.config._attn_implementation, "dtype": str(dtype).removeprefix("torch."),
+            "device": device}
+    logger.info("loaded %s (%s) from %s", model, model_class.__name__, local)
     return LoadedModel(model=network, tokenizer=tokenizer, info=info)
 
 

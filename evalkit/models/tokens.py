@@ -108,6 +108,20 @@ def doc_budget(max_length: int, n_special: int, query_len):
     return np.maximum(max_length - n_special - query_len, 0)
 
 
+def keep_tail(seqs: TokenArrays, budget: int, tail: int) -> TokenArrays:
+    """Each sequence cut to `budget` ids by dropping ids before its last `tail` ones (a templated query keeps the
+    template text after the query: "...<Query>: {query}\n<Document>:")."""
+    lengths = seqs.lengths
+    over = lengths > budget
+    if not over.any():
+        return seqs
+    head = np.where(over, max(budget - tail, 0), lengths)
+    back = np.where(over, np.minimum(lengths, budget) - head, 0)
+    starts = np.stack([seqs.offsets[:-1], seqs.offsets[1:] - back], axis=1).ravel()
+    parts = np.stack([head, back], axis=1).ravel()
+    return TokenArrays(seqs.ids[ragged_positions(starts, parts)], _offsets(head + back))
+
+
 def pair_tokens(queries: TokenArrays, q_rows: np.ndarray, docs: TokenArrays, d_rows: np.ndarray,
                 layout: tuple[Sequence[int], Sequence[int], Sequence[int]], max_length: int) -> TokenArrays:
     """prefix + query + middle + document + suffix for each (q_rows[i], d_rows[i]); the document is cut so the

@@ -98,8 +98,6 @@ def _check(settings: EngineSettings, model: torch.nn.Module, n_special: int) -> 
     weights = next(model.parameters()).dtype
     if weights != TORCH_DTYPES[s.dtype]:
         raise EvalkitError(f"reranker.dtype: {s.dtype} requested but the model's weights are {weights}")
-    if model.config.num_labels != 1:
-        raise EvalkitError(f"reranker.model: a cross-encoder needs 1 output, this head has {model.config.num_labels}")
 
 
 ScoreMissing = Callable[[list[tuple[str, str]], list[tuple[str, str]], list[bytes]], np.ndarray]
@@ -141,13 +139,23 @@ def cached_scores(pairs: Sequence[tuple[str, str]], settings: EngineSettings, ca
 
 
 class CrossEncoder:
-    """A `Scorer`: score(pairs) -> float32 scores in input order."""
+    """A `Scorer`: score(pairs) -> float32 scores in input order.
+
+    Subclasses (evalkit/rerank/decoder.py) change what a pair's tokens are (`_make_layout`, `query_tail`), what the
+    model computes (`_forward`, `_packed_forward`, `_check_head`) and what the fingerprint holds
+    (`_fingerprint_parts`). A forward may return several outputs per pair (n, k): column 0 is the score, column j
+    is cached under `extra_fingerprints[j - 1]` (a layer-wise model's other cutoff layers)."""
+
+    query_tail = 0                      # tokens at the end of the templated query that a query cut keeps
+    extra_fingerprints: tuple[str, ...] = ()
 
     def __init__(self, model: torch.nn.Module, tokenizer: Any, info: dict[str, Any], settings: EngineSettings,
                  cache: PairCache | None = None, progress: bool | None = None):
-        self._layout = _pair_layout(tokenizer)
+        self.tokenizer = tokenizer
+        self._layout = self._make_layout(tokenizer)
         _check(settings, model, sum(len(part) for part in self._layout))
-        self.model, self.tokenizer, self.info, self.settings, self.cache = model.eval(), tokenizer, info, settings, cache
+        self._check_head(model)
+        self.model, self.info, self.settings, self.cache = model.eval(), info, settings, cache
         self.stats = EngineStats()
         self.progress = progress is not False   # score(): one bar over its pairs (rerank_runs has the run's)
         self._runner = BudgetRunner(settings.batch_tokens, tokenizer.pad_token_id, progress=False,
@@ -165,13 +173,23 @@ class CrossEncoder:
         return {**self.info, "settings": asdict(self.settings), "query_budget": self.settings.query_budget,
                 "fingerprint": self.fingerprint}
 
-    def _fingerprint(self) -> str:
+    def _make_layout(self, tokenizer: Any) -> tuple[list[int], list[int], list[int]]:
+        return _pair_layout(tokenizer)
+
+    def _check_head(self, model: torch.nn.Module) -> None:
+        if model.config.num_labels != 1:
+            raise EvalkitError(f"reranker.model: a cross-encoder needs 1 output, this head has "
+                               f"{model.config.num_labels}")
+
+    def _fingerprint_parts(self) -> dict[str, Any]:
         s = self.settings
-        parts = {"weights_hash": self.info["weights_hash"], "revision": self.info.get("revision"),
-                 "tokenizer_hash": self.info["tokenizer_hash"], "model_class": type(self.model).__name__,
-                 "max_length": s.max_length, "query_max_length": s.query_budget, "query_template": s.query_template,
-                 "doc_template": s.doc_template, "dtype": s.dtype, "score_transform": s.score_transform}
-        return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+        return {"weights_hash": self.info["weights_hash"], "revision": self.info.get("revision"),
+                "tokenizer_hash": self.info["tokenizer_hash"], "model_class": type(self.model).__name__,
+                "max_length": s.max_length, "query_max_length": s.query_budget, "query_template": s.query_template,
+                "doc_template": s.doc_template, "dtype": s.dtype, "score_transform": s.score_transform}
+
+    def _fingerprint(self) -> str:
+        return hashlib.sha256(json.dumps(self._fingerprint_parts(), sort_keys=True).encode()).hexdigest()
 
     def score(self, pairs: Sequence[tuple[str, str]]) -> np.ndarray:
         """float32 scores of `pairs` in input order (the `Scorer` contract)."""
@@ -214,7 +232,8 @@ class CrossEncoder:
     def _builder(self, lookup=None, window_tokens: int | None = None) -> WindowBuilder:
         s = self.settings
         return WindowBuilder(self.tokenizer, self._layout, s.max_length, s.query_budget, s.query_template,
-                             s.doc_template, s.window_tokens if window_tokens is None else window_tokens, lookup)
+                             s.doc_template, s.window_tokens if window_tokens is None else window_tokens, lookup,
+                             query_tail=self.query_tail)
 
     def _score_window(self, window: Window, recent: deque[dict[bytes, float]],
                       progress: Progress | None = None) -> np.ndarray:
@@ -246,8 +265,11 @@ class CrossEncoder:
 
             def save(idx: np.ndarray, out: np.ndarray) -> None:
                 new = ~known[idx]
-                if self.cache is not None:
-                    self.cache.put_many(self.fingerprint, ((keys[i], v) for i, v in zip(idx[new], out[new])))
+                if self.cache is None:
+                    return
+                columns = out.reshape(len(idx), -1)
+                for j, fingerprint in enumerate((self.fingerprint, *self.extra_fingerprints)):
+                    self.cache.put_many(fingerprint, ((keys[i], v) for i, v in zip(idx[new], columns[new, j])))
 
             packed = self.settings.packed and not (self._guard is not None and self._guard.fallen)
             forward = (self._guard or self._packed_forward) if packed else self._forward
@@ -257,7 +279,7 @@ class CrossEncoder:
 
             out = self._runner.run(window.tokens, forward, on_batch=save, desc="rerank", packed=packed,
                                    skip=known, on_progress=advance if progress is not None else None)
-            scores[todo] = out[todo]
+            scores[todo] = out[todo] if out.ndim == 1 else out[todo, 0]
             for name, value in asdict(self._runner.stats).items():
                 setattr(self.stats, name, getattr(self.stats, name) + value - before[name])
         recent.append({keys[k]: float(scores[k]) for k in todo.tolist()})

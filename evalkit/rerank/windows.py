@@ -21,7 +21,7 @@ from typing import Any, Iterable, Iterator, Sequence
 
 import numpy as np
 
-from evalkit.models.tokens import TokenArrays, pair_tokens
+from evalkit.models.tokens import TokenArrays, keep_tail, pair_tokens
 
 Pair = tuple[str, str]
 BYTES_PER_TOKEN = 4
@@ -88,8 +88,10 @@ class WindowBuilder:
     """
 
     def __init__(self, tokenizer: Any, layout: tuple[list[int], list[int], list[int]], max_length: int,
-                 query_budget: int, query_template: str, doc_template: str, window_tokens: int, lookup=None):
+                 query_budget: int, query_template: str, doc_template: str, window_tokens: int, lookup=None,
+                 query_tail: int = 0):
         self.tokenizer, self.layout, self.max_length, self.query_budget = tokenizer, layout, max_length, query_budget
+        self.query_tail = query_tail   # a query cut keeps its last `query_tail` tokens (template text after {query})
         self.query_template, self.doc_template = query_template, doc_template
         self.window_tokens, self.lookup = window_tokens, lookup
         self.specials = sum(len(part) for part in layout)
@@ -160,7 +162,12 @@ class WindowBuilder:
         for q, d in plan.pairs:
             q_rows.setdefault(q, len(q_rows))
             d_rows.setdefault(d, len(d_rows))
-        queries, docs = self.tokenize(list(q_rows), self.query_budget), self.tokenize(list(d_rows), self.max_length)
+        if self.query_tail:
+            # whole queries first: the template's tail is at the end of the text
+            queries = keep_tail(self.tokenize(list(q_rows), 1 << 31), self.query_budget, self.query_tail)
+        else:
+            queries = self.tokenize(list(q_rows), self.query_budget)
+        docs = self.tokenize(list(d_rows), self.max_length)
         n = len(plan.pairs)
         tokens = pair_tokens(queries, np.fromiter((q_rows[q] for q, _ in plan.pairs), np.int64, n), docs,
                              np.fromiter((d_rows[d] for _, d in plan.pairs), np.int64, n), self.layout, self.max_length)

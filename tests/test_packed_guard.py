@@ -142,3 +142,38 @@ def test_the_manifest_records_the_fallback(tiny_gte, tmp_path):
     assert guard["path"] == "padded" and "seeded: packed kernel failed" in guard["fallback"]
     assert sum("padded path scores the rest" in line for line in done.stderr.splitlines()) == 1
     assert torch.is_inference_mode_enabled() is False
+
+
+@pytest.fixture(scope="module")
+def qwen3_dir(tmp_path_factory):
+    from evalkit.testing import make_tiny_causal_lm
+
+    return make_tiny_causal_lm(tmp_path_factory.mktemp("llm") / "tiny-qwen3", "qwen3", seed=1)
+
+
+@pytest.mark.parametrize("mistake", [None, "wrong scores", "raise"])
+def test_the_decoder_reranker_is_guarded_too(qwen3_dir, monkeypatch, caplog, mistake):
+    """reranker=qwen3 with packed=true: packed_last_logits in the real scorer, checked on its first batch."""
+    from test_llm_rerankers import PAIRS, preset
+
+    from evalkit.rerank.decoder import build_decoder
+
+    padded = build_decoder(preset("qwen3", qwen3_dir, batch_tokens=256)).score(PAIRS)
+    real, calls = packed.packed_last_logits, []
+
+    def spy(model, tokens, rows, device, vocab_ids):
+        calls.append(len(rows))
+        if mistake == "raise":
+            raise RuntimeError("seeded")
+        out = real(model, tokens, rows, device, vocab_ids)
+        return out.flip(1) if mistake == "wrong scores" else out   # yes and no swapped
+
+    monkeypatch.setattr(packed, "packed_last_logits", spy)
+    monkeypatch.setenv(ENV, "1")
+    with caplog.at_level(logging.INFO, logger=GUARD_LOG):
+        scorer = build_decoder(preset("qwen3", qwen3_dir, batch_tokens=256, packed="true"))
+        scores = scorer.score(PAIRS)
+    np.testing.assert_allclose(scores, padded, atol=1e-5, rtol=0)
+    record = scorer.info["packed_guard"]
+    assert record["path"] == ("packed" if mistake is None else "padded")
+    assert len(calls) == (scorer.stats.batches if mistake is None else 1) and scorer.stats.batches > 1

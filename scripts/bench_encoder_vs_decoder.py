@@ -2,13 +2,12 @@
 from the configs (issue 30: the GTE card's "~10x faster than decoder-only LLM rerankers" claim, measured).
 
 Random-weight models of the real shapes (speed does not depend on the weights' values), shapes from the public
-config.json of each model (SHAPES below). Encoders score through evalkit's CrossEncoder; decoders through the same
-token-budget batching (evalkit.models.batching.BudgetRunner) with a left-padded `logits_to_keep=1` forward reading
-two vocabulary ids at the last position (or, `--packed`, evalkit.models.packed.packed_last_logits, checked on its
-first batch by evalkit.models.guard) — the recipe of Qwen3-Reranker and FlagLLMReranker. Decoder pairs carry their
-prompt templates (PROMPTS), tokenized like the pairs with the XLM-R tokenizer as a stand-in for each model's own
-(token ids folded into the model's vocabulary); decoder embedding tables are cut to 32,768 rows to save memory (the
-head runs at one position per pair, so per-pair compute changes by < 0.1%; FLOPs below use the real vocabulary).
+config.json of each model (SHAPES below). Every model scores through evalkit's own scorer: CrossEncoder for the
+encoders, DecoderReranker (evalkit/rerank/decoder.py) with the reranker=qwen3 / reranker=bge_gemma presets' prompts
+for the decoders (the Qwen2 uses Qwen3-Reranker's prompt); `--packed`: padding-free forwards (causal varlen
+attention for the decoders on CUDA) with the runtime guard (evalkit.models.guard) checking each model's first batch.
+Every model reads the real XLM-R tokenizer (the decoders' own tokenizers are not available offline; their vocabulary
+is set to its 250,002 pieces, near gemma's 256,000; FLOPs below use each model's real vocabulary).
 
 FLOPs per pair of n tokens: 2 x matmul params x n (q/k/v/o projections and MLP of every layer) + attention
 (QK^T and AV: 4 x layers x heads x head_dim x n^2, half of it for causal decoders) + for decoders the LM head at
@@ -30,7 +29,6 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
@@ -39,15 +37,11 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "scripts")]
 
 from bench_rerank import make_pairs  # noqa: E402
-from evalkit.models.batching import BudgetRunner  # noqa: E402
-from evalkit.models.guard import PackedGuard, guard_enabled  # noqa: E402
-from evalkit.models.tokens import TokenArrays  # noqa: E402
 from evalkit.rerank.engine import CrossEncoder, EngineSettings  # noqa: E402
 from evalkit.storage.atomic import atomic_write_text  # noqa: E402
 from evalkit.testing import make_tokenizer_dir  # noqa: E402
 
 log = logging.getLogger("bench_encoder_vs_decoder")
-DECODER_VOCAB = 32768
 
 
 @dataclass(frozen=True)
@@ -94,14 +88,8 @@ SHAPES = [
           {"tie_word_embeddings": True, "hidden_activation": "gelu_pytorch_tanh"}),
 ]
 
-# prompt templates around each decoder's (query, document): Qwen3-Reranker's card, FlagLLMReranker's prompt
-QWEN3 = ("<|im_start|>system\nJudge whether the Document meets the requirements based on the Query and the Instruct "
-         "provided. Note that the answer can only be \"yes\" or \"no\".<|im_end|>\n<|im_start|>user\n<Instruct>: "
-         "Given a web search query, retrieve relevant passages that answer the query\n<Query>: {query}\n"
-         "<Document>: {doc}<|im_end|>\n<|im_start|>assistant\n<think>\n\n</think>\n\n")
-GEMMA = ("A: {query}\nB: {doc}\nGiven a query A and a passage B, determine whether the passage contains an answer "
-         "to the query by providing a prediction of either 'Yes' or 'No'.")
-PROMPTS = {"Qwen3ForCausalLM": QWEN3, "Qwen2ForCausalLM": QWEN3, "GemmaForCausalLM": GEMMA}
+# the evalkit preset whose prompt each decoder reads (Qwen3-Reranker card; FlagLLMReranker for gemma)
+PRESETS = {"Qwen3ForCausalLM": "qwen3", "Qwen2ForCausalLM": "qwen3", "GemmaForCausalLM": "bge_gemma"}
 TINY = dict(hidden=64, layers=2, heads=4, kv_heads=2, head_dim=16, intermediate=128)
 
 
@@ -113,14 +101,14 @@ def tiny(shape: Shape) -> Shape:
                  TINY["intermediate"], shape.vocab, shape.gated, shape.causal, shape.extra)
 
 
-def build(shape: Shape, dtype: torch.dtype, device: str) -> torch.nn.Module:
+def build(shape: Shape, dtype: torch.dtype, device: str, vocab: int) -> torch.nn.Module:
     import transformers
 
     cls = getattr(transformers, shape.cls)
     common = dict(hidden_size=shape.hidden, num_hidden_layers=shape.layers, num_attention_heads=shape.heads,
                   intermediate_size=shape.intermediate)
     if shape.causal:
-        config = cls.config_class(**common, vocab_size=DECODER_VOCAB, num_key_value_heads=shape.kv_heads,
+        config = cls.config_class(**common, vocab_size=vocab, num_key_value_heads=shape.kv_heads,
                                   head_dim=shape.head_dim, max_position_embeddings=32768, **shape.extra)
     elif shape.cls.startswith("Gte"):
         config = cls.config_class(**common, vocab_size=shape.vocab, max_position_embeddings=8192, num_labels=1)
@@ -137,65 +125,40 @@ def build(shape: Shape, dtype: torch.dtype, device: str) -> torch.nn.Module:
     return model
 
 
-def yes_no_forward(model, device: str):
-    """Left-padded forward, last position's logits of two ids (padding moved to the left of each row)."""
-    vocab = [DECODER_VOCAB - 2, DECODER_VOCAB - 1]
+def decoder_scorer(model, shape: Shape, tokenizer, args, info: dict):
+    """A DecoderReranker with the prompt of the evalkit preset this decoder's recipe is (configs/reranker/)."""
+    from omegaconf import OmegaConf
 
-    def forward(ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        width = ids.shape[1]
-        shift = width - mask.sum(1, keepdim=True)
-        index = (torch.arange(width, device=ids.device)[None] - shift) % width
-        ids, mask = ids.gather(1, index).to(device), mask.gather(1, index).to(device)
-        logits = model(input_ids=ids, attention_mask=mask, logits_to_keep=1, use_cache=False).logits[:, -1, vocab]
-        return torch.log_softmax(logits.float(), -1)[:, 1]          # log P(yes), as the Qwen3 card computes it
-    return forward, vocab
+    from evalkit.app.schema import RerankerConfig
+    from evalkit.rerank.decoder import DecoderReranker, build_prompt
 
-
-def score_decoder(model, shape: Shape, tokenizer, pairs, args, info: dict) -> np.ndarray:
-    template = PROMPTS[shape.cls]
-    texts = [template.format(query=q, doc=d) for q, d in pairs]
-    tokens = TokenArrays.from_lists([[t % DECODER_VOCAB for t in ids] for ids in
-                                     tokenizer(texts, truncation=True, max_length=args.max_length)["input_ids"]])
-    forward, vocab = yes_no_forward(model, args.device)
-    runner = BudgetRunner(args.batch_tokens, 0, progress=False, device=args.device)
-    if not args.packed:
-        return runner.run(tokens, forward)
-
-    from evalkit.models.batching import pad_rows
-    from evalkit.models.packed import packed_last_logits
-
-    def packed(t, rows):
-        return torch.log_softmax(packed_last_logits(model, t, rows, args.device, vocab), -1)[:, 1]
-
-    def padded(t, rows):
-        return forward(*pad_rows(t, rows, 0))
-
-    fn = PackedGuard(packed, padded, args.dtype, info, shape.cls) if guard_enabled(args.device) else packed
-    return runner.run(tokens, fn, packed=True)
+    raw = OmegaConf.load(REPO / "configs" / "reranker" / f"{PRESETS[shape.cls]}.yaml")
+    cfg = OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(RerankerConfig), raw))
+    prompt = build_prompt(cfg.llm, tokenizer)
+    settings = EngineSettings(max_length=args.max_length, query_template=prompt.query_template,
+                              doc_template=prompt.doc_template, score_transform=cfg.score_transform,
+                              batch_tokens=args.batch_tokens, dtype=args.dtype, device=args.device,
+                              packed=args.packed)
+    return DecoderReranker(model, tokenizer, info, settings, prompt, progress=False)
 
 
 def run_shape(shape: Shape, mixes: dict[str, list], tokenizer, tok_dir: Path, args) -> list[dict]:
     dtype = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}[args.dtype]
     start = time.perf_counter()
-    model = build(shape, dtype, args.device)
+    model = build(shape, dtype, args.device, len(tokenizer))
     built = time.perf_counter() - start
     params = sum(p.numel() for p in model.parameters())
-    if shape.causal:      # the real vocabulary's (tied) embedding rows, not the cut table's
-        params += (shape.vocab - DECODER_VOCAB) * shape.hidden
-    rows, info = [], {"weights_hash": f"random-{shape.name}", "tokenizer_hash": "xlmr", "revision": None}
+    if shape.causal:      # the real vocabulary's (tied) embedding rows, not the stand-in tokenizer's
+        params += (shape.vocab - len(tokenizer)) * shape.hidden
+    rows, base = [], {"weights_hash": f"random-{shape.name}", "tokenizer_hash": "xlmr", "revision": None}
     for mix, pairs in mixes.items():
         if shape.causal:
-            score = lambda p: score_decoder(model, shape, tokenizer, p, args, info)   # noqa: E731
-            lengths = np.array([len(ids) for ids in tokenizer([PROMPTS[shape.cls].format(query=q, doc=d)
-                                                               for q, d in pairs], truncation=True,
-                                                              max_length=args.max_length)["input_ids"]])
+            scorer = decoder_scorer(model, shape, tokenizer, args, base)
         else:
             settings = EngineSettings(max_length=args.max_length, batch_tokens=args.batch_tokens, dtype=args.dtype,
                                       device=args.device, packed=args.packed)
-            encoder = CrossEncoder(model, tokenizer, info, settings, progress=False)
-            score = encoder.score
-            lengths = encoder.encode_arrays(pairs).lengths
-            info = encoder.info
+            scorer = CrossEncoder(model, tokenizer, base, settings, progress=False)
+        score, lengths, info = scorer.score, scorer.encode_arrays(pairs).lengths, scorer.info
         score(pairs[:1])                                                   # warm-up
         probe = matmul_rate(args.device, dtype)
         sync(args.device)

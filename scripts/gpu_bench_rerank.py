@@ -8,8 +8,13 @@ Every system scores the same pairs after a warm-up; walls are taken after torch.
 pairs/s, and model FLOP/s as a fraction of the H100/H200 fp16 dense peak (989 TFLOP/s), with FLOPs per pair
 226.5M * n + 36,864 * n^2 for a pair of n tokens (GTE: ~113M matmul parameters, 12 layers x 768 hidden). Also
 max |score difference| of each system vs evalkit's padded path (fp16), and packed vs padded in fp32 on 64 pairs.
+Then the encoder-vs-decoder benchmark (scripts/bench_encoder_vs_decoder.py: GTE, bge-reranker-v2-m3, Qwen3-Reranker-
+0.6B, a Qwen2-1.5B, bge-reranker-v2-gemma at their real shapes) in fp16 and bf16, packed (causal varlen attention for
+the decoders) with the runtime guard on, and padded fp16 beside them; and the guard's tolerance measured on the GPU
+(scripts/guard_tolerance.py).
 
     python scripts/gpu_bench_rerank.py --out results/bench        # writes gpu-rerank-<device>-<date>.{md,json}
+    python scripts/gpu_bench_rerank.py --dry-run --out /tmp/x     # CPU, tiny shapes: checks the script runs
 """
 from __future__ import annotations
 
@@ -31,6 +36,7 @@ sys.path[:0] = [str(REPO), str(REPO / "scripts"), str(REPO / "tests")]
 from bench_rerank import make_pairs  # noqa: E402
 from evalkit.rerank.engine import CrossEncoder, EngineSettings, resolve_batch_tokens  # noqa: E402
 from evalkit.models.loading import load_cross_encoder  # noqa: E402
+from evalkit.storage.atomic import atomic_write_text  # noqa: E402
 from evalkit.testing import make_tiny_gte  # noqa: E402
 from old_engine import old_scores  # noqa: E402
 
@@ -137,7 +143,11 @@ def main() -> None:
     ap.add_argument("--batch-tokens", type=int, default=0, help="evalkit token budget (0: from device memory)")
     ap.add_argument("--st-batch", type=int, default=32)
     ap.add_argument("--out", type=Path, default=REPO / "results" / "bench")
-    ap.add_argument("--smoke", action="store_true", help="CPU, 1 layer, fp32: checks the script runs, measures nothing")
+    ap.add_argument("--smoke", "--dry-run", action="store_true",
+                    help="CPU, tiny shapes: checks the script runs, measures nothing")
+    ap.add_argument("--decoder-pairs", type=int, default=2000, help="MIRACL-like pairs of the encoder-vs-decoder part")
+    ap.add_argument("--decoder-long-pairs", type=int, default=200, help="its MLDR-like pairs (4,096 tokens)")
+    ap.add_argument("--skip-encoder-bench", action="store_true", help="only the encoder-vs-decoder part")
     args = ap.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     global DEVICE
@@ -146,6 +156,39 @@ def main() -> None:
     elif not torch.cuda.is_available():
         raise SystemExit("gpu_bench_rerank.py needs CUDA (--smoke checks it on CPU)")
     low = "fp32" if args.smoke else "fp16"
+    if not args.skip_encoder_bench:
+        encoder_bench(args, low)
+    encoder_vs_decoder(args)
+
+
+def encoder_vs_decoder(args) -> list[Path]:
+    """The encoder-vs-decoder part: fp16 and bf16 packed with the guard on, fp16 padded; each run writes
+    encoder-vs-decoder-<device>-<dtype>[-packed]-<date>.{md,json}; then the guard tolerance on this device."""
+    import os
+
+    from bench_encoder_vs_decoder import main as bench
+    from guard_tolerance import main as tolerance
+
+    if args.smoke:
+        os.environ["EVALKIT_PACKED_GUARD"] = "1"     # the guard runs on CUDA; forced here to check it on CPU
+    common = ["--device", DEVICE, "--out", str(args.out), "--miracl-pairs", str(args.decoder_pairs),
+              "--mldr-pairs", str(args.decoder_long_pairs), "--mldr-tokens", "4096", "--batch-tokens",
+              str(resolve_batch_tokens(args.batch_tokens, DEVICE) // 4)] + (["--dry-run"] if args.smoke else [])
+    stems = []
+    for dtype, packed in (("fp16", True), ("bf16", True), ("fp16", False)):
+        try:
+            stems.append(bench(common + ["--dtype", dtype] + (["--packed"] if packed else [])))
+        except torch.OutOfMemoryError as exc:
+            logging.warning("encoder-vs-decoder %s packed=%s: out of memory (%s)", dtype, packed, str(exc)[:120])
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+    where = "cpu-dry-run" if args.smoke else torch.cuda.get_device_name().split()[-1].lower()
+    tolerance(["--device", DEVICE, "--pairs", "8" if args.smoke else "256", *(["--smoke"] if args.smoke else []),
+               "--out", str(args.out / f"guard-tolerance-{where}-{dt.date.today()}.json")])
+    return stems
+
+
+def encoder_bench(args, low: str) -> None:
     with tempfile.TemporaryDirectory(prefix="gpu_bench_") as tmp:
         size = {"hidden": 64, "layers": 1, "heads": 2, "intermediate": 128} if args.smoke else {"real_size": True}
         model_dir = make_tiny_gte(Path(tmp) / "gte", **size)
@@ -166,9 +209,9 @@ def main() -> None:
             "FLOPs per pair": "226.5M * n + 36,864 * n^2", "peak": "989 TFLOP/s (fp16 dense)"}
     args.out.mkdir(parents=True, exist_ok=True)
     stem = args.out / f"gpu-rerank-{name.split()[-1].strip('()').lower()}-{dt.date.today()}"
-    stem.with_suffix(".json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=1))
+    atomic_write_text(stem.with_suffix(".json"), json.dumps({"meta": meta, "rows": rows}, indent=1))
     text = markdown(rows, meta)
-    stem.with_suffix(".md").write_text(text)
+    atomic_write_text(stem.with_suffix(".md"), text)
     print(text)
 
 

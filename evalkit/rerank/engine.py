@@ -21,6 +21,7 @@ import torch
 from evalkit.config import SCORE_TRANSFORMS
 from evalkit.errors import EvalkitError
 from evalkit.models.device import TORCH_DTYPES, resolve_device_dtype
+from evalkit.models.guard import PackedGuard, guard_enabled
 from evalkit.progress import Progress
 from evalkit.models.batching import BudgetRunner
 from evalkit.rerank.cache import PairCache, pair_key
@@ -160,6 +161,11 @@ class CrossEncoder:
         self._runner = BudgetRunner(settings.batch_tokens, tokenizer.pad_token_id, progress=False,
                                     device=settings.device)
         self.fingerprint = self._fingerprint()
+        self._guard = None
+        if settings.packed and guard_enabled(settings.device):   # the packed path checked on its first batch
+            self.info = dict(info)                               # its own: the guard records its decision here
+            padded = lambda tokens, rows: self._forward(*self._runner._inputs(tokens, rows))   # noqa: E731
+            self._guard = PackedGuard(self._packed_forward, padded, settings.dtype, self.info, type(model).__name__)
 
     @property
     def provenance(self) -> dict[str, Any]:
@@ -265,12 +271,13 @@ class CrossEncoder:
                 for j, fingerprint in enumerate((self.fingerprint, *self.extra_fingerprints)):
                     self.cache.put_many(fingerprint, ((keys[i], v) for i, v in zip(idx[new], columns[new, j])))
 
-            forward = self._packed_forward if self.settings.packed else self._forward
+            packed = self.settings.packed and not (self._guard is not None and self._guard.fallen)
+            forward = (self._guard or self._packed_forward) if packed else self._forward
             def advance(idx: np.ndarray) -> None:
                 new = idx[~known[idx]]
                 progress.update(int(requested[new].sum()), float(lengths[new].sum()))
 
-            out = self._runner.run(window.tokens, forward, on_batch=save, desc="rerank", packed=self.settings.packed,
+            out = self._runner.run(window.tokens, forward, on_batch=save, desc="rerank", packed=packed,
                                    skip=known, on_progress=advance if progress is not None else None)
             scores[todo] = out[todo] if out.ndim == 1 else out[todo, 0]
             for name, value in asdict(self._runner.stats).items():

@@ -15,6 +15,15 @@ from evalkit.metrics.buckets import NO_RELEVANT, bucket_labels
 COLUMNS = [("first_stage", "first stage"), ("reranked", "reranked"), ("ceiling", "ceiling")]
 
 
+def columns(systems) -> list[tuple[str, str]]:
+    """(system, label) of a run's systems in table order: a layer-wise reranker's other cutoffs
+    (`reranked@layer<N>`) right after the reranked one."""
+    variants = sorted((s for s in systems if s.startswith("reranked@")), key=lambda s: (len(s), s))
+    out = [c for c in COLUMNS if c[0] in systems]
+    at = next((i + 1 for i, (s, _) in enumerate(out) if s == "reranked"), len(out))
+    return out[:at] + [(s, s.removeprefix("reranked@")) for s in variants] + out[at:]
+
+
 def _fmt(value: float | None) -> str:
     return "–" if value is None else f"{100 * value:.2f}"
 
@@ -62,7 +71,7 @@ def protocol_block(protocol: dict) -> str:
 
 
 def _rows(systems: dict, metric: str, section: str, keys: list[str], counts: dict[str, int]) -> list[list[str]]:
-    present = [s for s, _ in COLUMNS if s in systems]
+    present = [s for s, _ in columns(systems)]
     rows = []
     for key in keys:
         values = {}
@@ -80,7 +89,7 @@ def language_tables(metrics: dict) -> list[tuple[str, list[str], list[list[str]]
     """Per measure, the per-language table (first stage, reranked, Δ, ceiling) from metrics.json: (measure,
     header, rows); report.md and report.html show the same."""
     systems, protocol = metrics["systems"], metrics["protocol"]
-    present = [label for s, label in COLUMNS if s in systems]
+    present = [label for _, label in columns(systems)]
     if "reranked" in systems:
         present.insert(2, "Δ")
     first = systems["first_stage"]
@@ -145,7 +154,7 @@ def efficiency_block(metrics: dict) -> list[str]:
 
 def render(table: pd.DataFrame, metrics: dict, title: str, missing_docs: str | None = None) -> str:
     systems, protocol = metrics["systems"], metrics["protocol"]
-    present = [label for s, label in COLUMNS if s in systems]
+    present = [label for _, label in columns(systems)]
     if "reranked" in systems:
         present.insert(2, "Δ")
     one = table[(table.system == "first_stage") & (table.metric == table.metric.iloc[0])]

@@ -232,18 +232,26 @@ def load_cross_encoder(model: str, *, revision: str | None = None, dtype: torch.
     raw = _read_config(local)
     weights = _weights_files(local)
     model_class, config, fmt = _model_class_and_config(local, raw)
+    return _load_checked(model, revision, local, commit, weights, model_class, config, fmt, dtype, device,
+                         attn_implementation, raw["model_type"], "right")
+
+
+def _load_checked(model: str, revision: str | None, local: Path, commit: str | None, weights: list[Path],
+                  model_class: type, config: Any, fmt: str, dtype: torch.dtype, device: str, attn_implementation: str,
+                  model_type: str, padding_side: str) -> LoadedModel:
+    """from_pretrained with every tensor accounted for, the tokenizer, and the provenance of both."""
     with quiet_transformers():
         network, report = model_class.from_pretrained(local, config=config, dtype=dtype, use_safetensors=True,
                                                       attn_implementation=attn_implementation,
                                                       output_loading_info=True)
     _check_loading_report(report, local, model_class)
     network.to(device).eval()
-    tokenizer, tokenizer_hash = load_tokenizer(local, raw["model_type"])
+    tokenizer, tokenizer_hash = load_tokenizer(local, model_type, padding_side=padding_side)
     weights_hash, weights_each = sha256_files(weights)
     info = {"model": model, "local_dir": str(local), "revision": revision, "commit": commit,
             "weights_hash": weights_hash, "weights_files": weights_each, "tokenizer_hash": tokenizer_hash,
             "format": fmt, "model_type": network.config.model_type, "architecture": model_class.__name__,
-            "max_position_embeddings": network.config.max_position_embeddings,
+            "max_position_embeddings": getattr(network.config, "max_position_embeddings", None),
             "attn_implementation": network.config._attn_implementation, "dtype": str(dtype).removeprefix("torch."),
             "device": device}
     logger.info("loaded %s (%s, %s format) from %s", model, model_class.__name__, fmt, local)
@@ -269,22 +277,8 @@ def load_causal_lm(model: str, *, revision: str | None = None, dtype: torch.dtyp
         model_class = MODEL_FOR_CAUSAL_LM_MAPPING[type(config)]
     except KeyError:
         raise CheckpointError(f"{source}: model_type {model_type!r} has no causal-LM class") from None
-    with quiet_transformers():
-        network, report = model_class.from_pretrained(local, config=config, dtype=dtype, use_safetensors=True,
-                                                      attn_implementation=attn_implementation,
-                                                      output_loading_info=True)
-    _check_loading_report(report, local, model_class)
-    network.to(device).eval()
-    tokenizer, tokenizer_hash = load_tokenizer(local, model_type, padding_side="left")
-    weights_hash, weights_each = sha256_files(weights)
-    info = {"model": model, "local_dir": str(local), "revision": revision, "commit": commit,
-            "weights_hash": weights_hash, "weights_files": weights_each, "tokenizer_hash": tokenizer_hash,
-            "format": "native", "model_type": model_type, "architecture": model_class.__name__,
-            "max_position_embeddings": getattr(network.config, "max_position_embeddings", None),
-            "attn_implementation": network.config._attn_implementation, "dtype": str(dtype).removeprefix("torch."),
-            "device": device}
-    logger.info("loaded %s (%s) from %s", model, model_class.__name__, local)
-    return LoadedModel(model=network, tokenizer=tokenizer, info=info)
+    return _load_checked(model, revision, local, commit, weights, model_class, config, "native", dtype, device,
+                         attn_implementation, model_type, "left")
 
 
 def load_encoder(model: str, *, revision: str | None = None, dtype: str = "fp32", device: str = "cpu",

@@ -140,7 +140,8 @@ def efficiency_of(benchmark: Benchmark, runs: dict[str, CompactRun], scorer, sec
     from evalkit.rerank.stream import candidate_chunks
 
     queries = sum(len(run.qids) for run in runs.values())
-    return efficiency(scorer, seconds, queries, candidate_chunks(benchmark, runs))
+    pairs = sum(run.n_pairs for run in runs.values())
+    return efficiency(scorer, seconds, queries, candidate_chunks(benchmark, runs), pairs=pairs)
 
 
 def subset_reader(bcfg: DictConfig):

@@ -132,9 +132,17 @@ def probe_latency(scorer: Any, chunks: Iterable[Sequence[tuple[str, str]]],
     return out, probe.stats
 
 
-def efficiency(scorer: Any, stage_seconds: float, queries: int, chunks: Iterable | None = None) -> dict[str, Any]:
+def efficiency(scorer: Any, stage_seconds: float, queries: int, chunks: Iterable | None = None,
+               pairs: int | None = None) -> dict[str, Any]:
     """metrics.json's `efficiency` for a scorer after its rerank stage of `stage_seconds` over `queries` queries;
-    `chunks` (one list of pairs per query) feeds the latency probe of a local model."""
+    `chunks` (one list of pairs per query) feeds the latency probe of a local model. A scorer that keeps no stats
+    (any object with `score(pairs)`, the Scorer contract) gets the stage's rate over the run's `pairs`."""
+    if not hasattr(scorer, "stats"):
+        return {"kind": "scorer", "pairs_requested": pairs, "stage_seconds": round(stage_seconds, 4),
+                "queries": queries, "pairs_per_s": _rate(pairs or 0, stage_seconds),
+                "ms_per_query": round(1000 * stage_seconds / queries, 3) if queries else None,
+                "speed_note": "a scorer without stats: every requested pair counted, over the rerank stage's wall "
+                              "time (cache hits, tokens and FLOPs unknown)", "flops_per_pair": None}
     stats, settings = scorer.stats, scorer.settings
     scored, cached = int(stats.scored), int(stats.cache_hits)
     out: dict[str, Any] = {
@@ -202,7 +210,7 @@ def efficiency(scorer: Any, stage_seconds: float, queries: int, chunks: Iterable
 
 def measured_on(eff: dict) -> str:
     """`cpu (AMD EPYC …) fp32 2 threads`: what a timing depends on, in one phrase."""
-    parts = [str(eff.get("device")), f"({eff['device_name']})" if eff.get("device_name") else "",
+    parts = [str(eff.get("device") or "setup not recorded"), f"({eff['device_name']})" if eff.get("device_name") else "",
              str(eff.get("dtype") or ""), f"{eff['torch_threads']} threads" if eff.get("torch_threads") else ""]
     return " ".join(p for p in parts if p)
 

@@ -122,6 +122,10 @@ def efficiency_rows(metrics: dict) -> tuple[str, list[list[str]]]:
             return "reranker=none: no rerank stage, so no efficiency figures (nothing was scored).", []
         return ("no efficiency figures: this run's rerank stage was not timed as one (a merge of shards: each "
                 "shard's metrics.json has its own).", [])
+    if eff.get("kind") == "scorer":   # a Scorer without stats: the stage's rate only
+        return eff["speed_note"], [["pairs requested", f"{eff['pairs_requested']:,}"],
+                                   ["rerank stage", f"{eff['stage_seconds']:.3f} s over {eff['queries']:,} queries"],
+                                   ["pairs/s", _n(eff["pairs_per_s"])], ["ms/query (amortised)", _n(eff["ms_per_query"])]]
     from evalkit.metrics.efficiency import measured_on
 
     setup = measured_on(eff)

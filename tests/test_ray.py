@@ -25,6 +25,7 @@ from evalkit.executors.ray_exec import RayScorer, ScoreActor
 from evalkit.rerank.cache import PairCache
 from evalkit.rerank.engine import build_cross_encoder
 from evalkit.testing import make_tiny_gte
+from measured import stable_bytes
 
 WORDS = "water boiling point altitude chapel ceiling painter 北京 首都 长城 quick sort python وادي नदी".split()
 
@@ -108,7 +109,7 @@ def test_pipeline_with_executor_ray_equals_executor_local(model, mini_miracl, tm
         for name, extra in [("local", []), ("ray", ray_executor)]:
             outs[name] = run(compose(config_name="config", overrides=common + extra), tmp_path / name).out_dir
     for name in ["metrics.json", "per_query.parquet", "report.md", "runs/reranked.en.trec", "runs/reranked.zh.trec"]:
-        assert (outs["local"] / name).read_bytes() == (outs["ray"] / name).read_bytes(), name
+        assert stable_bytes(outs["local"] / name) == stable_bytes(outs["ray"] / name), name
     assert "reranked" in (outs["ray"] / "metrics.json").read_text()
 
 

@@ -12,7 +12,7 @@ CASES = [
     (["candidates=bm2"], "candidates='bm2' is not an option of group 'candidates' (did you mean bm25?): choose one "
                          "of bm25, bm25_anserini,"),
     (["--multirun", "candidates=bm25,bm2"], "(did you mean bm25?)"),
-    (["reranker.backend=cross_encodr"], "reranker.backend='cross_encodr': choose one of api, cross_encoder, none "
+    (["reranker.backend=cross_encodr"], "reranker.backend='cross_encodr': choose one of api, cross_encoder, llm, none "
                                         "(did you mean cross_encoder?)"),
     (["report.formats=[md,htm]"], "'htm' is not allowed: choose one of csv, explore, html, latex, md, parquet "
                                   "(did you mean html?)"),

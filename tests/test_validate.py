@@ -55,6 +55,11 @@ BAD = {
     "reranker.attn_implementation": "reranker.attn_implementation=flash", "reranker.batch_tokens": "reranker.batch_tokens=-1",
     "reranker.window_tokens": "reranker.window_tokens=-1", "reranker.packed": "reranker.packed=sometimes",
     "reranker.cache": "reranker.cache=sometimes", "reranker.backend": "reranker.backend=onnx", "reranker.cache_path": "reranker.cache_path={dir}",
+    "reranker.llm.instruction": "reranker.llm.instruction=[a]", "reranker.llm.prefix": "reranker.llm.prefix=text",
+    "reranker.llm.query": "reranker.llm.query=Q", "reranker.llm.middle": "reranker.llm.middle=text",
+    "reranker.llm.doc": "reranker.llm.doc=D", "reranker.llm.suffix": "reranker.llm.suffix=text",
+    "reranker.llm.bos": "reranker.llm.bos=sometimes", "reranker.llm.yes_token": "reranker.llm.yes_token=[y]",
+    "reranker.llm.no_token": "reranker.llm.no_token=[n]", "reranker.llm.cutoff_layers": "reranker.llm.cutoff_layers=[0]",
     "reranker.api.format": "reranker.api.format=openai", "reranker.api.base_url": "reranker.api.base_url=localhost:80",
     "reranker.api.model": "reranker.api.model=[m]", "reranker.api.route": "reranker.api.route=embed",
     "reranker.api.key_env": "reranker.api.key_env=sk-123", "reranker.api.docs_per_request": "reranker.api.docs_per_request=0",
@@ -160,7 +165,7 @@ def test_unknown_group_option_lists_the_valid_ones(capsys):
     err = run_preflight(["benchmark=miracle"], capsys)
     assert "benchmark='miracle'" in err and "local, miracl, mkqa, mldr, sample" in err
     err = run_preflight(["reranker=gte,bge"], capsys)   # a --multirun sweep value
-    assert "reranker='bge'" in err and "bge_m3, gte, hf, none" in err
+    assert "reranker='bge'" in err and "bge_m3, gte, hf, llm, none" in err
 
 
 def test_cli_bad_value_exit_2_without_traceback(tmp_path):

@@ -20,8 +20,8 @@ from typing import Any
 import torch
 
 from evalkit.errors import EvalkitError
-from evalkit.rerank.engine import (CrossEncoder, EngineSettings, EngineStats, build_cross_encoder, resolve_batch_tokens,
-                                   resolve_packed, resolve_window_tokens)
+from evalkit.rerank.engine import (CrossEncoder, EngineSettings, EngineStats, build_cross_encoder, engine_settings,
+                                   pair_cache)
 
 log = logging.getLogger(__name__)
 
@@ -157,8 +157,6 @@ def build_decoder(cfg: Any, cache_dir: str | Path | None = None, progress: bool 
     """A DecoderReranker from a reranker config with backend=llm; `max_length: null` is the model's own limit."""
     from evalkit.models import loading
     from evalkit.models.device import resolve_device_dtype
-    from evalkit.rerank.cache import PairCache
-    from evalkit.storage import cache_root
 
     llm = cfg.llm
     device, dtype = resolve_device_dtype(cfg.device, cfg.dtype)
@@ -178,20 +176,12 @@ def build_decoder(cfg: Any, cache_dir: str | Path | None = None, progress: bool 
     if max_length > limit:
         raise EvalkitError(f"reranker.max_length: {max_length} exceeds the model's limit of {limit} tokens")
     prompt = build_prompt(llm, tokenizer)
-    cache = None
-    if cfg.cache:
-        root = Path(cache_dir) if cache_dir is not None else cache_root()
-        cache = PairCache(cfg.cache_path or root / "pair_scores.sqlite")
-    packed = resolve_packed(cfg.packed, device, dtype, model)
-    batch_tokens = resolve_batch_tokens(cfg.batch_tokens, device)
     fixed = sum(len(part) for part in prompt.layout)   # default query budget: 3/4 of what the prompt leaves
     query_max_length = cfg.query_max_length if cfg.query_max_length is not None else (max_length - fixed) * 3 // 4
-    settings = EngineSettings(max_length=max_length, query_max_length=query_max_length,
-                              query_template=prompt.query_template, doc_template=prompt.doc_template,
-                              score_transform=cfg.score_transform, batch_tokens=batch_tokens, dtype=dtype,
-                              device=device, window_tokens=resolve_window_tokens(cfg.window_tokens, batch_tokens),
-                              packed=packed)
-    return DecoderReranker(model, tokenizer, info, settings, prompt, cutoffs, cache=cache, progress=progress)
+    settings = engine_settings(cfg, model, device, dtype, max_length, query_max_length, prompt.query_template,
+                               prompt.doc_template)
+    return DecoderReranker(model, tokenizer, info, settings, prompt, cutoffs, cache=pair_cache(cfg, cache_dir),
+                           progress=progress)
 
 
 def build_local_scorer(cfg: Any, cache_dir: str | Path | None = None, progress: bool | None = None) -> CrossEncoder:

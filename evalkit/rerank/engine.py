@@ -369,15 +369,29 @@ def build_cross_encoder(cfg: Any, cache_dir: str | Path | None = None, progress:
     max_length = cfg.max_length if cfg.max_length is not None else limit
     if max_length > limit:
         raise EvalkitError(f"reranker.max_length: {max_length} exceeds the model's limit of {limit} tokens")
-    cache = None
-    if cfg.cache:
-        root = Path(cache_dir) if cache_dir is not None else cache_root()   # EVALKIT_CACHE, like every cache
-        cache = PairCache(cfg.cache_path or root / "pair_scores.sqlite")
-    packed = resolve_packed(cfg.packed, device, dtype, loaded.model)
+    settings = engine_settings(cfg, loaded.model, device, dtype, max_length)
+    return CrossEncoder(loaded.model, loaded.tokenizer, loaded.info, settings, cache=pair_cache(cfg, cache_dir),
+                        progress=progress)
+
+
+def pair_cache(cfg: Any, cache_dir: str | Path | None = None) -> PairCache | None:
+    """The reranker config's pair-score cache (None when reranker.cache=false)."""
+    if not cfg.cache:
+        return None
+    root = Path(cache_dir) if cache_dir is not None else cache_root()   # EVALKIT_CACHE, like every cache
+    return PairCache(cfg.cache_path or root / "pair_scores.sqlite")
+
+
+def engine_settings(cfg: Any, model: torch.nn.Module, device: str, dtype: str, max_length: int,
+                    query_max_length: int | None = None, query_template: str | None = None,
+                    doc_template: str | None = None) -> EngineSettings:
+    """EngineSettings from a reranker config, auto values resolved; the templates and query budget default to
+    the config's (a decoder passes its prompt's)."""
+    packed = resolve_packed(cfg.packed, device, dtype, model)
     batch_tokens = resolve_batch_tokens(cfg.batch_tokens, device)
-    settings = EngineSettings(max_length=max_length, query_max_length=cfg.query_max_length,
-                              query_template=cfg.query_template, doc_template=cfg.doc_template,
-                              score_transform=cfg.score_transform, batch_tokens=batch_tokens, dtype=dtype,
-                              device=device, window_tokens=resolve_window_tokens(cfg.window_tokens, batch_tokens),
-                              packed=packed)
-    return CrossEncoder(loaded.model, loaded.tokenizer, loaded.info, settings, cache=cache, progress=progress)
+    return EngineSettings(max_length=max_length,
+                          query_max_length=cfg.query_max_length if query_max_length is None else query_max_length,
+                          query_template=query_template or cfg.query_template,
+                          doc_template=doc_template or cfg.doc_template, score_transform=cfg.score_transform,
+                          batch_tokens=batch_tokens, dtype=dtype, device=device,
+                          window_tokens=resolve_window_tokens(cfg.window_tokens, batch_tokens), packed=packed)

@@ -20,6 +20,7 @@ from evalkit.metrics.measures import DEFAULT_MEASURES, check as measure   # the 
 # Facts named once: every module that needs these choices imports them from here.
 DTYPES = ("auto", "fp32", "bf16", "fp16")            # config names; evalkit.models.device maps them to torch
 SCORE_TRANSFORMS = ("logit", "sigmoid")
+LONG_DOCS = ("truncate", "maxp", "firstp", "sump", "meanp")   # reranker.long_docs (evalkit/rerank/chunks.py)
 POOLS = ("full", "judged")
 MISSING_DOCS = ("error", "warn")
 
@@ -98,6 +99,11 @@ class RerankerConfig:
     cache: bool = setting(True, any_value)                   # the on-disk pair-score cache
     cache_path: Optional[str] = setting(None, optional(not_a_dir))   # default $EVALKIT_CACHE/pair_scores.sqlite
     backend: str = setting("cross_encoder", registered("reranker"))   # an entry of evalkit.rerank.RERANKERS
+    # documents longer than max_length: truncate | maxp | firstp | sump | meanp (evalkit/rerank/chunks.py)
+    long_docs: str = setting("truncate", one_of(*LONG_DOCS))
+    chunk_tokens: Optional[int] = setting(None, optional(at_least(1)))   # None: what max_length leaves
+    chunk_stride: Optional[int] = setting(None, optional(at_least(1)))   # None: chunk_tokens (no overlap)
+    chunk_title: bool = setting(True, any_value)   # the title in front of every chunk (else the first only)
 
 
 @dataclass

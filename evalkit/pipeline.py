@@ -50,11 +50,13 @@ def oracle_run(benchmark: Benchmark, runs: dict[str, CompactRun]) -> dict[str, C
     return out
 
 
-def rerank(benchmark: Benchmark, runs: dict[str, CompactRun], scorer) -> dict[str, CompactRun]:
-    """Rescore every candidate, streamed window by window (evalkit.rerank.stream): memory does not grow with the run."""
+def rerank(benchmark: Benchmark, runs: dict[str, CompactRun], scorer,
+           chunk_details: dict | None = None) -> dict[str, CompactRun]:
+    """Rescore every candidate, streamed window by window (evalkit.rerank.stream): memory does not grow with the run.
+    A reranker that reads long documents in chunks fills `chunk_details` (per language: chunks, best chunk, span)."""
     from evalkit.rerank.stream import rerank_runs
 
-    return rerank_runs(benchmark, runs, scorer)
+    return rerank_runs(benchmark, runs, scorer, chunk_details)
 
 
 def run(cfg: DictConfig, out_dir: Path) -> RunResult:
@@ -88,9 +90,14 @@ def run(cfg: DictConfig, out_dir: Path) -> RunResult:
     systems = {FIRST: candidates, CEILING: oracle_run(benchmark, candidates)}
     if scorer is not None:
         clock = time.perf_counter()
-        systems[RERANKED] = rerank(benchmark, candidates, scorer)
+        chunk_details: dict = {}
+        systems[RERANKED] = rerank(benchmark, candidates, scorer, chunk_details)
         timings["rerank"] = time.perf_counter() - clock
         _write_runs(out_dir, RERANKED, systems[RERANKED], benchmark, cfg.reranker.name)
+        if chunk_details:
+            from evalkit.rerank.chunk_report import write_chunk_details
+
+            write_chunk_details(out_dir / "runs", RERANKED, candidates, chunk_details)
         for name, view in getattr(scorer, "variants", list)():   # a layer-wise model's other cutoff layers
             systems[f"{RERANKED}@{name}"] = rerank(benchmark, candidates, view)   # (read from the pair cache)
             _write_runs(out_dir, f"{RERANKED}@{name}", systems[f"{RERANKED}@{name}"], benchmark,
@@ -114,6 +121,10 @@ def run(cfg: DictConfig, out_dir: Path) -> RunResult:
 
         metrics |= tie_effects(benchmark, systems[RERANKED], measures(benchmark, cfg), cfg.metrics.no_relevant)
         metrics["efficiency"] = efficiency_of(benchmark, candidates, scorer, timings["rerank"])
+        if chunk_details:
+            from evalkit.rerank.chunk_report import chunk_summary
+
+            metrics["long_docs"] = chunk_summary(scorer.settings, chunk_details, scorer.stats)
         if hasattr(scorer, "report"):
             metrics["reranker_api"] = scorer.report()
             if cfg.reranker.api.probe_file:   # `evalkit probe` output, shown next to the length buckets
@@ -137,11 +148,13 @@ def run(cfg: DictConfig, out_dir: Path) -> RunResult:
 def efficiency_of(benchmark: Benchmark, runs: dict[str, CompactRun], scorer, seconds: float) -> dict:
     """metrics.json's `efficiency` (evalkit.metrics.efficiency): rates of the rerank stage, latency probe."""
     from evalkit.metrics.efficiency import efficiency
-    from evalkit.rerank.stream import candidate_chunks
+    from evalkit.rerank.stream import candidate_chunks, chunking
 
     queries = sum(len(run.qids) for run in runs.values())
     pairs = sum(run.n_pairs for run in runs.values())
-    return efficiency(scorer, seconds, queries, candidate_chunks(benchmark, runs), pairs=pairs)
+    chunked = chunking(scorer)
+    titled = chunked is not None and chunked.chunk_title
+    return efficiency(scorer, seconds, queries, candidate_chunks(benchmark, runs, titled), pairs=pairs)
 
 
 def subset_reader(bcfg: DictConfig):
@@ -220,11 +233,24 @@ def protocol(benchmark: Benchmark, cfg: DictConfig, scorer) -> dict:
         "reranker": cfg.reranker.name, "reranker_model": info.get("model", cfg.reranker.model),
         "max_length": getattr(settings, "max_length", None), "query_budget": getattr(settings, "query_budget", None),
         "dtype": getattr(settings, "dtype", None), "attention": info.get("attn_implementation"),
+        "long_docs": long_docs_line(settings),
         **prompt_fields(scorer),
         "measures": measures(benchmark, cfg), "no_relevant": cfg.metrics.no_relevant,
         "bucket_tokenizer": cfg.metrics.bucket_tokenizer, "bucket_edges": list(cfg.metrics.bucket_edges),
         **POLICY,
     }
+
+
+def long_docs_line(settings) -> str | None:
+    """How the reranker reads a document longer than max_length, in words (None without a local model)."""
+    if getattr(settings, "max_length", None) is None or not hasattr(settings, "long_docs"):
+        return None
+    c = settings.chunking
+    if c is None:
+        return "truncate"
+    size = f"{c.chunk_tokens}-token chunks" if c.chunk_tokens else "chunks filling max_length"
+    stride = f"stride {c.chunk_stride}" if c.chunk_stride else "no overlap"
+    return f"{c.strategy}: {size}, {stride}, title {'in every chunk' if c.chunk_title else 'in the first'}"
 
 
 def prompt_fields(scorer) -> dict:

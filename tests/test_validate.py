@@ -55,6 +55,8 @@ BAD = {
     "reranker.attn_implementation": "reranker.attn_implementation=flash", "reranker.batch_tokens": "reranker.batch_tokens=-1",
     "reranker.window_tokens": "reranker.window_tokens=-1", "reranker.packed": "reranker.packed=sometimes",
     "reranker.cache": "reranker.cache=sometimes", "reranker.backend": "reranker.backend=onnx", "reranker.cache_path": "reranker.cache_path={dir}",
+    "reranker.long_docs": "reranker.long_docs=maxpool", "reranker.chunk_tokens": "reranker.chunk_tokens=0",
+    "reranker.chunk_stride": "reranker.chunk_stride=-5", "reranker.chunk_title": "reranker.chunk_title=sometimes",
     "reranker.llm.instruction": "reranker.llm.instruction=[a]", "reranker.llm.prefix": "reranker.llm.prefix=text",
     "reranker.llm.query": "reranker.llm.query=Q", "reranker.llm.middle": "reranker.llm.middle=text",
     "reranker.llm.doc": "reranker.llm.doc=D", "reranker.llm.suffix": "reranker.llm.suffix=text",

@@ -147,6 +147,9 @@ class RayScorer:
 
     def __init__(self, reranker: Any, executor: Any, cache_dir: str | None = None, actor_class: type = ScoreActor):
         reranker, self.executor = plain_config(reranker, RerankerConfig), plain_config(executor, ExecutorConfig)
+        if reranker.long_docs != "truncate":   # the driver caches whole-document scores; chunks are scored locally
+            raise EvalkitError(f"reranker.long_docs={reranker.long_docs} runs on executor=local (executor=ray "
+                               "scores whole pairs)")
         device, dtype = _device_dtype(self.executor, reranker.device, reranker.dtype, "reranker")
         self.actor_config = dataclasses.replace(reranker, device=device, dtype=dtype, cache=False)
         # the driver loads the model once on CPU, in the actors' dtype: fingerprint, settings, info and cache

@@ -204,6 +204,17 @@ def system_cis(tidy: pd.DataFrame, n_resamples: int, seed: int) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def bucket_cis(tidy: pd.DataFrame, n_resamples: int, seed: int) -> pd.DataFrame:
+    """Mean, query count and bootstrap CI (lo, hi) per system, metric and length bucket (languages pooled),
+    resampled as `system_cis` does: by seed, metric and bucket, never by the system's name."""
+    rows = []
+    for (system, metric, bucket), part in tidy.groupby(["system", "metric", "bucket"], sort=False):
+        x = part.sort_values(["lang", "qid"], kind="stable")["value"].to_numpy()
+        mean, lo, hi = mean_ci(x, level=LEVEL, n_resamples=n_resamples, seed=_seed(seed, metric, "bucket", bucket))
+        rows.append(dict(system=system, metric=metric, bucket=bucket, mean=mean, count=x.size, lo=lo, hi=hi))
+    return pd.DataFrame(rows, columns=["system", "metric", "bucket", "mean", "count", "lo", "hi"])
+
+
 def _ceiling(systems: list[System], metrics: list[str]) -> pd.DataFrame:
     rows = []
     for s in systems:
@@ -300,7 +311,7 @@ def build_comparison(systems: list[System], baseline: str, metrics: list[str] | 
     bucket_stats = pd.concat([compare_systems(tidy, baseline, m, by="bucket", **kwargs).assign(metric=m)
                               for m in metrics])
     order = bucket_labels(list(systems[0].protocol.get("bucket_edges") or [512])) + [NO_RELEVANT]
-    bucket_means = tidy.groupby(["system", "metric", "bucket"], sort=False)["value"].agg(["mean", "count"]).reset_index()
+    bucket_means = bucket_cis(tidy, n_resamples, seed)
     return Comparison(
         systems=names, baseline=baseline, metrics=metrics, languages=sorted(set(tidy.lang)),
         buckets=[b for b in order if b in set(tidy.bucket)], protocol=merged_protocol(systems), tidy=tidy,

@@ -50,6 +50,7 @@ class ExploreSystem:
     stage: str                 # first_stage | reranked
     max_length: int | None     # the reranker's max_length (None: no cut)
     query_budget: int | None
+    chunked: bool = False      # reranker.long_docs other than truncate: no cut; the best chunk is shown instead
 
 
 def _read_json(path: Path) -> dict:
@@ -71,8 +72,9 @@ def explore_systems(run_dirs: list[Path]) -> list[ExploreSystem]:
             name = protocol["candidates"] + (f" → {protocol['reranker']}" if reranked else "")
             if any(s.name == name for s in systems):
                 name = f"{name} ({run_dir.name})"
+            chunked = reranked and protocol.get("long_docs") not in (None, "truncate")
             systems.append(ExploreSystem(name, run_dir, stage, protocol.get("max_length") if reranked else None,
-                                         protocol.get("query_budget") if reranked else None))
+                                         protocol.get("query_budget") if reranked else None, chunked))
     return systems
 
 
@@ -166,7 +168,16 @@ class _Language:
                     self.base_rank[qid] = {d: r for r, d in enumerate(ranked, 1) if d in shown}
             del run
         self.spans = read_spans(_source_root(benchmark), lang, benchmark.protocol.get("split", "dev"))
+        self.chunks = [self._chunks(s) if s.chunked else {} for s in systems]
         self.pair_specials = tokenizer.num_special_tokens_to_add(pair=True)
+
+    def _chunks(self, system: ExploreSystem) -> dict[tuple[str, str], tuple[int, ...]]:
+        """(qid, docid) -> (chunks, best, start, end) of a chunked rerank, for the documents a page may show."""
+        from evalkit.rerank.chunk_report import read_chunk_details
+
+        shown = {q: self.relevant.get(q, set()).union(*(top.get(q, ()) for top in self.tops)) for q in self.queries}
+        return {k: v for k, v in read_chunk_details(system.run_dir / "runs", system.stage, self.lang).items()
+                if k[1] in shown.get(k[0], ())}
 
     def grade(self, qid: str, doc: Doc) -> int | None:
         if self.answers is not None:
@@ -189,7 +200,7 @@ class _Language:
         marks: dict[str, list[tuple[int, int]]] = {d: [] for d in texts}
         out = {}
         for qid in qids:
-            cuts = [None if s.max_length is None else
+            cuts = [None if s.max_length is None or s.chunked else
                     int(doc_budget(s.max_length, self.pair_specials, min(q_len[qid], s.query_budget or s.max_length)))
                     for s in self.systems]
             in_query = {d for top in self.tops for d in top.get(qid, [])} | self.relevant.get(qid, set())
@@ -222,6 +233,7 @@ class _Language:
                         marks[d].append((at[d], at[d]))
                 cut_chars.append(at)
             out[qid] = {"rows": rows, "missed": missed, "cut": cuts,
+                        "chunk": [{d: list(c[(qid, d)]) for d in sorted(in_query) if (qid, d) in c} for c in self.chunks],
                         "cut_at": [{d: _utf16(texts[d], c) for d, c in at.items()} for at in cut_chars],
                         "answer": {d: [_utf16(texts[d], a), _utf16(texts[d], b)] for d, (a, b) in answer_chars.items()}}
         special = self.tokenizer.num_special_tokens_to_add()

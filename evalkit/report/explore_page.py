@@ -292,9 +292,14 @@ function move(baseRank, rank) {
                      title: `rank ${baseRank} in the baseline`});
 }
 
-function cutNote(len, cut, ans) {
+function cutNote(len, cut, ans, chunk) {
   const notes = [];
-  if (cut !== null && cut !== undefined && len - 2 > cut) {
+  if (chunk) {   // reranker.long_docs chunking: the chunk whose score the document got (maxp) or the best one
+    const [n, best, start, end] = chunk;
+    notes.push(el("div", {class: "cut chunk",
+      text: `chunk ${best + 1} of ${n} scored best (model tokens ${start}–${end})` +
+            (ans !== null && ans !== undefined ? `; answer at token ${ans}` : "")}));
+  } else if (cut !== null && cut !== undefined && len - 2 > cut) {
     const lost = ans !== null && ans !== undefined && ans >= cut;
     notes.push(el("div", {class: "cut" + (lost ? " lost" : ""),
       text: `cut at token ${cut} of ${len}` + (ans !== null && ans !== undefined ?
@@ -341,7 +346,7 @@ function showQuery(i) {
       const unjudged = g === null || g === undefined;
       tbody.append(el("tr", {"data-doc": docid, class: "top" + (unjudged ? " unjudged" : "")},
         el("td", {class: "num", text: String(r + 1)}),
-        el("td", {}, el("div", {text: title, dir: "auto"}), el("div", {class: "docid", text: docid}), ...cutNote(len, cut, ans)),
+        el("td", {}, el("div", {text: title, dir: "auto"}), el("div", {class: "docid", text: docid}), ...cutNote(len, cut, ans, (qd.chunk || [])[j]?.[docid])),
         el("td", {}, ...grade(g)),
         el("td", {class: "num", text: String(len)}),
         el("td", {class: "num"}, j === 0 ? el("span", {class: "same", text: ""}) : move(baseRank, r + 1))),
@@ -355,7 +360,7 @@ function showQuery(i) {
       tbody.append(el("tr", {"data-doc": docid, class: "missed"},
         el("td", {class: "num", text: rank === null ? "–" : String(rank),
                   title: rank === null ? "not among this system's candidates" : "rank " + rank}),
-        el("td", {}, el("div", {text: title, dir: "auto"}), el("div", {class: "docid", text: docid}), ...cutNote(len, cut, ans)),
+        el("td", {}, el("div", {text: title, dir: "auto"}), el("div", {class: "docid", text: docid}), ...cutNote(len, cut, ans, (qd.chunk || [])[j]?.[docid])),
         el("td", {}, ...grade(g)),
         el("td", {class: "num", text: String(len)}),
         el("td", {class: "num"}, j === 0 || rank === null ? el("span", {class: "same", text: ""}) : move(baseRank, rank))),

@@ -84,12 +84,42 @@ def bucket_sections(c: Comparison) -> list[Section]:
         means = c.bucket_means[c.bucket_means.metric == metric].set_index(["system", "bucket"])
         marks = _marks(c.bucket_stats, metric)
         rows = [[b, str(int(means.loc[(c.systems[0], b), "count"])),
-                 *(f"{pct(means.loc[(s, b), 'mean'])}{marks.get((s, b), '')}" for s in c.systems)]
+                 *(f"{pct(means.loc[(s, b), 'mean'])}{marks.get((s, b), '')} "
+                   f"({pct(means.loc[(s, b), 'lo'])}–{pct(means.loc[(s, b), 'hi'])})" for s in c.systems)]
                 for b in c.buckets]
         out.append(Section(f"{metric} per document-length bucket", protocol_line(c.protocol),
                            "bucket = token length of the query's longest relevant document; languages pooled; "
-                           f"{MARK}: Holm across buckets", ["bucket", "n", *_headers(c)], rows))
+                           f"mean (95% CI); {MARK}: differs from {c.baseline}, Holm across buckets",
+                           ["bucket", "n", *_headers(c)], rows))
+        diffs = c.bucket_stats[(c.bucket_stats.metric == metric) & (c.bucket_stats.group != "all")]
+        if len(diffs):
+            order = {b: i for i, b in enumerate(c.buckets)}
+            diffs = diffs.assign(_o=diffs.group.map(order)).sort_values(["system", "_o"], kind="stable")
+            rows = [[r.system, str(r.group), str(r.n), f"{100 * r.diff:+.2f}",
+                     f"{100 * r.ci_lo:+.2f} – {100 * r.ci_hi:+.2f}", f"{r.p_holm:.4f}", MARK if r.significant else ""]
+                    for r in diffs.itertuples()]
+            out.append(Section(f"{metric}: difference vs {c.baseline} per length bucket", protocol_line(c.protocol),
+                               f"Δ = system − {c.baseline}, paired over the bucket's queries; "
+                               f"{c.settings['test']} test, Holm across one system's buckets. "
+                               + from_which_length(diffs, c.buckets),
+                               ["system", "bucket", "n", "Δ", "95% CI of Δ", "p_holm", "sig."], rows))
     return out
+
+
+def from_which_length(diffs: pd.DataFrame, buckets: list[str]) -> str:
+    """Per system, the shortest bucket from which it is significantly below the baseline in that bucket and every
+    longer one (the length from which, say, full context beats MaxP), or that there is none."""
+    parts = []
+    for system, part in diffs.groupby("system", sort=False):
+        below = {str(r.group): bool(r.significant and r.diff < 0) for r in part.itertuples()}
+        ordered = [b for b in buckets if b in below and b != "no relevant"]
+        start = None
+        for b in reversed(ordered):
+            if not below[b]:
+                break
+            start = b
+        parts.append(f"{system}: below {f'from bucket {start} on' if start else 'in no run of buckets to the longest'}")
+    return "Baseline ahead: " + "; ".join(parts) + "." if parts else ""
 
 
 def ceiling_section(c: Comparison) -> Section:

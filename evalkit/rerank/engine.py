@@ -25,6 +25,7 @@ from evalkit.models.guard import PackedGuard, guard_enabled
 from evalkit.progress import Progress
 from evalkit.models.batching import BudgetRunner
 from evalkit.rerank.cache import PairCache, pair_key
+from evalkit.rerank.chunks import LONG_DOCS, Chunking, aggregate, chunking_of
 from evalkit.models.prefetch import map_ahead, prefetch
 from evalkit.models.tokens import WINDOW_TOKENS, TokenArrays, check_query_budget, query_budget
 from evalkit.rerank.windows import Window, WindowBuilder
@@ -46,6 +47,14 @@ class EngineSettings:
     device: str = "cpu"
     window_tokens: int = WINDOW_TOKENS
     packed: bool = False      # padding-free forward passes (evalkit.models.packed); batch_tokens = real tokens
+    long_docs: str = "truncate"          # evalkit.rerank.chunks: truncate | maxp | firstp | sump | meanp
+    chunk_tokens: int | None = None
+    chunk_stride: int | None = None
+    chunk_title: bool = True
+
+    @property
+    def chunking(self) -> Chunking | None:
+        return chunking_of(self.long_docs, self.chunk_tokens, self.chunk_stride, self.chunk_title)
 
     @property
     def query_budget(self) -> int:
@@ -66,6 +75,7 @@ class ScoreStats:
 class EngineStats(ScoreStats):
     tokens: int = 0
     padded_tokens: int = 0
+    documents: int = 0        # long_docs chunking: documents requested (pairs_requested then counts chunks)
     batches: int = 0
     budget_changes: int = 0
     windows: int = 0
@@ -92,6 +102,14 @@ def _check(settings: EngineSettings, model: torch.nn.Module, n_special: int) -> 
                                "(GTE and XLM-R cross-encoders have one); set reranker.packed=false")
     if s.window_tokens < 1:
         raise EvalkitError(f"reranker.window_tokens: {s.window_tokens} must be >= 1")
+    if s.long_docs not in LONG_DOCS:
+        raise EvalkitError(f"reranker.long_docs: {s.long_docs!r} is not one of {', '.join(LONG_DOCS)}")
+    if s.chunking is not None and s.chunk_tokens is not None and s.chunk_tokens > s.max_length - n_special - 1:
+        raise EvalkitError(f"reranker.chunk_tokens: {s.chunk_tokens} leaves no room for a query within "
+                           f"reranker.max_length {s.max_length} ({n_special} special/prompt tokens)")
+    if s.chunking is not None and s.chunk_stride is not None and s.chunk_stride > (s.chunk_tokens or s.max_length):
+        raise EvalkitError(f"reranker.chunk_stride: {s.chunk_stride} is above the chunk size "
+                           f"({s.chunk_tokens or s.max_length}): text between chunks would never be read")
     problem = check_query_budget(s.max_length, s.query_budget, n_special)
     if problem:
         raise EvalkitError(f"reranker.query_max_length: {problem}")
@@ -204,12 +222,25 @@ class CrossEncoder:
         background threads up to two windows ahead of the model; memory is bounded by `settings.window_tokens`.
         `progress.update(n)` counts requested pairs as they are known: a window's cached and repeated pairs when
         it starts, the others batch by batch (a window can take minutes on a CPU)."""
+        for scores, _ in self.score_stream_chunked(chunks, progress):
+            yield scores
+
+    def score_stream_chunked(self, chunks: Iterable[Sequence[tuple[str, str]]], progress: Progress | None = None
+                             ) -> Iterator[tuple[np.ndarray, dict[str, np.ndarray] | None]]:
+        """`score_stream` with, per chunk of pairs under reranker.long_docs chunking, each document's chunk count,
+        its best chunk and that chunk's [start, end) in the document's tokens (int32 arrays), else None."""
         recent: deque[dict[bytes, float]] = deque(maxlen=RECENT_WINDOWS)
         for window in prefetch(self._windows(chunks), depth=1, name="evalkit-rerank-windows"):
             scores = self._score_window(window, recent, progress)[window.where]
+            details = None
+            if window.doc_offsets is not None:
+                scores, best = aggregate(self.settings.long_docs, scores, window.doc_offsets)
+                span = window.spans[window.doc_offsets[:-1] + best]
+                details = {"chunks": window.n_chunks, "best": best, "start": span[:, 0], "end": span[:, 1]}
             start = 0
             for size in window.chunk_sizes:
-                yield scores[start:start + size]
+                part = slice(start, start + size)
+                yield scores[part], details and {name: values[part] for name, values in details.items()}
                 start += size
 
     def _windows(self, chunks: Iterable[Sequence[tuple[str, str]]]) -> Iterator[Window]:
@@ -233,7 +264,7 @@ class CrossEncoder:
         s = self.settings
         return WindowBuilder(self.tokenizer, self._layout, s.max_length, s.query_budget, s.query_template,
                              s.doc_template, s.window_tokens if window_tokens is None else window_tokens, lookup,
-                             query_tail=self.query_tail)
+                             query_tail=self.query_tail, chunking=s.chunking)
 
     def _score_window(self, window: Window, recent: deque[dict[bytes, float]],
                       progress: Progress | None = None) -> np.ndarray:
@@ -254,12 +285,15 @@ class CrossEncoder:
                     repeated += 1
                     break
         todo = np.flatnonzero(~known)
-        requested = np.bincount(window.where, minlength=len(keys))   # requested pairs per unique pair
+        # requested pairs per unique pair (chunked: a document counts 1, shared by the chunks scored for it)
+        weights = None if window.doc_offsets is None else np.repeat(1 / np.diff(window.doc_offsets),
+                                                                    np.diff(window.doc_offsets))
+        requested = np.bincount(window.where, weights=weights, minlength=len(keys))
         # the cost of a pair for the ETA: its tokens when the model scores it, nothing when known
         lengths = window.tokens.lengths if len(todo) else np.zeros(len(keys), dtype=np.int64)
         if progress is not None:
-            progress.expect(int(requested.sum()), float(lengths[todo].sum()))
-            progress.update(int(requested[known].sum()))
+            progress.expect(round(requested.sum()), float(lengths[todo].sum()))
+            progress.update(_count(requested[known].sum()))
         if len(todo):
             before = asdict(self._runner.stats)
 
@@ -275,7 +309,7 @@ class CrossEncoder:
             forward = (self._guard or self._packed_forward) if packed else self._forward
             def advance(idx: np.ndarray) -> None:
                 new = idx[~known[idx]]
-                progress.update(int(requested[new].sum()), float(lengths[new].sum()))
+                progress.update(_count(requested[new].sum()), float(lengths[new].sum()))
 
             out = self._runner.run(window.tokens, forward, on_batch=save, desc="rerank", packed=packed,
                                    skip=known, on_progress=advance if progress is not None else None)
@@ -285,6 +319,7 @@ class CrossEncoder:
         recent.append({keys[k]: float(scores[k]) for k in todo.tolist()})
         st = self.stats
         st.pairs_requested += len(window.where)
+        st.documents += len(window.where) if window.doc_offsets is None else len(window.doc_offsets) - 1
         st.unique_pairs += len(keys)
         st.cache_hits += window.cache_hits + repeated
         st.scored += len(todo)
@@ -312,6 +347,11 @@ class CrossEncoder:
         logits = self.model(input_ids=input_ids, attention_mask=attention_mask.to(self.settings.device),
                             token_type_ids=torch.zeros_like(input_ids)).logits[:, 0].float()
         return torch.sigmoid(logits) if self.settings.score_transform == "sigmoid" else logits
+
+
+def _count(n: float) -> int | float:
+    """A progress count: whole numbers as int (a chunked document's share of its chunks is a fraction)."""
+    return int(n) if float(n).is_integer() else float(n)
 
 
 def _pair_layout(tokenizer: Any) -> tuple[list[int], list[int], list[int]]:
@@ -394,4 +434,6 @@ def engine_settings(cfg: Any, model: torch.nn.Module, device: str, dtype: str, m
                           query_template=query_template or cfg.query_template,
                           doc_template=doc_template or cfg.doc_template, score_transform=cfg.score_transform,
                           batch_tokens=batch_tokens, dtype=dtype, device=device,
-                          window_tokens=resolve_window_tokens(cfg.window_tokens, batch_tokens), packed=packed)
+                          window_tokens=resolve_window_tokens(cfg.window_tokens, batch_tokens), packed=packed,
+                          long_docs=cfg.long_docs, chunk_tokens=cfg.chunk_tokens, chunk_stride=cfg.chunk_stride,
+                          chunk_title=cfg.chunk_title)

@@ -21,8 +21,9 @@ FETCH_DOCS = 1024   # docids per doc-store fetch (a group of whole queries)
 Pair = tuple[str, str]
 
 
-def candidate_chunks(benchmark: Benchmark, runs: dict[str, CompactRun]) -> Iterator[list[Pair]]:
-    """One chunk of (query text, document text) per query, languages and queries in run order."""
+def candidate_chunks(benchmark: Benchmark, runs: dict[str, CompactRun], titled: bool = False) -> Iterator[list[Pair]]:
+    """One chunk of (query text, document text) per query, languages and queries in run order; `titled`: the
+    document as (title + separator, body), for a scorer that puts the title in front of each of its chunks."""
     sep = benchmark.protocol.get("doc_sep", " ")
     for lang, run in runs.items():
         queries, store, offsets = benchmark.queries[lang], benchmark.stores[lang], run.offsets
@@ -31,7 +32,8 @@ def candidate_chunks(benchmark: Benchmark, runs: dict[str, CompactRun]) -> Itera
             end = int(np.searchsorted(offsets, offsets[start] + FETCH_DOCS, side="right")) - 1
             end = min(max(end, start + 1), len(run.qids))
             docids = run.docids.slice(offsets[start], offsets[end] - offsets[start]).to_pylist()
-            texts = store.texts(docids, sep)
+            texts = store.texts(docids, sep) if not titled else \
+                [(f"{doc.title}{sep}" if doc.title else "", doc.text) for doc in store.get(docids)]
             for i in range(start, end):
                 query = queries[run.qids[i]]
                 yield [(query, text) for text in texts[offsets[i] - offsets[start]:offsets[i + 1] - offsets[start]]]
@@ -57,10 +59,22 @@ def _takes_progress(method) -> bool:
     return method is not None and "progress" in inspect.signature(method).parameters
 
 
-def score_chunks(scorer, chunks: Iterable[Sequence[Pair]], progress: Progress | None = None) -> Iterator[np.ndarray]:
+def chunking(scorer):
+    """The scorer's reranker.long_docs chunking (evalkit.rerank.chunks.Chunking), None when it truncates."""
+    settings = getattr(scorer, "settings", None)
+    return getattr(settings, "chunking", None) if hasattr(scorer, "score_stream_chunked") else None
+
+
+def score_chunks(scorer, chunks: Iterable[Sequence[Pair]], progress: Progress | None = None,
+                 details: list | None = None) -> Iterator[np.ndarray]:
     """One score array per chunk: `scorer.score_stream` where the scorer has it, else one `score` per window.
     `progress` counts pairs as the scorer scores them where it can say (the local engine per batch, an API per
-    request), else as each chunk's scores arrive."""
+    request), else as each chunk's scores arrive. A chunking scorer appends each chunk's details to `details`."""
+    if details is not None and chunking(scorer) is not None:
+        for scores, info in scorer.score_stream_chunked(chunks, progress=progress):
+            details.append(info)
+            yield scores
+        return
     stream = getattr(scorer, "score_stream", None)
     if _takes_progress(stream):
         yield from scorer.score_stream(chunks, progress=progress)
@@ -88,18 +102,35 @@ def _score_plain(scorer, chunks: Iterable[Sequence[Pair]], progress: Progress | 
             start += len(chunk)
 
 
-def rerank_runs(benchmark: Benchmark, runs: dict[str, CompactRun], scorer) -> dict[str, CompactRun]:
-    """Every candidate rescored by `scorer`, streamed; same queries and documents as `runs`."""
+CHUNK_FIELDS = ("chunks", "best", "start", "end")   # per document of a chunked rerank (see score_stream_chunked)
+
+
+def rerank_runs(benchmark: Benchmark, runs: dict[str, CompactRun], scorer,
+                chunk_details: dict[str, dict[str, np.ndarray]] | None = None) -> dict[str, CompactRun]:
+    """Every candidate rescored by `scorer`, streamed; same queries and documents as `runs`. For a chunking scorer
+    `chunk_details` (when given) is filled per language with int32 arrays in candidate order: each document's
+    chunk count, best chunk and its token span (CHUNK_FIELDS)."""
     runs = {lang: CompactRun.of(run) for lang, run in runs.items()}
     sizes = {lang: run.n_pairs for lang, run in runs.items()}
     scores = {lang: np.empty(n, dtype=np.float32) for lang, n in sizes.items()}
+    chunked = chunking(scorer)
+    details: list | None = [] if chunked is not None and chunk_details is not None else None
+    if details is not None:
+        chunk_details.update({lang: {f: np.zeros(n, dtype=np.int32) for f in CHUNK_FIELDS}
+                              for lang, n in sizes.items()})
     cursor = ((lang, int(n)) for lang, run in runs.items() for n in np.diff(run.offsets))
     filled = {lang: 0 for lang in runs}
+    chunks = candidate_chunks(benchmark, runs, titled=chunked is not None and chunked.chunk_title)
     with Progress(sum(sizes.values()), "rerank", "pairs") as bar:   # the run's progress, whatever the scorer
-        for (lang, n), chunk in zip(cursor, score_chunks(scorer, candidate_chunks(benchmark, runs), bar)):
+        for (lang, n), chunk in zip(cursor, score_chunks(scorer, chunks, bar, details)):
             if len(chunk) != n:
                 raise EvalkitError(f"scorer returned {len(chunk)} scores for {n} pairs")
-            scores[lang][filled[lang]:filled[lang] + n] = chunk
+            part = slice(filled[lang], filled[lang] + n)
+            scores[lang][part] = chunk
+            if details:
+                info = details.pop()
+                for f in CHUNK_FIELDS:
+                    chunk_details[lang][f][part] = info[f]
             filled[lang] += n
     if filled != sizes:
         raise EvalkitError(f"scorer returned scores for {filled} of {sizes} candidates")

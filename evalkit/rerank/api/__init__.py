@@ -47,6 +47,10 @@ def _requires(tree: dict) -> None:
     if not (tree["reranker"].get("api") or {}).get("base_url"):
         raise ConfigValueError("reranker.api.base_url", None, "reranker=api needs the endpoint: "
                                "reranker.api.base_url=http://host:port")
+    long_docs = tree["reranker"].get("long_docs", "truncate")
+    if long_docs != "truncate":   # an endpoint truncates (or chunks) on its side: see reranker.api.truncate*
+        raise ConfigValueError("reranker.long_docs", long_docs, "reranker=api sends whole documents (the endpoint "
+                               "cuts them: reranker.api.truncate_tokens); chunking runs with local models only")
 
 
 @RERANKERS.register("api", config=ApiConfig, requires=_requires, needs=Needs(modules={"httpx": "httpx"}))

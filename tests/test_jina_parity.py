@@ -150,13 +150,17 @@ def test_provenance_names_the_original_layout(original):
     assert info["max_position_embeddings"] == 1026 and len(info["weights_hash"]) == 64
 
 
+def _bin_only(ckpt: Path, folder: Path) -> Path:
+    folder.mkdir()
+    for name in ("config.json", "tokenizer.json", "tokenizer_config.json"):
+        (folder / name).write_bytes((ckpt / name).read_bytes())
+    torch.save(load_file(ckpt / "model.safetensors"), folder / "pytorch_model.bin")
+    return folder
+
+
 def test_bin_only_checkpoint_is_refused_in_one_line(original, tmp_path):
     ckpt, _ = original
-    pickled = tmp_path / "bin-only"
-    pickled.mkdir()
-    for name in ("config.json", "tokenizer.json", "tokenizer_config.json"):
-        (pickled / name).write_bytes((ckpt / name).read_bytes())
-    torch.save(load_file(ckpt / "model.safetensors"), pickled / "pytorch_model.bin")
+    pickled = _bin_only(ckpt, tmp_path / "bin-only")
     with pytest.raises(CheckpointError) as err:
         load_cross_encoder(str(pickled))
     message = str(err.value)
@@ -236,3 +240,9 @@ def test_reranker_jina_v2_runs_end_to_end_on_the_sample(original, tmp_path):
     expected = torch.sigmoid(reference_logits(ckpt, enc["input_ids"], enc["attention_mask"]))
     got = torch.tensor([reranked[qid][d] for d in sorted(reranked[qid])], dtype=torch.float64)
     torch.testing.assert_close(got, expected, atol=2e-5, rtol=0)
+    refused = evalkit("benchmark=sample", "benchmark.languages=[es]", "reranker=jina_v2",
+                      f"reranker.model={_bin_only(ckpt, tmp_path / 'bin-only')}", "candidates.depth=10",
+                      f"hydra.run.dir={tmp_path / 'refused'}", env={"EVALKIT_CACHE": tmp_path / "cache"})
+    assert refused.returncode == 2
+    last = refused.stderr.strip().splitlines()[-1]
+    assert last.startswith("evalkit: error: ") and "pytorch_model.bin" in last and "safetensors only" in last

@@ -341,3 +341,66 @@ def make_tiny_minicpm_layerwise(path: str | Path, *, vocab_size: int | None = No
     (path / "config.json").write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
     save_file(state, path / "model.safetensors", metadata={"format": "pt"})
     return path
+
+
+# ---- jina-reranker-v2-base-multilingual in its published layout (jinaai's flash implementation) ----------------
+
+JINA_AUTO_MAP = {
+    "AutoConfig": "configuration_xlm_roberta.XLMRobertaFlashConfig",
+    "AutoModel": "modeling_xlm_roberta.XLMRobertaModel",
+    "AutoModelForSequenceClassification": "modeling_xlm_roberta.XLMRobertaForSequenceClassification",
+}
+JINA_LAYER_NAMES = {"attention.output.dense": "mixer.out_proj", "attention.output.LayerNorm": "norm1",
+                    "intermediate.dense": "mlp.fc1", "output.dense": "mlp.fc2", "output.LayerNorm": "norm2"}
+
+
+def to_original_jina_state(native: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Native XLM-R classifier tensors under the flash implementation's names, query/key/value rows fused."""
+    import re
+
+    original = {}
+    for name, tensor in native.items():
+        if ".attention.self.key." in name or ".attention.self.value." in name:
+            continue                                           # fused with the query below
+        new = name.replace("roberta.embeddings.LayerNorm.", "roberta.emb_ln.")
+        layer = re.match(r"roberta\.encoder\.layer\.(\d+)\.(.+)\.(weight|bias)$", name)
+        if layer:
+            index, module, kind = layer.groups()
+            if module == "attention.self.query":
+                tensor = torch.cat([tensor, native[name.replace(".query.", ".key.")],
+                                    native[name.replace(".query.", ".value.")]])
+                module = "mixer.Wqkv"
+            new = f"roberta.encoder.layers.{index}.{JINA_LAYER_NAMES.get(module, module)}.{kind}"
+        original[new] = tensor.contiguous()
+    return original
+
+
+def make_tiny_jina_v2(path: str | Path, *, seed: int = 0, hidden: int = 32, layers: int = 2, heads: int = 2,
+                      intermediate: int = 64, max_positions: int = 1026, dtype: torch.dtype = torch.float32) -> Path:
+    """A random jina-reranker-v2 checkpoint as jinaai publish it: config.json without model_type (auto_map to the
+    remote XLMRobertaFlashConfig), tensors named after flash-attn's modules (fused `mixer.Wqkv`), the XLM-R
+    tokenizer with the model's 1024-token limit."""
+    config = XLMRobertaConfig(vocab_size=TOKENIZER_VOCAB, hidden_size=hidden, num_hidden_layers=layers,
+                              num_attention_heads=heads, intermediate_size=intermediate,
+                              max_position_embeddings=max_positions, type_vocab_size=1, num_labels=1,
+                              layer_norm_eps=1e-5, pad_token_id=1, bos_token_id=0, eos_token_id=2)
+    state = to_original_jina_state(_random_state(XLMRobertaForSequenceClassification, config, seed, dtype))
+    path = make_tokenizer_dir(path)
+    tokenizer_config = path / "tokenizer_config.json"
+    settings = json.loads(tokenizer_config.read_text(encoding="utf-8"))
+    settings.update(model_max_length=1024, tokenizer_class="XLMRobertaTokenizer")
+    tokenizer_config.write_text(json.dumps(settings, indent=2) + "\n", encoding="utf-8")
+    original = {
+        "_name_or_path": "jina-reranker-v2-base-multilingual", "architectures": ["XLMRobertaForSequenceClassification"],
+        "attention_probs_dropout_prob": 0.1, "auto_map": JINA_AUTO_MAP, "bos_token_id": 0, "classifier_dropout": None,
+        "emb_pooler": None, "eos_token_id": 2, "hidden_act": "gelu", "hidden_dropout_prob": 0.1, "hidden_size": hidden,
+        "num_labels": 1, "id2label": {"0": "LABEL_0"}, "initializer_range": 0.02, "intermediate_size": intermediate,
+        "label2id": {"LABEL_0": 0}, "layer_norm_eps": 1e-5, "max_position_embeddings": max_positions,
+        "num_attention_heads": heads, "num_hidden_layers": layers, "output_past": True, "pad_token_id": 1,
+        "position_embedding_type": "absolute", "torch_dtype": str(dtype).removeprefix("torch."),
+        "transformers_version": "4.40.0", "type_vocab_size": 1, "use_cache": False, "use_flash_attn": True,
+        "vocab_size": TOKENIZER_VOCAB,
+    }
+    (path / "config.json").write_text(json.dumps(original, indent=2) + "\n", encoding="utf-8")
+    save_file(state, path / "model.safetensors", metadata={"format": "pt"})
+    return path

@@ -167,7 +167,7 @@ def test_unknown_group_option_lists_the_valid_ones(capsys):
     err = run_preflight(["benchmark=miracle"], capsys)
     assert "benchmark='miracle'" in err and "local, miracl, mkqa, mldr, sample" in err
     err = run_preflight(["reranker=gte,bge"], capsys)   # a --multirun sweep value
-    assert "reranker='bge'" in err and "bge_m3, gte, hf, llm, none" in err
+    assert "reranker='bge'" in err and "bge_m3, gte, hf, jina_v2, llm, none" in err
 
 
 def test_cli_bad_value_exit_2_without_traceback(tmp_path):

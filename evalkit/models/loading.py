@@ -20,13 +20,14 @@ from huggingface_hub import snapshot_download
 from huggingface_hub.errors import (HFValidationError, HfHubHTTPError, LocalEntryNotFoundError,
                                     RepositoryNotFoundError, RevisionNotFoundError)
 from transformers import (AutoTokenizer, GteConfig, GteForSequenceClassification, GteModel, PreTrainedTokenizerFast,
-                          XLMRobertaTokenizerFast)
+                          XLMRobertaForSequenceClassification, XLMRobertaTokenizerFast)
 from transformers.models.auto.configuration_auto import CONFIG_MAPPING
 from transformers.models.auto.modeling_auto import (MODEL_FOR_CAUSAL_LM_MAPPING, MODEL_FOR_SEQUENCE_CLASSIFICATION_MAPPING,
                                                     MODEL_MAPPING)
 from transformers.utils import logging as hf_logging
 
 from evalkit.errors import EvalkitError
+from evalkit.models import jina
 from evalkit.models.device import torch_dtype
 
 logger = logging.getLogger(__name__)
@@ -207,8 +208,9 @@ def load_tokenizer(local: Path, model_type: str, padding_side: str = "right") ->
     tokenizer_json = local / "tokenizer.json"
     if model_type in XLMR_TOKENIZER_TYPES and tokenizer_json.is_file():
         # tokenizer.json exactly as published (XLMRobertaTokenizerFast rebuilds it and treats literal "<s>" in text
-        # differently); AutoTokenizer would follow the original folder's auto_map to remote code
-        tokenizer = PreTrainedTokenizerFast.from_pretrained(local)
+        # differently); AutoTokenizer would follow the original folder's auto_map to remote code. Not Mistral's
+        # regex: transformers guesses so (and warns) for a config.json without model_type, as jina-reranker-v2's
+        tokenizer = PreTrainedTokenizerFast.from_pretrained(local, fix_mistral_regex=False)
     elif model_type in XLMR_TOKENIZER_TYPES:
         tokenizer = XLMRobertaTokenizerFast.from_pretrained(local)       # built from sentencepiece.bpe.model
     else:
@@ -231,17 +233,24 @@ def load_cross_encoder(model: str, *, revision: str | None = None, dtype: torch.
     local, commit = resolve_model_dir(model, revision)
     raw = _read_config(local)
     weights = _weights_files(local)
-    model_class, config, fmt = _model_class_and_config(local, raw)
+    state = None
+    if jina.is_original(raw):   # jina-reranker-v2's config.json has no model_type: tensors renamed and split here
+        config = jina.native_config(raw, str(local / "config.json"))
+        model_class, fmt, state = XLMRobertaForSequenceClassification, "original", jina.native_state(weights, config)
+    else:
+        model_class, config, fmt = _model_class_and_config(local, raw)
     return _load_checked(model, revision, local, commit, weights, model_class, config, fmt, dtype, device,
-                         attn_implementation, raw["model_type"], "right")
+                         attn_implementation, config.model_type, "right", state)
 
 
 def _load_checked(model: str, revision: str | None, local: Path, commit: str | None, weights: list[Path],
                   model_class: type, config: Any, fmt: str, dtype: torch.dtype, device: str, attn_implementation: str,
-                  model_type: str, padding_side: str) -> LoadedModel:
-    """from_pretrained with every tensor accounted for, the tokenizer, and the provenance of both."""
+                  model_type: str, padding_side: str, state: dict[str, Any] | None = None) -> LoadedModel:
+    """from_pretrained (of `local`, or of `state` translated from it) with every tensor accounted for, the
+    tokenizer, and the provenance of both."""
     with quiet_transformers():
-        network, report = model_class.from_pretrained(local, config=config, dtype=dtype, use_safetensors=True,
+        network, report = model_class.from_pretrained(None if state is not None else local, config=config,
+                                                      state_dict=state, dtype=dtype, use_safetensors=True,
                                                       attn_implementation=attn_implementation,
                                                       output_loading_info=True)
     _check_loading_report(report, local, model_class)

@@ -46,7 +46,7 @@ def test_latex_is_booktabs_with_escaped_specials(comparison, tmp_path):
     [path] = write_outputs(comparison, tmp_path, ["latex"], "compare")
     tex = path.read_text(encoding="utf-8")
     n_tables = tex.count(r"\begin{tabular}")
-    assert n_tables == 8   # 2 metrics x (languages, differences, buckets) + rank stability (3 systems) + ceiling
+    assert n_tables == 10   # 2 metrics x (languages, differences, buckets, bucket differences) + rank stability + ceiling
     for rule in (r"\toprule", r"\midrule", r"\bottomrule"):
         assert tex.count(rule) == n_tables
     assert r"\usepackage{booktabs}" in tex and tex.rstrip().endswith(r"\end{document}")

@@ -118,7 +118,7 @@ def from_which_length(diffs: pd.DataFrame, buckets: list[str]) -> str:
             if not below[b]:
                 break
             start = b
-        parts.append(f"{system}: below {f'from bucket {start} on' if start else 'in no run of buckets to the longest'}")
+        parts.append(f"{system}: below {f'from bucket {start} on' if start else 'not significantly in the longest bucket'}")
     return "Baseline ahead: " + "; ".join(parts) + "." if parts else ""
 
 

@@ -68,6 +68,6 @@ def test_dom_holds_the_tables_and_images(chromium, page, tmp_path):
     assert done.returncode == 0, done.stderr[-2000:]
     dom = done.stdout
     assert "<h1>browser check</h1>" in dom and "ndcg@10 per language" in dom
-    # protocol + 2 metrics x (languages, differences, buckets) + ceiling + rank stability (3 systems); 8 plots
-    assert dom.count("<table>") == 9 and dom.count('src="data:image/png;base64,') == 8
+    # protocol + 2 metrics x (languages, differences, buckets, bucket differences) + ceiling + rank stability; 8 plots
+    assert dom.count("<table>") == 11 and dom.count('src="data:image/png;base64,') == 8
     assert "gte_rerank" in dom and "bm25_none (baseline)" in dom

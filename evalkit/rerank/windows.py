@@ -83,7 +83,6 @@ class _Open:
     keys: list[bytes] = field(default_factory=list)
     queries: dict[str, tuple[bytes, int]] = field(default_factory=dict)   # query -> (sha256, UTF-8 bytes)
     estimate: int = 0
-    doc_counts: list[int] = field(default_factory=list)       # chunked: chunks scored per requested document
     n_chunks: list[int] = field(default_factory=list)         # chunked: chunks per requested document
     spans: list[np.ndarray] = field(default_factory=list)     # chunked: spans of each document's scored chunks
     query_tokens: dict[str, int] = field(default_factory=dict)   # chunked: tokens of each (cut) query
@@ -180,7 +179,6 @@ class WindowBuilder:
             heads.append(head_t + title)
             bodies.append(body)
         parts = self._split(heads, bodies, tail_t)
-        where = np.empty(0, dtype=np.int64)
         rows = []
         for q, (head, body, tail) in zip(queries, parts):
             query = win.queries.get(q)
@@ -203,10 +201,8 @@ class WindowBuilder:
                     win.keys.append(key)
                     win.estimate += min(self.specials + q_len + len(ids), self.max_length)
                 rows.append(k)
-            win.doc_counts.append(len(spans))
             win.spans.append(spans.astype(np.int32))
-        where = np.asarray(rows, dtype=np.int64)
-        win.where.append(where)
+        win.where.append(np.asarray(rows, dtype=np.int64))
         win.chunk_sizes.append(len(chunk))
 
     def _split(self, heads: list[str], bodies: list[str], tail: str) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
@@ -244,7 +240,7 @@ class WindowBuilder:
         where = np.concatenate(win.where) if win.where else np.zeros(0, dtype=np.int64)
         window = Window(win.chunk_sizes, where, win.keys, scores, missing, len(cached), win.pairs)
         if self.chunking is not None:
-            window.doc_offsets = np.concatenate([[0], np.cumsum(win.doc_counts, dtype=np.int64)])
+            window.doc_offsets = np.concatenate([[0], np.cumsum([len(s) for s in win.spans], dtype=np.int64)])
             window.spans = np.concatenate(win.spans) if win.spans else np.zeros((0, 2), dtype=np.int32)
             window.n_chunks = np.asarray(win.n_chunks, dtype=np.int32)
         return window

@@ -711,59 +711,139 @@ def parse_text(lang: str, text: str) -> tuple[list[dict], list[dict]]:
     return queries, docs
 
 
+# Per language: the question about a section's first templated fact ({i} = the section's number), the names of
+# the articles that fill the buckets no authored instance covers, and an echo trap: a short passage that quotes
+# the question without answering it (judged 0; BM25 ranks it above the long answer).
+ASK = {
+    "en": "At what altitude does stop {i} on the {name} Railway lie?",
+    "es": "¿A qué altitud se alza el molino {i} de {name}?",
+    "de": "Wie viele Pflanzenarten wachsen im Beet {i} des Botanischen Gartens {name}?",
+    "ru": "Какова сумма осадков на метеостанции {name} за {i} год?",
+    "ar": "ما عمق البئر في المحطة {i} من درب {name}؟",
+    "hi": "{name} चाय बागान का खंड {i} समुद्र तल से कितनी ऊँचाई पर है?",
+    "zh": "{name}古道第{i}驿站的海拔是多少？",
+    "ja": "{name}温泉の第{i}源泉の湯温は何度ですか？",
+    "ko": "{name} 둘레길 {i}구간의 길이는 얼마인가요?",
+    "th": "ท่าน้ำที่ {i} ของคลอง{name}อยู่ห่างจากปากคลองเท่าไร",
+}
+EXTRA_NAMES = {
+    "en": ["Thornbeck", "Wyndham Fell"], "es": ["Torrealba", "Cañaveral del Monte"], "de": ["Birkenfelde"],
+    "ru": ["Ледяная Балка"], "ar": ["العقيق"], "hi": ["मेघपुर"], "zh": ["雁回", "翠屏"], "ja": ["霧ヶ原"],
+    "ko": ["물안개"], "th": ["ลำพู"],
+}
+ECHO = {
+    "en": 'A reader asked the local history magazine: "{query}" The editors passed the letter on to the archive, '
+          'which has not replied yet.',
+    "es": 'Un lector preguntó a la revista de historia local: «{query}» La redacción envió la carta al archivo, que '
+          'todavía no ha respondido.',
+    "de": 'Ein Leser fragte die Heimatzeitschrift: „{query}“ Die Redaktion hat den Brief an das Archiv '
+          'weitergegeben, das noch nicht geantwortet hat.',
+    "ru": 'Читатель спросил краеведческий журнал: «{query}» Редакция передала письмо в архив, который пока не '
+          'ответил.',
+    "ar": 'سأل أحد القراء مجلة التاريخ المحلي: «{query}» وأحالت المجلة الرسالة إلى الأرشيف الذي لم يرد بعد.',
+    "hi": 'एक पाठक ने स्थानीय इतिहास पत्रिका से पूछा: "{query}" संपादकों ने पत्र अभिलेखागार को भेज दिया है, जिसने '
+          'अभी तक उत्तर नहीं दिया।',
+    "zh": '一位读者向地方史杂志提问：“{query}”编辑部已把来信转给档案馆，但档案馆还没有答复。',
+    "ja": 'ある読者が郷土史の雑誌に「{query}」と質問しました。編集部は手紙を資料館に回しましたが、まだ返事はありません。',
+    "ko": '한 독자가 향토사 잡지에 "{query}"라고 물었습니다. 편집부는 편지를 기록관에 전달했지만 아직 답을 받지 '
+          '못했습니다.',
+    "th": 'ผู้อ่านคนหนึ่งถามนิตยสารประวัติศาสตร์ท้องถิ่นว่า "{query}" กองบรรณาธิการส่งจดหมายต่อไปยังหอจดหมายเหตุ '
+          'ซึ่งยังไม่ได้ตอบกลับ',
+}
+
+# An authored instance's target (its bucket) -> the token length the article is built to: just past the bucket's
+# lower edge, so the long buckets cost a reranker little more than they must (the CI gate reranks them at 8,192).
+LENGTH_OF = {750: 540, 1500: 1060, 3000: 2110, 6000: 4140, 8700: 8240}
+PLAN = (750, 1500, 3000, 6000)      # every language has one article per bucket; 8700 only where authored
+ANSWERS_PER_DOC = 5                 # questions per article, one per fifth of its sections (varied depths)
+SATELLITES = 4                      # short passages of each article (other sections, no answer)
+ECHO_SHARE = 3                      # questions per article that get an echo trap
+
+
 def token_length(tok, title: str, text: str) -> int:
     return len(tok(title + " " + text)["input_ids"])
 
 
-ANSWER_AT = {750: 600, 1500: 1150, 3000: 2200, 6000: 4400, 8700: 6200}  # target length -> answer beyond
-
-
-def long_article(lang: str, kit: dict, name: str, target: int, answer: str, tok) -> dict:
+def long_article(lang: str, kit: dict, name: str, target: int, authored: tuple[str, str] | None, tok):
     """Compose sections until the article holds about `target` XLM-R tokens (summed per section: XLM-R pieces
-    never cross whitespace, so the sum is within a few tokens); the answer opens the first section that starts
-    beyond ANSWER_AT[target] tokens, so a reranker cut at 512 / 1,024 / 4,096 tokens never reads it. Returns the
-    doc and the answer's character span in its text."""
+    never cross whitespace, so the sum is within a few tokens) and ask ANSWERS_PER_DOC questions, one answered in
+    each fifth of the sections: the authored instance's answer (if any) opens its section, the others ask for
+    the section's first templated fact. Returns the doc, its questions [(query, (start, end))] with character
+    spans into the text, and SATELLITES short passages (further sections, no answer)."""
     rng = random.Random(f"{SEED}:{lang}:{name}")
     sep = "" if lang in {"zh", "ja"} else " "
     title = kit["title"].format(name=name)
     intro = kit["intro"].format(name=name)
+
+    def section(i: int) -> tuple[str, list[str]]:
+        sents = [template.format(name=name, i=i, w=rng.choice(kit["words"]),
+                                 **{key: rng.randint(lo, hi) for key, (lo, hi) in SLOTS.items()})
+                 for template in kit["sentences"]]
+        first = sents[0]
+        rng.shuffle(sents)
+        return first, sents
+
     sections: list[tuple[str, list[str]]] = []
-    starts: list[int] = []
-
-    def render() -> str:
-        return "\n\n".join([intro] + [f"{head}\n{sep.join(sents)}" for head, sents in sections])
-
+    facts: list[str] = []
     total = token_length(tok, title, intro)
     while total < target:
         i = kit["start"] + len(sections)
-        sents = []
-        for template in rng.sample(kit["sentences"], len(kit["sentences"])):
-            slots = {key: rng.randint(lo, hi) for key, (lo, hi) in SLOTS.items()}
-            sents.append(template.format(name=name, i=i, w=rng.choice(kit["words"]), **slots))
+        first, sents = section(i)
         sections.append((kit["heading"].format(i=i), sents))
-        starts.append(total)
+        facts.append(first)
         total += len(tok(f"{sections[-1][0]}\n{sep.join(sents)}", add_special_tokens=False)["input_ids"])
-    at = next(k for k, start in enumerate(starts) if start >= ANSWER_AT[target])
-    sections[at][1].insert(0, answer)
-    text = render()
-    start = text.index(answer)
-    assert text.count(answer) == 1
-    return {"title": title, "text": text}, (start, start + len(answer))
+    n = len(sections)
+    chosen = [rng.randrange(k * n // ANSWERS_PER_DOC, (k + 1) * n // ANSWERS_PER_DOC) for k in range(ANSWERS_PER_DOC)]
+    authored_at = rng.randrange(ANSWERS_PER_DOC) if authored else None
+    asked = []
+    for k, at in enumerate(chosen):
+        if k == authored_at:
+            answer, query = authored
+            sections[at][1].insert(0, answer)
+        else:
+            answer, query = facts[at], ASK[lang].format(name=name, i=kit["start"] + at)
+        asked.append((query, answer))
+    text = "\n\n".join([intro] + [f"{head}\n{sep.join(sents)}" for head, sents in sections])
+    questions = []
+    for query, answer in asked:
+        assert text.count(answer) == 1, (lang, name, answer)
+        start = text.index(answer)
+        questions.append((query, (start, start + len(answer))))
+    satellites = [{"title": title, "text": sep.join(section(kit["start"] + n + j)[1])} for j in range(SATELLITES)]
+    return {"title": title, "text": text}, questions, satellites
 
 
-def build_language(lang: str, tok) -> tuple[list[tuple[str, str]], list[dict], list[tuple[str, str, int]], list]:
+def long_plan(lang: str) -> list[tuple[str, int, tuple[str, str] | None]]:
+    """(name, target, authored answer and query or None): the authored instances, plus new names for the
+    buckets of PLAN they leave empty."""
+    kit = KITS[lang]
+    plan = [(name, target, (answer, query)) for name, target, answer, query in kit["instances"]]
+    missing = [target for target in PLAN if target not in {t for _, t, _ in plan}]
+    assert len(missing) == len(EXTRA_NAMES[lang]), (lang, missing)
+    return sorted(plan + [(name, target, None) for name, target in zip(EXTRA_NAMES[lang], missing)],
+                  key=lambda item: item[1])
+
+
+def build_language(lang: str, tok):
     """Return topics [(qid, query)], corpus [{docid, title, text}], qrels [(qid, docid, grade)] and answer spans
     [(qid, docid, start, end)] (character offsets into the long documents' text)."""
     queries, docs = parse_text(lang, TEXT[lang])
     kit = KITS[lang]
-    first_long = len(docs)
     spans: dict[int, tuple[int, int]] = {}   # query index -> span in its long doc
-    for name, target, answer, query in kit["instances"]:
-        doc, span = long_article(lang, kit, name, target, answer, tok)
+    first_long = len(docs)
+    for name, target, authored in long_plan(lang):
+        doc, questions, satellites = long_article(lang, kit, name, LENGTH_OF[target], authored, tok)
         docs.append(doc)
-        queries.append({"text": query, "judged": [(len(docs) - 1, 2)]})
-        spans[len(queries) - 1] = span
-    queries[-len(kit["instances"])]["judged"].append((first_long + 1, 0))  # a long judged negative
+        at = len(docs) - 1
+        docs += satellites
+        echo = set(random.Random(f"{SEED}:echo:{lang}:{name}").sample(range(len(questions)), ECHO_SHARE))
+        for k, (query, span) in enumerate(questions):
+            queries.append({"text": query, "judged": [(at, 2)]})
+            spans[len(queries) - 1] = span
+            if k in echo:
+                docs.append({"title": doc["title"], "text": ECHO[lang].format(query=query)})
+                queries[-1]["judged"].append((len(docs) - 1, 0))
+    queries[-1]["judged"].append((first_long, 0))  # a long judged negative
     trap_queries, trap_docs = trap_families(lang, SEED)
     offset = len(docs)
     docs += trap_docs
@@ -825,15 +905,15 @@ def language_stats(lang: str, topics, corpus, qrels, tok) -> dict:
 
 
 def check_requirements(stats: dict[str, dict]) -> None:
-    """The bucket plan: every language has one query in (512,1024] and one in (1024,2048]; the long tail is
-    spread over 4/3/2 languages; everything else is a short passage."""
+    """The bucket plan: every language has ANSWERS_PER_DOC queries in each bucket from (512,1024] to
+    (4096,8192] (>= 40 per bucket over the languages); >8192 only where an instance is authored."""
     for lang, s in stats.items():
         b = s["buckets"]
-        assert s["queries"] >= 12 and b["(512,1024]"] == 1 and b["(1024,2048]"] == 1, (lang, b)
-        assert b["<=512"] >= 9 and sum(b[name] for name in BUCKETS[3:]) <= 1, (lang, b)
+        assert all(b[name] == ANSWERS_PER_DOC for name in BUCKETS[1:5]), (lang, b)
+        assert b["<=512"] >= 49, (lang, b)
         assert all(s["grades"][g] > 0 for g in (0, 1, 2)), (lang, s["grades"])
-    spread = {name: sum(1 for s in stats.values() if s["buckets"][name]) for name in BUCKETS[3:]}
-    assert spread == {"(2048,4096]": 4, "(4096,8192]": 3, ">8192": 2}, spread
+    totals = sum((s["buckets"] for s in stats.values()), Counter())
+    assert all(totals[name] >= 40 for name in BUCKETS[:5]) and totals[">8192"] >= 10, totals
 
 
 def short_passages_ok(corpus, qrels, tok) -> None:

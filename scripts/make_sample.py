@@ -866,7 +866,20 @@ def build_language(lang: str, tok):
     return topics, corpus, qrels, answer_spans
 
 
-def write_language(out: Path, lang: str, topics, corpus, qrels, spans) -> None:
+def answer_tokens(corpus, spans, tok) -> list[tuple[str, str, int, int, int]]:
+    """(qid, docid, first answer token, token after it, doc tokens): XLM-R tokens of title + " " + text, the
+    prefix counted without special tokens, so the answer's position reads straight off the bucket length."""
+    docs = {doc["docid"]: doc for doc in corpus}
+    rows = []
+    for qid, docid, start, end in spans:
+        doc = docs[docid]
+        head = len(tok(doc["title"] + " " + doc["text"][:start], add_special_tokens=False)["input_ids"])
+        upto = len(tok(doc["title"] + " " + doc["text"][:end], add_special_tokens=False)["input_ids"])
+        rows.append((qid, docid, head, upto, token_length(tok, doc["title"], doc["text"])))
+    return rows
+
+
+def write_language(out: Path, lang: str, topics, corpus, qrels, spans, tokens) -> None:
     topics_dir = out / f"miracl-v1.0-{lang}" / "topics"
     qrels_dir = out / f"miracl-v1.0-{lang}" / "qrels"
     spans_dir = out / f"miracl-v1.0-{lang}" / "spans"
@@ -879,6 +892,8 @@ def write_language(out: Path, lang: str, topics, corpus, qrels, spans) -> None:
     (qrels_dir / f"qrels.miracl-v1.0-{lang}-dev.tsv").write_bytes(lines.encode("utf-8"))
     lines = "".join(f"{qid}\t{docid}\t{start}\t{end}\n" for qid, docid, start, end in spans)
     (spans_dir / f"spans.miracl-v1.0-{lang}-dev.tsv").write_bytes(lines.encode("utf-8"))
+    lines = "".join("\t".join(map(str, row)) + "\n" for row in tokens)
+    (spans_dir / f"tokens.miracl-v1.0-{lang}-dev.tsv").write_bytes(lines.encode("utf-8"))
     payload = "".join(json.dumps(doc, ensure_ascii=False) + "\n" for doc in corpus).encode("utf-8")
     with open(corpus_dir / "docs-0.jsonl.gz", "wb") as raw:
         with gzip.GzipFile(filename="", mode="wb", fileobj=raw, compresslevel=9, mtime=0) as gz:
@@ -939,10 +954,13 @@ miracl-v1.0-{{lang}}/topics/topics.miracl-v1.0-{{lang}}-dev.tsv    qid<TAB>query
 miracl-v1.0-{{lang}}/qrels/qrels.miracl-v1.0-{{lang}}-dev.tsv      qid<TAB>Q0<TAB>docid<TAB>rel
 miracl-corpus-v1.0-{{lang}}/docs-0.jsonl.gz                       {{"docid", "title", "text"}} per line
 miracl-v1.0-{{lang}}/spans/spans.miracl-v1.0-{{lang}}-dev.tsv      qid<TAB>docid<TAB>start<TAB>end (evalkit only)
+miracl-v1.0-{{lang}}/spans/tokens.miracl-v1.0-{{lang}}-dev.tsv     qid<TAB>docid<TAB>tok_start<TAB>tok_end<TAB>doc_tokens
 ```
 
 The spans file marks where the answer sits inside each long relevant document: character offsets `[start, end)`
-into the document's `text` (Python string indices). MIRACL has no such file; `evalkit explore` shows the
+into the document's `text` (Python string indices); the tokens file gives the same answer in XLM-R tokens of
+`title + " " + text` (the prefix without special tokens; `doc_tokens` with them, as the buckets count), so an
+answer's depth is `tok_start / doc_tokens`. MIRACL has no such files; `evalkit explore` shows the
 spans when a benchmark has them.
 
 Docids follow MIRACL's `articleid#passageid`; passages of one article share the article id. Grades: 2 highly
@@ -961,12 +979,14 @@ tokens included) of its longest relevant document, with edges 512, 1024, 2048, 4
 |---|---:|
 {bucket_rows}
 
-In every language most queries have short relevant passages (at most {short_max} tokens), one query's longest
-relevant document lies in (512,1024] and one in (1024,2048]; the longer buckets hold one query each in a few
-languages ((2048,4096]: ru ar ja th; (4096,8192]: de hi ko; >8192, about 8,700-8,850 tokens: en zh), so
-long-document reranking is exercised while reranking the whole sample stays cheap. The answer of each long
-document lies beyond a typical reranker cut: after token 600 in the (512,1024] documents, after 1,150 in the
-(1024,2048] ones, after 2,200 in the (2048,4096] ones and after 4,400 (6,200 above 8,192) in the longest.
+In every language most queries have short relevant passages (at most {short_max} tokens); each language has
+one long article just past the lower edge of each bucket from (512,1024] to (4096,8192] (about 600-670,
+1,090-1,180, 2,110-2,220 and 4,140-4,260 tokens) and en and zh one above 8,192 (about 8,350 tokens). Every long
+article answers five questions, one in each fifth of its sections, so answers sit at varied depths: before and
+after a 512-token cut alike. That gives {per_bucket} queries per bucket up to 8,192 and {over} above it (kept small:
+the CI gate reranks every candidate at up to 8,192 tokens, about a second per such pair with the tiny model).
+Three of the five questions per article also get an echo trap, a short passage that quotes the question without
+answering it (judged 0), so BM25 stays below its ceiling in every bucket.
 
 Forty queries per language are lexical traps (see below): BM25 ranks passages that repeat the query's words
 above the one that answers it, so the sample leaves a reranker room to show what it does.
@@ -992,10 +1012,11 @@ needs the real XLM-R tokenizer, read from the `semantra_multilingual` package (e
   many people who live there sing in the choir; another village was founded on the road to this one).
 - Long documents: encyclopedic articles with sections about **fictional** places (a mountain railway,
   windmills, a botanical garden, a weather station, a caravan route, a tea estate, an old road, a hot-spring
-  town, a walking trail, a canal). Each is composed from distinct authored sentences, section by section, until
-  it reaches its target length; the single answer-bearing sentence opens the first section past a set token
-  offset (recorded in the spans file). Articles of one
-  language share their vocabulary, so each is a hard distractor for the others' queries.
+  town, a walking trail, a canal). Each is composed from distinct authored sentence templates, section by
+  section, until it reaches its target length. Its five questions ask for one section's first fact (the
+  altitude of stop 17) or, for the authored instance, a sentence that opens its section; the spans and tokens
+  files record where each answer sits. Four more sections of each article are short passages of the same
+  title (no answer), and articles of one language share their vocabulary, so both are hard distractors.
 
 ## License
 
@@ -1012,7 +1033,8 @@ def render_readme(stats: dict[str, dict]) -> str:
         for lang, s in stats.items())
     totals = sum((s["buckets"] for s in stats.values()), Counter())
     bucket_rows = "\n".join(f"| {name} | {totals[name]} |" for name in BUCKETS)
-    return README.format(lang_rows=lang_rows, bucket_rows=bucket_rows, short_max=SHORT_MAX_TOKENS, seed=SEED)
+    return README.format(lang_rows=lang_rows, bucket_rows=bucket_rows, short_max=SHORT_MAX_TOKENS, seed=SEED,
+                         per_bucket=totals["(512,1024]"], over=totals[">8192"])
 
 
 def load_xlmr_tokenizer():
@@ -1034,7 +1056,7 @@ def main() -> None:
     for lang in LANGS:
         topics, corpus, qrels, spans = build_language(lang, tok)
         short_passages_ok(corpus, qrels, tok)
-        write_language(out, lang, topics, corpus, qrels, spans)
+        write_language(out, lang, topics, corpus, qrels, spans, answer_tokens(corpus, spans, tok))
         stats[lang] = language_stats(lang, topics, corpus, qrels, tok)
     check_requirements(stats)
     (out / "README.md").write_bytes(render_readme(stats).encode("utf-8"))

@@ -2,7 +2,7 @@
 
 The reference (tests/old_engine.py) is the pre-streaming engine kept verbatim in spirit: all pairs of the run
 gathered, tokenized in bulk, sorted and padded row by row. A run that fits one window gives the same bytes (the
-sample's 46,377 pairs at max_length 512 are ~2.8M tokens: one window of reranker.window_tokens=100M); the default
+sample's 66,644 pairs at max_length 512 are ~5.2M tokens: one window of reranker.window_tokens=100M); the default
 windows (2M tokens) and small ones batch pairs differently, so their scores agree within the engine's 1e-5 and
 their metrics are equal. A run killed mid-window resumes from the pair cache without scoring any pair twice.
 """
@@ -29,7 +29,7 @@ from evalkit.rerank.cache import PairCache
 from evalkit.models.loading import load_cross_encoder
 from old_engine import old_scores
 
-pytestmark = pytest.mark.slow   # every test reads `runs` (three CLI runs over the sample's 46,377 pairs): minutes
+pytestmark = pytest.mark.slow   # every test reads `runs` (three CLI runs over the sample's 66,644 pairs): minutes
 
 MAX_LENGTH = 512   # the sample's documents run to 8,192 tokens; 512 keeps the tiny model's runs short
 COMMON = ["benchmark=sample", "candidates=bm25", "reranker=gte", f"reranker.max_length={MAX_LENGTH}",

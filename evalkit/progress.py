@@ -78,7 +78,7 @@ class Progress:
         elapsed = max(now - self.start, 1e-9)
         rate = self.done / elapsed
         share = 100 * self.done / self.total if self.total else 100.0
-        return (f"{self.desc}: {self.done:,}/{self.total:,} {self.unit} ({share:.0f}%), {rate:,.1f} {self.unit}/s, "
+        return (f"{self.desc}: {self.done:,.0f}/{self.total:,.0f} {self.unit} ({share:.0f}%), {rate:,.1f} {self.unit}/s, "
                 f"elapsed {_duration(elapsed)}, ETA {self.eta(now)}")
 
     def expect(self, n: int, cost: float) -> None:

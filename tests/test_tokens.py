@@ -203,7 +203,7 @@ def test_window_tokenizer_falls_back_when_the_backend_has_a_truncation_set():
     from evalkit.rerank.windows import WindowBuilder
 
     tok = load_tokenizer("xlmr")
-    texts = _sample_texts()[:20]
+    texts = sorted(_sample_texts(), key=len)[-20:]   # long enough to reach the 50-token cut
     tok.backend_tokenizer.enable_truncation(5)
     try:
         builder = WindowBuilder(tok, ([0], [2], [2]), 8192, 64, "{query}", "{doc}", 1 << 21)

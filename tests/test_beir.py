@@ -16,6 +16,7 @@ from evalkit.data import load_benchmark
 from evalkit.data.beir import FORUMS, drop_identical_ids, units
 from evalkit.errors import DataFormatError, EvalkitError
 from evalkit.metrics.aggregate import per_language
+from evalkit.report.comparison import system_cis
 
 HEADER = "query-id\tcorpus-id\tscore\n"
 # dataset directory -> (corpus [(id, title, text)], queries [(id, text)], {split: [(qid, docid, grade)]})
@@ -165,6 +166,8 @@ def test_beir_average_by_hand():
     assert means[("a", "avg")] == pytest.approx((0.5 + 0.25 + 0.625) / 3)
     # b: scifact 0, nfcorpus 1, cqadupstack (0 + 1) / 2 = 0.5 -> 0.5; the pooled mean would be 4 / 6
     assert means[("b", "avg")] == pytest.approx(0.5) and means[("b", "cqadupstack:gis")] == 1.0
+    cis = system_cis(table.assign(bucket="all"), 200, 0).set_index(["system", "lang"])["mean"]
+    assert cis[("a", "avg")] == pytest.approx((0.5 + 0.25 + 0.625) / 3) and cis[("b", "avg")] == pytest.approx(0.5)
     plain = pd.DataFrame([("a", "en", "1", "m", 1.0), ("a", "en", "2", "m", 0.0), ("a", "de", "1", "m", 0.25)],
                          columns=["system", "lang", "qid", "metric", "value"])
     assert per_language(plain).set_index("lang")["mean"].to_dict() == {"en": 0.5, "de": 0.25, "avg": 0.375}

@@ -125,6 +125,12 @@ def unique_langs(v: list[str]) -> str | None:
     return problem or (f"lists {sorted({x for x in v if v.count(x) > 1})} twice" if len(set(v)) != len(v) else None)
 
 
+def unique_names(v: list[str]) -> str | None:
+    """Dataset names of a benchmark group (benchmark.datasets): non-empty, each once; the loader knows the names."""
+    problem = each(lambda x: None if str(x).strip() else "must not be empty")(v)
+    return problem or (f"lists {sorted({x for x in v if v.count(x) > 1})} twice" if len(set(v)) != len(v) else None)
+
+
 def reproduces(v: dict) -> str | None:
     ok = all(isinstance(k, str) and isinstance(rows, list) and all(isinstance(r, str) for r in rows)
              for k, rows in v.items())

@@ -14,7 +14,7 @@ from omegaconf import MISSING, OmegaConf
 
 from evalkit.checks import (any_value, at_least, device, each, existing_path, increasing_edges, lang_code,
                             not_a_dir, one_of, optional, registered, reproduces, run_name, setting, shard, template,
-                            unique_langs, writable_dir)
+                            unique_langs, unique_names, writable_dir)
 from evalkit.metrics.measures import DEFAULT_MEASURES, check as measure   # the one parser of measure names
 
 # Facts named once: every module that needs these choices imports them from here.
@@ -33,6 +33,7 @@ class BenchmarkConfig:
     revision: Optional[str] = setting(None, any_value)           # hub revision (commit) to pin
     split: str = setting("dev", lambda v: None if v.strip() else "must not be empty (e.g. dev, test)")
     languages: Optional[list[str]] = setting(None, optional(unique_langs))   # None: every language
+    datasets: Optional[list[str]] = setting(None, optional(unique_names))   # beir / loco: None: the config's list
     pool: str = setting("full", one_of(*POOLS))  # full: rank the whole corpus (paper protocol) | judged: judged only
     subset: Optional[str] = setting(None, optional(
         lambda v: None if v.strip() else "must name a subset (results/subsets/<name>) or a directory"))

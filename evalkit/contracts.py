@@ -11,6 +11,7 @@ from typing import Iterator, Mapping, Protocol, Sequence
 import numpy as np
 
 Qrels = dict[str, dict[str, int]]      # qid -> docid -> grade (0 = judged non-relevant, kept)
+GROUP = ":"   # a language `group:part` (BEIR's CQADupStack forums) is averaged within its group before the macro average
 Run = Mapping[str, Mapping[str, float]]   # qid -> docid -> score: a dict of dicts, or a CompactRun
 
 

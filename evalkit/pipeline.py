@@ -174,6 +174,10 @@ def candidates_for(benchmark: Benchmark, cfg: DictConfig, executor=None) -> tupl
         candidates = subset_pools(cfg.benchmark, cfg.candidates, benchmark)
     else:
         candidates = first_stage(benchmark, cfg.candidates, executor or Executor(cfg.executor))
+    if benchmark.protocol.get("ignore_identical_ids"):   # BEIR's ArguAna, Quora: a query's own id is no candidate
+        from evalkit.data.beir import drop_identical_ids
+
+        candidates = drop_identical_ids(candidates, benchmark.protocol["ignore_identical_ids"])
     if cfg.benchmark.pool == "judged":  # each query keeps exactly its judged passages (marked in every report)
         from evalkit.data.pool import restrict_to_judged
 

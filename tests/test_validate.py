@@ -16,6 +16,7 @@ BAD = {
     "benchmark.name": "benchmark.name=miracle", "benchmark.source": "benchmark.source=/no/such/dir",
     "benchmark.corpus_source": "benchmark.corpus_source=./no/such/corpus", "benchmark.revision": "benchmark.revision=[a]",
     "benchmark.split": "benchmark.split=' '", "benchmark.languages": "benchmark.languages=[en,en]",
+    "benchmark.datasets": "benchmark.datasets=[scifact,scifact]",
     "benchmark.pool": "benchmark.pool=some", "benchmark.subset": "benchmark.subset=' '",
     "benchmark.missing_docs": "benchmark.missing_docs=ignore", "benchmark.doc_sep": "benchmark.doc_sep=[x]",
     "benchmark.format": "benchmark.format=csv", "benchmark.lang": "benchmark.lang=English!",
@@ -165,7 +166,7 @@ def test_cuda_on_cpu_torch(capsys):
 
 def test_unknown_group_option_lists_the_valid_ones(capsys):
     err = run_preflight(["benchmark=miracle"], capsys)
-    assert "benchmark='miracle'" in err and "local, miracl, mkqa, mldr, sample" in err
+    assert "benchmark='miracle'" in err and "beir, irds, local, loco, miracl, mkqa, mldr, sample" in err
     err = run_preflight(["reranker=gte,bge"], capsys)   # a --multirun sweep value
     assert "reranker='bge'" in err and "bge_m3, gte, hf, jina_v2, llm, none" in err
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from evalkit.contracts import GROUP
 from evalkit.errors import EvalkitError
 from evalkit.gate.provenance import comparison_mismatches, mismatch_line
 from evalkit.metrics.aggregate import MACRO, per_language
@@ -180,12 +181,24 @@ def _seed(seed: int, *parts: str) -> list[int]:
     return [seed, *(zlib.crc32(p.encode()) for p in parts)]
 
 
-def _macro_ci(strata: list[np.ndarray], n_resamples: int, seed: list[int]) -> tuple[float, float, float]:
-    """Macro mean over languages and its stratified percentile-bootstrap CI (queries resampled per language)."""
+def _macro_ci(strata: list[np.ndarray], n_resamples: int, seed: list[int],
+              weights: list[float] | None = None) -> tuple[float, float, float]:
+    """Macro mean over languages and its stratified percentile-bootstrap CI (queries resampled per language);
+    `weights` (summing to 1) where languages of a `group:` share their group's weight (BEIR's CQADupStack)."""
     rng = np.random.default_rng(seed)
-    boot = np.mean([x[rng.integers(0, x.size, (n_resamples, x.size))].mean(axis=1) for x in strata], axis=0)
+    boot = np.average([x[rng.integers(0, x.size, (n_resamples, x.size))].mean(axis=1) for x in strata], axis=0,
+                      weights=weights)
     lo, hi = np.quantile(boot, [(1 - LEVEL) / 2, (1 + LEVEL) / 2])
-    return float(np.mean([x.mean() for x in strata])), float(lo), float(hi)
+    return float(np.average([x.mean() for x in strata], weights=weights)), float(lo), float(hi)
+
+
+def _group_weights(langs: list[str]) -> list[float] | None:
+    """Each language's weight in the macro average when some are `group:part` (see metrics.aggregate), else None."""
+    units = [lang.partition(GROUP)[0] for lang in langs]
+    if units == list(langs):
+        return None
+    sizes = {u: units.count(u) for u in units}
+    return [1 / (len(sizes) * sizes[u]) for u in units]
 
 
 def system_cis(tidy: pd.DataFrame, n_resamples: int, seed: int) -> pd.DataFrame:
@@ -199,7 +212,8 @@ def system_cis(tidy: pd.DataFrame, n_resamples: int, seed: int) -> pd.DataFrame:
         for lang, x in strata.items():
             mean, lo, hi = mean_ci(x, level=LEVEL, n_resamples=n_resamples, seed=_seed(seed, metric, lang))
             rows.append(dict(system=system, metric=metric, lang=lang, n=x.size, mean=mean, lo=lo, hi=hi))
-        mean, lo, hi = _macro_ci(list(strata.values()), n_resamples, _seed(seed, metric, MACRO))
+        mean, lo, hi = _macro_ci(list(strata.values()), n_resamples, _seed(seed, metric, MACRO),
+                                 _group_weights(list(strata)))
         rows.append(dict(system=system, metric=metric, lang=MACRO, n=len(part), mean=mean, lo=lo, hi=hi))
     return pd.DataFrame(rows)
 

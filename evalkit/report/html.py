@@ -41,7 +41,8 @@ def run_language_sections(metrics: dict) -> list[Section]:
 
     note = ("ceiling = the candidates ordered by their judgments (a perfect reranker); Δ = reranked − first stage; "
             "avg = macro average over languages")
-    return [Section(f"{m} per language: first stage and its ceiling", "", note, header, rows)
+    return [Section(f"{m} per {'language' if header[0] == 'lang' else header[0]}: first stage and its ceiling", "",
+                    note, header, rows)
             for m, header, rows in language_tables(metrics)]
 
 

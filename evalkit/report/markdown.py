@@ -9,6 +9,7 @@ from evalkit.storage import atomic_write_text
 import pandas as pd
 from omegaconf import DictConfig
 
+from evalkit.contracts import GROUP
 from evalkit.metrics.aggregate import MACRO
 from evalkit.metrics.buckets import NO_RELEVANT, bucket_labels
 
@@ -93,9 +94,27 @@ def language_tables(metrics: dict) -> list[tuple[str, list[str], list[list[str]]
     if "reranked" in systems:
         present.insert(2, "Δ")
     first = systems["first_stage"]
-    langs = [lang for lang in protocol["languages"] if lang in first["queries"]] + [MACRO]
-    return [(metric, ["lang", "queries", *present], _rows(systems, metric, "by_language", langs, dict(first["queries"])))
+    langs = with_groups([lang for lang in protocol["languages"] if lang in first["queries"]], first["queries"])
+    return [(metric, [axis(protocol), "queries", *present],
+             _rows(systems, metric, "by_language", langs + [MACRO], dict(first["queries"])))
             for metric in protocol["measures"]]
+
+
+def axis(protocol: dict) -> str:
+    """What the per-language axis holds: `lang`, or a benchmark group's unit (BEIR: `dataset`)."""
+    return protocol.get("axis") or "lang"
+
+
+def with_groups(langs: list[str], present) -> list[str]:
+    """`langs` with each `group:part` run followed by its group's row (CQADupStack after its forums)."""
+    out = []
+    for i, lang in enumerate(langs):
+        out.append(lang)
+        group = lang.partition(GROUP)[0]
+        last = i + 1 == len(langs) or langs[i + 1].partition(GROUP)[0] != group
+        if group != lang and last and group in present:
+            out.append(group)
+    return out
 
 
 def _n(value, unit: str = "", digits: int = 4) -> str:
@@ -168,7 +187,7 @@ def render(table: pd.DataFrame, metrics: dict, title: str, missing_docs: str | N
     parts += ["Scores are ×100. `ceiling` = the candidates ordered by their judgments (a perfect reranker); "
               "Δ = reranked − first stage. The macro average (`avg`) is the mean of the per-language means.", ""]
     for metric, header, rows in language_tables(metrics):
-        parts += [f"## {metric} per language", "", markdown_table(header, rows), ""]
+        parts += [f"## {metric} per {'language' if header[0] == 'lang' else header[0]}", "", markdown_table(header, rows), ""]
     for metric in protocol["measures"]:
         parts += [f"## {metric} per document-length bucket", "",
                   "Bucket = token length (bucket tokenizer) of the query's longest relevant document; "

@@ -93,6 +93,8 @@ def mgte_candidates(benchmark: Benchmark, cfg: Any, executor: Any = None,
 
     _check(cfg)
     wd, ws = (float(w) for w in cfg.mgte.weights)
-    encoder = encoder or build_mgte_encoder(cfg.mgte)
+    if encoder is None:     # executor=ray: BGE-M3's actor pool encodes the corpus, with this model
+        encoder = (executor.m3_encoder(cfg, section="mgte", build=build_mgte_encoder) if executor is not None
+                   else build_mgte_encoder(cfg.mgte))
     with executor.session() if executor is not None else nullcontext():
         return index_runs(benchmark, cfg, cfg.mgte, encoder, cache_dir, lambda d, s: wd * d + ws * s, "mgte")

@@ -284,3 +284,20 @@ def test_cli_end_to_end_on_the_sample(tmp_path, checkpoint, reference, mode):
         top = dict(expected[:10])
         assert list(got[qid])[:10] == list(top), qid
         np.testing.assert_allclose([got[qid][d] for d in top], list(top.values()), atol=1e-4)
+
+
+def test_dense_stage_reads_the_published_checkpoint_and_agrees(tmp_path, checkpoint, bench):
+    """candidates=dense_gte (the mGTE reranking table's first stage) loads the same file, sparse head left
+    unused, and its CLS / L2 runs equal mgte_dense's."""
+    from evalkit.candidates.dense import DenseConfig, dense_candidates
+
+    dense = dense_candidates(bench, CandidatesConfig(name="dense", depth=3, dense=DenseConfig(
+        model=str(checkpoint), pooling="cls", normalize=True, max_length=48, dtype="fp32", device="cpu")),
+        cache_dir=tmp_path / "dense")
+    mgte = mgte_candidates(bench, CandidatesConfig(name="mgte", depth=3, mgte=MgteConfig(
+        model=str(checkpoint), mode="dense", max_length=48, query_max_length=48, dtype="fp32", device="cpu")),
+        cache_dir=tmp_path / "mgte")
+    for lang in mgte:
+        for qid in mgte[lang]:
+            assert list(dense[lang][qid]) == list(mgte[lang][qid])
+            np.testing.assert_allclose(list(dense[lang][qid].values()), list(mgte[lang][qid].values()), atol=1e-5)

@@ -312,7 +312,11 @@ def load_encoder(model: str, *, revision: str | None = None, dtype: str = "fp32"
         network, report = model_class.from_pretrained(local, config=config, dtype=torch_dtype(dtype),
                                                       use_safetensors=True, attn_implementation=attn_implementation,
                                                       output_loading_info=True)
-    report = {kind: [k for k in report.get(kind) or () if not str(k).startswith("pooler.")]
+    # an unused BERT pooler may be absent or extra; gte-multilingual-base ships its sparse head (`classifier.*`,
+    # read by candidates=mgte_*) in the same file, and dense retrieval does not use it
+    extra = ("pooler.", "classifier.") if fmt == "original" else ("pooler.",)
+    report = {kind: [k for k in report.get(kind) or ()
+                     if not str(k).startswith(extra if kind == "unexpected_keys" else ("pooler.",))]
               for kind in ("missing_keys", "unexpected_keys", "mismatched_keys")}
     _check_loading_report(report, local, model_class)
     network.to(device).eval()

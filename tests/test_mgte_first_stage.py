@@ -49,7 +49,8 @@ def _reference_model(path):
     factor = raw["rope_scaling"]["factor"]
     config = GteConfig(vocab_size=raw["vocab_size"], hidden_size=raw["hidden_size"],
                        num_hidden_layers=raw["num_hidden_layers"], num_attention_heads=raw["num_attention_heads"],
-                       intermediate_size=raw["intermediate_size"], max_position_embeddings=raw["max_position_embeddings"],
+                       intermediate_size=raw["intermediate_size"],
+                       max_position_embeddings=raw["max_position_embeddings"],
                        type_vocab_size=raw["type_vocab_size"], layer_norm_eps=raw["layer_norm_eps"], num_labels=1,
                        rope_parameters={"rope_type": "linear", "rope_theta": raw["rope_theta"] * factor,
                                         "factor": factor ** (2 / head_dim)})

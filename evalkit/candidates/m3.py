@@ -104,7 +104,8 @@ def index_runs(benchmark: Benchmark, cfg: Any, m3: Any, encoder, cache_dir: Path
     mode, doc_sep = m3.mode, benchmark.protocol.get("doc_sep", " ")
     info = encoder.info
     benchmark.protocol[f"{name}_model"] = (f"{info['model']} (commit {info.get('commit')}, weights "
-                                         f"{info['weights_hash'][:12]}, heads {info['heads_hash'][:12]}, {info['dtype']})")
+                                         f"{info['weights_hash'][:12]}, heads {info['heads_hash'][:12]}, "
+                                         f"{info['dtype']})")
     stores = list({id(benchmark.stores[lang]): benchmark.stores[lang] for lang in benchmark.queries}.values())
     indexes = dict(zip(map(id, stores), index_corpora(stores, encoder, doc_sep, m3.shard_docs,
                                                       cache_dir or default_cache_dir())))

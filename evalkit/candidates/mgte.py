@@ -26,7 +26,6 @@ from evalkit.contracts import Benchmark, Run
 from evalkit.errors import EvalkitError
 
 MODES = ("dense", "sparse", "dense_sparse")
-MAX_POSITIONS = 8192
 
 
 def _two_weights(v: list[float]) -> str | None:
@@ -70,8 +69,8 @@ def build_mgte_encoder(mgte: Any, progress: bool | None = None):
     info = {**loaded.info, "dtype": dtype, "heads_hash": loaded.info["weights_hash"]}   # the head is in the weights
     encoder = LoadedModel(loaded.model.gte, loaded.tokenizer, info)
     m3 = LoadedM3(encoder=encoder, sparse_linear=loaded.model.classifier, colbert_linear=None, info=info)
-    return MgteEncoder(m3, M3Settings(mgte.max_length, mgte.query_max_length, mgte.batch_tokens, device),
-                            mgte.dimension, progress=progress)
+    settings = M3Settings(mgte.max_length, mgte.query_max_length, mgte.batch_tokens, device)
+    return MgteEncoder(m3, settings, mgte.dimension, progress=progress)
 
 
 def _check(cfg: Any) -> None:

@@ -41,4 +41,43 @@ def test_long_context_sweep_writes_the_bucket_comparison(tmp_path):
     rows = [r for r in section.splitlines() if r.startswith(("| gte ", "| bge_m3 ", "| qwen3 "))]
     assert len(rows) == 5 * len(re.findall(r"^\| (<=|\d|>)", compare.split("## ndcg@10 per document-length bucket")[1]
                                            .split("\n## ")[0], re.M))
-    assert "## Quality versus cost: ndcg@10" in compare
+    cost = compare.split("## Quality versus cost: ndcg@10")[1].split("\n## ")[0]
+    header = next(r for r in cost.splitlines() if r.startswith("| system"))
+    columns = [c.strip() for c in header.strip("|").split("|")]
+    table = {c[0]: c for c in ([x.strip() for x in r.strip("|").split("|")] for r in cost.splitlines()
+                               if r.startswith(("| gte ", "| bge_m3 ", "| qwen3 ")))}
+    assert len(table) == len(SYSTEMS)
+    for name in SYSTEMS:   # each system's pairs and tokens as its own run counted them
+        eff = json.loads((runs[name] / "metrics.json").read_text())["efficiency"]
+        row = next(r for label, r in table.items() if _label_of(name) == label)
+        assert int(row[columns.index("pairs scored")].replace(",", "")) == eff["pairs_scored"]
+        assert int(row[columns.index("tokens")].replace(",", "")) == eff["tokens"]
+        candidates = sum(1 for f in (runs[name] / "runs").glob("first_stage.*.trec") for _ in f.open())
+        assert (eff["pairs_scored"] > candidates) == (SYSTEMS[name] == "maxp")   # chunks are pairs too
+
+
+def _label_of(run_name: str) -> str:
+    """lc-gte-8192-truncate -> the comparison's system label 'gte max_length=8192 long_docs=truncate'."""
+    _, reranker, length, strategy = run_name.split("-")
+    return f"{reranker} max_length={length} long_docs={strategy}"
+
+
+def test_from_which_length_names_the_suffix_of_significant_buckets():
+    """Hand-worked: the note names, per system, the shortest bucket from which every longer bucket is
+    significantly on the same side of the baseline."""
+    import pandas as pd
+
+    from evalkit.report.tables import from_which_length
+
+    buckets = ["<=512", "513-1024", "1025-2048", ">2048"]
+    rows = [("maxp", b, d, s) for b, d, s in (("<=512", -0.01, False), ("513-1024", -0.05, True),
+                                               ("1025-2048", 0.02, True), (">2048", -0.1, True))]
+    rows += [("full", b, d, s) for b, d, s in (("<=512", 0.0, False), ("513-1024", 0.03, True),
+                                               ("1025-2048", 0.04, True), (">2048", 0.05, True))]
+    rows += [("noise", b, d, False) for b, d in (("<=512", 0.1), ("513-1024", -0.2), ("1025-2048", 0.1),
+                                                 (">2048", -0.3))]
+    diffs = pd.DataFrame(rows, columns=["system", "group", "diff", "significant"])
+    note = from_which_length(diffs, buckets)
+    assert note == ("From which length: maxp: behind the baseline from bucket >2048 on; "
+                    "full: ahead of the baseline from bucket 513-1024 on; "
+                    "noise: no significant difference in the longest bucket (>2048).")

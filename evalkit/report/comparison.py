@@ -41,11 +41,16 @@ class System:
     efficiency: dict = field(default_factory=dict)   # metrics.json's `efficiency` (empty: no rerank stage)
 
 
+COST_FIELDS = ("pairs_scored", "tokens", "stage_seconds", "pairs_per_s", "ms_per_query", "p50_ms", "p95_ms",
+               "flops_per_pair")   # read from each run's metrics.json `efficiency`
+
+
 @dataclass
 class Cost:
     """Quality against the rerank stage's cost: one row per system and language (avg = macro)."""
     metric: str
-    points: pd.DataFrame      # system, lang, quality, pairs_per_s, ms_per_query, p50_ms, p95_ms, flops_per_pair,
+    points: pd.DataFrame      # system, lang, quality, pairs_scored, tokens, stage_seconds, pairs_per_s, ms_per_query,
+                              # p50_ms, p95_ms, flops_per_pair,
                               # measured_on, front (macro rows: on the Pareto front of pairs/s vs quality)
     caveat: str               # one line naming where each timing was measured, when the setups differ
     unmeasured: dict          # system -> why it has no speed figure (no rerank stage, served from the cache)
@@ -283,11 +288,9 @@ def cost_view(systems: list[System], cis: pd.DataFrame, metrics: list[str]) -> C
             continue
         for lang in [*sorted({g for (name, g) in part.index if name == s.name} - {MACRO}), MACRO]:
             rows.append(dict(system=s.name, lang=lang, quality=float(part[(s.name, lang)]),
-                             **{k: eff.get(k) for k in ("pairs_per_s", "ms_per_query", "p50_ms", "p95_ms",
-                                                         "flops_per_pair")},
+                             **{k: eff.get(k) for k in COST_FIELDS},
                              measured_on=measured_on(eff)))
-    points = pd.DataFrame(rows, columns=["system", "lang", "quality", "pairs_per_s", "ms_per_query", "p50_ms",
-                                         "p95_ms", "flops_per_pair", "measured_on"])
+    points = pd.DataFrame(rows, columns=["system", "lang", "quality", *COST_FIELDS, "measured_on"])
     macro = points.lang == MACRO
     points["front"] = False
     points.loc[macro, "front"] = pareto_front(list(zip(points.loc[macro, "pairs_per_s"], points.loc[macro, "quality"])))

@@ -107,19 +107,24 @@ def bucket_sections(c: Comparison) -> list[Section]:
 
 
 def from_which_length(diffs: pd.DataFrame, buckets: list[str]) -> str:
-    """Per system, the shortest bucket from which it is significantly below the baseline in that bucket and every
-    longer one (the length from which, say, full context beats MaxP), or that there is none."""
+    """Per system, the shortest bucket from which it is significantly behind (or ahead of) the baseline in that
+    bucket and every longer one: the length from which, say, full context beats MaxP; or that the longest bucket
+    shows no significant difference."""
     parts = []
     for system, part in diffs.groupby("system", sort=False):
-        below = {str(r.group): bool(r.significant and r.diff < 0) for r in part.itertuples()}
-        ordered = [b for b in buckets if b in below and b != "no relevant"]
-        start = None
+        sign = {str(r.group): (0 if not r.significant else -1 if r.diff < 0 else 1) for r in part.itertuples()}
+        ordered = [b for b in buckets if b in sign and b != "no relevant"]
+        if not ordered or sign[ordered[-1]] == 0:
+            parts.append(f"{system}: no significant difference in the longest bucket"
+                         + (f" ({ordered[-1]})" if ordered else ""))
+            continue
+        side, start = sign[ordered[-1]], ordered[-1]
         for b in reversed(ordered):
-            if not below[b]:
+            if sign[b] != side:
                 break
             start = b
-        parts.append(f"{system}: below {f'from bucket {start} on' if start else 'not significantly in the longest bucket'}")
-    return "Baseline ahead: " + "; ".join(parts) + "." if parts else ""
+        parts.append(f"{system}: {'behind' if side < 0 else 'ahead of'} the baseline from bucket {start} on")
+    return "From which length: " + "; ".join(parts) + "." if parts else ""
 
 
 def ceiling_section(c: Comparison) -> Section:
@@ -192,6 +197,10 @@ def _num(value) -> str:
     return "–" if value is None or pd.isna(value) else f"{value:,.1f}" if value >= 10 else f"{value:.3g}"
 
 
+def _count(value) -> str:
+    return "–" if value is None or pd.isna(value) else f"{int(value):,}"
+
+
 def cost_section(c: Comparison) -> Section | None:
     """Quality versus cost: per system its macro and per-language quality, pairs/s, ms/query and per-query
     latency, the Pareto front marked; the caveat first when timings come from different setups."""
@@ -205,18 +214,21 @@ def cost_section(c: Comparison) -> Section | None:
         flops = "–" if pd.isna(r.flops_per_pair) else f"{r.flops_per_pair / 1e9:.3g}"
         rows.append([system, "◆" if r.front else "", pct(r.quality),
                      *(pct(by_lang.loc[lang, "quality"]) if lang in by_lang.index else "–" for lang in langs),
+                     _count(r.pairs_scored), _count(r.tokens), _num(r.stage_seconds),
                      _num(r.pairs_per_s), _num(r.ms_per_query), f"{_num(r.p50_ms)} / {_num(r.p95_ms)}", flops,
                      r.measured_on])
-    rows += [[system, "", "–", *("–" for _ in langs), "–", "–", "–", "–", why]
+    rows += [[system, "", "–", *("–" for _ in langs), "–", "–", "–", "–", "–", "–", "–", why]
              for system, why in cost.unmeasured.items()]
-    note = (f"{cost.metric} ×100 against the rerank stage's speed (metrics.json `efficiency`): pairs/s = pairs "
+    note = (f"{cost.metric} ×100 against the rerank stage's cost (metrics.json `efficiency`): pairs scored (chunks, "
+            f"for a chunking run), model tokens and stage seconds as the run counted them; pairs/s = pairs "
             f"scored / stage wall time; ms/query = stage time / queries (amortised); p50/p95 = per-query latency "
             f"(local models: a probe of single-query calls, cache bypassed; endpoints: per request); ◆ = on the "
             f"Pareto front of pairs/s and {cost.metric} (avg): no other system is both faster and better")
     if cost.caveat:
         note = f"{cost.caveat}. {note}"
     return Section(f"Quality versus cost: {cost.metric}", protocol_line(c.protocol), note,
-                   ["system", "front", f"{cost.metric} avg", *langs, "pairs/s", "ms/query", "p50 / p95 ms",
+                   ["system", "front", f"{cost.metric} avg", *langs, "pairs scored", "tokens", "stage s", "pairs/s",
+                    "ms/query", "p50 / p95 ms",
                     "GFLOP/pair", "measured on"], rows)
 
 

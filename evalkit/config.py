@@ -168,6 +168,8 @@ class TableConfig:
     tolerance: float = setting(0.05, at_least(0.0, "a number"))  # |evalkit - published| in points for OK
     stand_in: bool = setting(False, any_value)                   # stand-in data: the page says so in a banner
     sources: dict[str, Optional[str]] = setting(check=any_value, factory=dict)   # column data: hub id or directory
+    languages: Optional[list[str]] = setting(None, optional(unique_langs))   # multilingual columns (None: all)
+    datasets: dict[str, list[str]] = setting(check=any_value, factory=dict)   # beir / loco columns' datasets
     columns: dict[str, Any] = setting(check=_table_part(("label", "benchmark", "metric", "protocol")), factory=dict)
     rows: dict[str, Any] = setting(check=_table_part(("label", "published")), factory=dict)
     cell: Optional[str] = setting(None, optional(run_name))       # <column>-<row> of this run ("all": the sweep)

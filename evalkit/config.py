@@ -157,6 +157,16 @@ def _table_part(need: tuple[str, ...]):
     return check
 
 
+NO_CELL = "none-chosen"   # a table preset's own table.cell: it runs as a sweep, or one cell is picked
+
+
+def _cell(value: Optional[str]) -> str | None:
+    if value == NO_CELL:
+        return ("a table preset runs as a sweep (evalkit --multirun experiment=<table>) or one cell at a time "
+                "(evalkit experiment=<table> +experiment/<table>=<column>-<row>; docs/paper.md)")
+    return None if value is None else run_name(value)
+
+
 @dataclass
 class TableConfig:
     """A paper-table preset (experiment=mgte_table5): the page's cells, where their data lives, and which cell a
@@ -172,7 +182,7 @@ class TableConfig:
     datasets: dict[str, list[str]] = setting(check=any_value, factory=dict)   # beir / loco columns' datasets
     columns: dict[str, Any] = setting(check=_table_part(("label", "benchmark", "metric", "protocol")), factory=dict)
     rows: dict[str, Any] = setting(check=_table_part(("label", "published")), factory=dict)
-    cell: Optional[str] = setting(None, optional(run_name))       # <column>-<row> of this run ("all": the sweep)
+    cell: Optional[str] = setting(None, _cell)                    # <column>-<row> of this run
 
 
 @dataclass

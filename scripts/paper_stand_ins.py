@@ -8,7 +8,7 @@ The texts are the sample's (written for evalkit, not MIRACL's): the numbers are 
 metrics, but they are not the paper's benchmarks, and the page says so (table.stand_in=true). Layouts:
   miracl  the sample itself (miracl-v1.0-{lang}/..., miracl-corpus-v1.0-{lang}/docs-0.jsonl.gz)
   mldr    mldr-v1.0-{lang}/test.jsonl.gz {query_id, query, positive_passages, negative_passages}, corpus.jsonl.gz
-  mkqa    {lang}.jsonl {id, question, answers} (answer = the sample's answer span) + corpus.jsonl.gz {_id, title, text}
+  mkqa    {lang}.jsonl {id, question, answers} (the sample's queries with an answer span, the span as answer) + corpus.jsonl.gz {_id, title, text}
   beir    scifact/ (first language), nfcorpus/ (second): corpus.jsonl, queries.jsonl, qrels/test.tsv
   loco    LoCoV1-Queries/documents/<task>_test.jsonl, LoCoV1-Documents/documents/<task>_test.jsonl (gov_report,
           qmsum from the first two languages)
@@ -36,7 +36,8 @@ def _tsv(path: Path) -> list[list[str]]:
 def read_sample(lang: str, queries: int) -> dict:
     """The first `queries` queries of one sample language with their judgments, answer spans and the corpus."""
     base = SAMPLE / f"miracl-v1.0-{lang}"
-    topics = _tsv(base / "topics" / f"topics.miracl-v1.0-{lang}-dev.tsv")[:queries]
+    every = _tsv(base / "topics" / f"topics.miracl-v1.0-{lang}-dev.tsv")
+    topics = every[:queries]
     keep = {qid for qid, _ in topics}
     qrels: dict[str, dict[str, int]] = {}
     for qid, _, docid, grade in _tsv(base / "qrels" / f"qrels.miracl-v1.0-{lang}-dev.tsv"):
@@ -46,9 +47,9 @@ def read_sample(lang: str, queries: int) -> dict:
         docs = {d["docid"]: d for d in map(json.loads, f)}
     spans = {}
     for qid, docid, start, end in _tsv(base / "spans" / f"spans.miracl-v1.0-{lang}-dev.tsv"):
-        if qid in keep and qid not in spans:
-            spans[qid] = docs[docid]["text"][int(start):int(end)]
-    return {"topics": topics, "qrels": qrels, "docs": docs, "spans": spans}
+        spans.setdefault(qid, docs[docid]["text"][int(start):int(end)])
+    answered = [(q, t) for q, t in every if spans.get(q, "").strip()][:queries]   # MKQA: queries with an answer
+    return {"topics": topics, "qrels": qrels, "docs": docs, "spans": spans, "answered": answered}
 
 
 def _jsonl(path: Path, records) -> None:
@@ -94,8 +95,7 @@ def write_mldr(out: Path, data: dict[str, dict]) -> Path:
 def write_mkqa(out: Path, data: dict[str, dict]) -> tuple[Path, Path]:
     root, corpus = out / "mkqa", out / "mkqa-corpus"
     for lang, d in data.items():
-        _jsonl(root / f"{lang}.jsonl", [{"id": q, "question": t, "answers": [d["spans"][q]]}
-                                        for q, t in d["topics"] if d["spans"].get(q, "").strip()])
+        _jsonl(root / f"{lang}.jsonl", [{"id": q, "question": t, "answers": [d["spans"][q]]} for q, t in d["answered"]])
     _jsonl(corpus / "corpus.jsonl.gz", [{"_id": i, "title": doc.get("title", ""), "text": doc["text"]}
                                         for d in data.values() for i, doc in d["docs"].items()])
     return root, corpus

@@ -191,8 +191,9 @@ def _banner(page: Page) -> list[str]:
 def render_markdown(page: Page) -> str:
     spec, cols = page.spec, list(page.spec["columns"])
     lines = [f"# {spec.get('title') or spec['name']}", ""]
-    lines += [f"> {b}" if i == 0 and page.stand_in else b for i, b in enumerate(_banner(page))]
-    lines += ["", "| system | " + " | ".join(spec["columns"][c]["label"] for c in cols) + " |",
+    for i, b in enumerate(_banner(page)):
+        lines += [f"> {b}" if i == 0 and page.stand_in else b, ""]
+    lines += ["| system | " + " | ".join(spec["columns"][c]["label"] for c in cols) + " |",
               "|---|" + "---|" * len(cols)]
     for row, info in spec["rows"].items():
         lines.append(f"| {info['label']} | " + " | ".join(_summary(page.cells[c, row]) for c in cols) + " |")

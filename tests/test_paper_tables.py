@@ -163,7 +163,7 @@ def test_page_from_a_fixture_sweep_has_hand_checked_verdicts(fixture_sweep):
     assert "OK when |evalkit − published| <= 0.05" in md and "status: secondary" in md
     assert "STAND-IN" in md                                                     # a local source: a stand-in
     # per language: MLDR has ar / de for gte
-    section = md.split("## MLDR nDCG@10 per language")[1].split("\n## ")[0]
+    section = md.split("## MLDR nDCG@10 per language / dataset")[1].split("\n## ")[0]
     assert "| gte-multilingual-reranker-base (304M) | 80.00 | 77.46 |" in section
     # every cell's command, the not-run ones included
     for cell in [paper_table.cell_name(c, r) for c in ("mldr", "miracl", "mkqa", "beir")

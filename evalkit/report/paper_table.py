@@ -199,15 +199,10 @@ def render_markdown(page: Page) -> str:
         lines.append(f"| {info['label']} | " + " | ".join(_summary(page.cells[c, row]) for c in cols) + " |")
     lines += ["", "## Protocol per column", ""]
     lines += [f"- **{spec['columns'][c]['label']}**: {spec['columns'][c]['protocol']}" for c in cols]
-    for c in cols:
-        langs = sorted({k for row in spec["rows"] for k in page.cells[c, row].by_language})
-        if langs:
-            lines += ["", f"## {spec['columns'][c]['label']} per language (evalkit, x100; the sources give "
-                          "published averages only)", "", "| system | " + " | ".join(langs) + " |",
-                      "|---|" + "---|" * len(langs)]
-            for row, info in spec["rows"].items():
-                by = page.cells[c, row].by_language
-                lines.append(f"| {info['label']} | " + " | ".join(_num(by.get(k)) for k in langs) + " |")
+    for label, langs, rows in _language_tables(page):
+        lines += ["", f"## {label} per language / dataset (evalkit, x100; the sources give published averages only)",
+                  "", "| system | " + " | ".join(langs) + " |", "|---|" + "---|" * len(langs)]
+        lines += [f"| {system} | " + " | ".join(values) + " |" for system, values in rows]
     lines += ["", "## Commands", ""]
     for (c, row), cell in page.cells.items():
         note = f" — {cell.state}" + (f": {cell.reason}" if cell.reason else "") + \
@@ -221,11 +216,13 @@ STYLE = """
 body { font-family: sans-serif; margin: 2em; color: #222; }
 table { border-collapse: collapse; margin: 0.5em 0 1.5em; font-size: 0.9em; }
 th, td { border-bottom: 1px solid #ccc; padding: 0.3em 0.6em; text-align: right; vertical-align: top; }
+#cells td { max-width: 18em; }
 th:first-child, td:first-child { text-align: left; }
 .banner { background: #fff3cd; border: 1px solid #d9b44a; padding: 0.6em; }
 .OK { background: #e3f4e1; } .FAIL { background: #f8d7d7; } .failed { background: #f8d7d7; }
 .not-run, .no-published-value { background: #eee; color: #555; }
-details summary { cursor: pointer; } code { font-size: 0.8em; word-break: break-all; }
+details summary { cursor: pointer; } details { text-align: left; }
+code { display: block; font-size: 0.75em; white-space: pre-wrap; word-break: break-all; }
 """
 
 
@@ -240,32 +237,41 @@ def _html_cell(cell: Cell) -> str:
             f"<summary>command</summary>{detail}<code>{escape(cell.command)}</code></details></td>")
 
 
-def render_html(page: Page) -> str:
-    spec, cols = page.spec, list(page.spec["columns"])
-    title = spec.get("title") or spec["name"]
-    banner = _banner(page)
-    head = "".join(f"<th>{escape(spec['columns'][c]['label'])}</th>" for c in cols)
-    body = "".join(f"<tr><td>{escape(info['label'])}</td>" + "".join(_html_cell(page.cells[c, row]) for c in cols)
-                   + "</tr>" for row, info in spec["rows"].items())
-    protocol = "".join(f"<li><b>{escape(spec['columns'][c]['label'])}</b>: {escape(spec['columns'][c]['protocol'])}"
-                       "</li>" for c in cols)
-    per_lang = ""
-    for c in cols:
+def _language_tables(page: Page) -> list[tuple[str, list[str], list[tuple[str, list[str]]]]]:
+    """Per column that has runs: (label, its languages / datasets / tasks, [(system, values x100)])."""
+    spec, out = page.spec, []
+    for c, col in spec["columns"].items():
         langs = sorted({k for row in spec["rows"] for k in page.cells[c, row].by_language})
         if langs:
-            rows = "".join(f"<tr><td>{escape(info['label'])}</td>" + "".join(
-                f"<td>{_num(page.cells[c, row].by_language.get(k))}</td>" for k in langs) + "</tr>"
-                for row, info in spec["rows"].items())
-            per_lang += (f"<h3>{escape(spec['columns'][c]['label'])} per language (evalkit, x100)</h3><table><thead>"
-                         f"<tr><th>system</th>{''.join(f'<th>{escape(k)}</th>' for k in langs)}</tr></thead>"
-                         f"<tbody>{rows}</tbody></table>")
-    notes = "".join(f"<p class=\"{'banner' if i == 0 and page.stand_in else 'note'}\">{escape(b)}</p>"
-                    for i, b in enumerate(banner))
-    return (f"<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<link rel=\"icon\" href=\"data:,\">"
-            f"\n<title>{escape(title)}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<h1>{escape(title)}</h1>\n"
-            f"{notes}\n<table id=\"cells\"><thead><tr><th>system</th>{head}</tr></thead><tbody>{body}</tbody></table>\n"
-            f"<h2>Protocol per column</h2><ul>{protocol}</ul>\n<h2>Per language</h2>{per_lang or '<p>none run</p>'}\n"
-            "</body>\n</html>\n")
+            out.append((col["label"], langs, [(info["label"], [_num(page.cells[c, row].by_language.get(k))
+                                                               for k in langs]) for row, info in spec["rows"].items()]))
+    return out
+
+
+def _html_table(header: list[str], rows: list[list[str]], html_cells: bool = False, ident: str = "") -> str:
+    head = "".join(f"<th>{escape(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(c if html_cells and i else f"<td>{escape(c)}</td>" for i, c in enumerate(r))
+                   + "</tr>" for r in rows)
+    return f"<table{ident}><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>\n"
+
+
+def render_html(page: Page) -> str:
+    spec, cols = page.spec, list(page.spec["columns"])
+    title = escape(spec.get("title") or spec["name"])
+    notes = "".join(f"<p class=\"{'banner' if i == 0 and page.stand_in else 'note'}\">{escape(b)}</p>\n"
+                    for i, b in enumerate(_banner(page)))
+    cells = _html_table(["system", *(spec["columns"][c]["label"] for c in cols)],
+                        [[info["label"], *(_html_cell(page.cells[c, row]) for c in cols)]
+                         for row, info in spec["rows"].items()], html_cells=True, ident=' id="cells"')
+    protocol = "".join(f"<li><b>{escape(spec['columns'][c]['label'])}</b>: {escape(spec['columns'][c]['protocol'])}"
+                       "</li>" for c in cols)
+    languages = "".join(f"<h3>{escape(label)} per language / dataset (evalkit, x100)</h3>\n"
+                        + _html_table(["system", *langs], [[system, *values] for system, values in rows])
+                        for label, langs, rows in _language_tables(page)) or "<p>no cell has run</p>"
+    return ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<link rel=\"icon\" "
+            f"href=\"data:,\">\n<title>{title}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<h1>{title}</h1>\n"
+            f"{notes}{cells}<h2>Protocol per column</h2>\n<ul>{protocol}</ul>\n"
+            f"<h2>Per language (dataset, task)</h2>\n{languages}</body>\n</html>\n")
 
 
 def write_page(sweep_dir: Path, out: Optional[Path] = None) -> list[Path]:

@@ -160,7 +160,7 @@ def test_page_from_a_fixture_sweep_has_hand_checked_verdicts(fixture_sweep):
     assert sum(c.endswith(" OK") for r in rows.values() for c in r) == 2
     assert sum(c.startswith("not run") for r in rows.values() for c in r) == 8
     assert "benchmark.source=x: no directory scifact/ (exit 2)" in md           # the failed cell says why
-    assert "OK when |evalkit − published| <= 0.05" in md and "status: secondary" in md
+    assert "OK when |evalkit − published| <= 0.05 (table.tolerance)" in md and "status: secondary" in md
     assert "STAND-IN" in md                                                     # a local source: a stand-in
     # per language: MLDR has ar / de for gte
     section = md.split("## MLDR nDCG@10 per language / dataset")[1].split("\n## ")[0]
@@ -169,6 +169,22 @@ def test_page_from_a_fixture_sweep_has_hand_checked_verdicts(fixture_sweep):
     for cell in [paper_table.cell_name(c, r) for c in ("mldr", "miracl", "mkqa", "beir")
                  for r in ("jina_v2", "bge_m3", "gte")]:
         assert f"  evalkit experiment=mgte_table5 table.sources.mldr=/data/mldr +experiment/mgte_table5={cell}\n" in md
+
+
+def test_a_stated_tolerance_changes_the_verdicts_and_the_page_says_so(fixture_sweep):
+    tree = yaml.safe_load((fixture_sweep / "multirun.yaml").read_text())
+    tree["table"]["tolerance"] = 0.1
+    (fixture_sweep / "multirun.yaml").write_text(yaml.safe_dump(tree, sort_keys=False))
+    page = paper_table.collect(fixture_sweep)
+    assert page.cells["miracl", "bge_m3"].state == "OK"                      # |-0.06| <= 0.1
+    assert "OK when |evalkit − published| <= 0.1 (table.tolerance)" in paper_table.render_markdown(page)
+
+
+def test_the_printed_command_composes_to_the_cell(fixture_sweep):
+    command = shlex.split(paper_table.collect(fixture_sweep).cells["mkqa", "jina_v2"].command)
+    cfg = plain(compose_cfg(command[1:]))
+    assert cfg["table"]["cell"] == "mkqa-jina_v2" and cfg["reranker"]["name"] == "jina_v2"
+    assert cfg["benchmark"]["name"] == "mkqa" and cfg["table"]["sources"]["mldr"] == "/data/mldr"
 
 
 def test_no_stand_in_banner_on_hub_sources(fixture_sweep):

@@ -22,6 +22,7 @@ from typing import Optional
 
 import yaml
 
+from evalkit.data.hub import is_local
 from evalkit.errors import EvalkitError
 from evalkit.report.published import load_tables
 from evalkit.storage.atomic import atomic_write_text
@@ -110,10 +111,6 @@ def _failures(sweep_dir: Path, name: str) -> dict[str, str]:
     return out
 
 
-def _is_local(source) -> bool:
-    return bool(source) and (str(source).startswith(("/", ".", "~")) or Path(str(source)).expanduser().exists())
-
-
 def collect(sweep_dir: Path) -> Page:
     sweep_dir = Path(sweep_dir)
     cfg = _sweep_config(sweep_dir)
@@ -139,7 +136,7 @@ def collect(sweep_dir: Path) -> Page:
                 why = "" if cell in swept else "not in this preset's sweep (hydra.sweeper.params): its first stage " \
                                                "or data is not in this evalkit yet"
                 cells[column, row] = Cell(column, row, "not run", command, published=pub, reason=why)
-    stand_in = bool(spec.get("stand_in")) or any(_is_local(v) for v in (spec.get("sources") or {}).values())
+    stand_in = bool(spec.get("stand_in")) or any(is_local(str(v)) for v in (spec.get("sources") or {}).values() if v)
     return Page(spec, cells, sweep_dir, stand_in, str(published["status"]), str(published["source"]))
 
 
@@ -182,9 +179,9 @@ def _banner(page: Page) -> list[str]:
                       "but they are not comparable with the published ones.")
     tol = float(page.spec.get("tolerance", 0.05))
     out.append(f"Cell: evalkit / published (evalkit − published) verdict, x100. OK when |evalkit − published| <= "
-               f"{tol:g}: published averages are rounded to 0.1, so {tol:g} "
-               + ("is their rounding (OK = evalkit rounds to the published value)." if tol == 0.05 else
-                  "(the stated table.tolerance)."))
+               f"{tol:g} (table.tolerance). Published averages are rounded to 0.1: "
+               + ("0.05 is that rounding, so OK means evalkit's average rounds to the published value." if tol == 0.05
+                  else f"{tol:g} also admits differences beyond that rounding."))
     return out
 
 

@@ -302,3 +302,17 @@ def test_stand_in_sweep_writes_the_page(tmp_path):
     again = plain(compose_cfg([*command[1:], *[]]))
     for section in ("benchmark", "candidates", "reranker", "metrics", "table", "run"):
         assert again[section] == recorded[section], section
+
+
+def test_a_sweep_stopped_by_a_failing_job_still_writes_the_page(tmp_path):
+    """Hydra's basic launcher stops at the first job that exits with evalkit's one-line error: the page is written
+    from that job, names its reason, and lists the cells that never started as not run."""
+    sweep = tmp_path / "sweep"
+    done = evalkit("--multirun", "experiment=mgte_table5", f"table.sources.mldr={tmp_path}/no/such/dir",
+                   f"hydra.sweep.dir={sweep}", cwd=tmp_path, timeout=300)
+    assert done.returncode != 0
+    page = paper_table.collect(sweep)
+    first = page.cells["mldr", "jina_v2"]
+    assert first.state == "failed" and "benchmark.source" in first.reason and "no/such/dir" in first.reason
+    assert [c.state for k, c in page.cells.items() if k != ("mldr", "jina_v2")] == ["not run"] * 11
+    assert (sweep / "table.md").read_text() == paper_table.render_markdown(page)

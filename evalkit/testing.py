@@ -404,3 +404,35 @@ def make_tiny_jina_v2(path: str | Path, *, seed: int = 0, hidden: int = 32, laye
     (path / "config.json").write_text(json.dumps(original, indent=2) + "\n", encoding="utf-8")
     save_file(state, path / "model.safetensors", metadata={"format": "pt"})
     return path
+
+
+def make_tiny_gte_embedding(path: str | Path, *, seed: int = 0, hidden: int = 32, layers: int = 2, heads: int = 2,
+                            intermediate: int = 64, label_maps: bool = True) -> Path:
+    """A random gte-multilingual-base checkpoint as Alibaba publish it: config.json with model_type "new" and
+    auto_map to the remote NewForTokenClassification, one model.safetensors holding the encoder under `new.`
+    (packed qkv_proj / up_gate_proj) and the sparse head as `classifier.weight` (1, hidden) / `classifier.bias`,
+    the XLM-R tokenizer. `label_maps=False` leaves id2label / label2id out of config.json (as some revisions do).
+    The head's bias is centred on a probe text so that about half of the tokens get a positive weight."""
+    from transformers import GteForTokenClassification
+
+    rope = {"rope_type": "linear", "rope_theta": 20000.0 * 8.0, "factor": 8.0 ** (2 / (hidden // heads))}
+    config = GteConfig(vocab_size=GTE_VOCAB, hidden_size=hidden, num_hidden_layers=layers, num_attention_heads=heads,
+                       intermediate_size=intermediate, max_position_embeddings=8192, num_labels=1,
+                       rope_parameters=rope)
+    state = _random_state(GteForTokenClassification, config, seed, torch.float32)
+    network = GteForTokenClassification(config).eval()
+    network.load_state_dict(state)
+    probe = _xlmr_tokenizer()(["mGTE sparse weights: 北京是中国的首都 / die Hauptstadt Chinas"], return_tensors="pt")
+    with torch.no_grad():
+        raw = network(**probe).logits[0, :, 0]
+    state["classifier.bias"] = (state["classifier.bias"] - raw.median()).contiguous()
+    original = _original_config(hidden, layers, heads, intermediate, 8192, 20000.0, 8.0)
+    original["architectures"] = ["NewModel", "NewForTokenClassification"]
+    original["auto_map"] = {**ORIGINAL_AUTO_MAP, "AutoModelForTokenClassification":
+                            "Alibaba-NLP/new-impl--modeling.NewForTokenClassification"}
+    if not label_maps:
+        original.pop("id2label"), original.pop("label2id")
+    path = make_tokenizer_dir(path)
+    (path / "config.json").write_text(json.dumps(original, indent=2) + "\n", encoding="utf-8")
+    save_file(to_original_gte_state(state), path / "model.safetensors", metadata={"format": "pt"})
+    return path

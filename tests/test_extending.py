@@ -77,6 +77,6 @@ def test_the_new_sections_are_checked_like_every_other(extended, tmp_path):
     assert out.stderr == ("evalkit: error: bad configuration: reranker.overlap.case='upper': "
                           "choose one of fold, keep\n")
     out = evalkit(extended, "reranker=none", "candidates=hybrid", "candidates.hybrid.systems=[bm25,nope]", cwd=tmp_path)
-    assert out.returncode == 2 and "choose one of bm25, dense, judged, lucene, m3, runfile" in out.stderr
+    assert out.returncode == 2 and "choose one of bm25, dense, judged, lucene, m3, mgte, runfile" in out.stderr
     out = evalkit(extended, "candidates=judged", "candidates.judged.negativez=false", cwd=tmp_path)
     assert out.returncode == 2 and "candidates.judged has: negatives" in out.stderr, out.stderr

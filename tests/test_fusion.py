@@ -57,7 +57,7 @@ def test_hybrid_fuses_the_configured_systems_and_cuts_to_depth(tmp_path, monkeyp
     assert seen == [7, 7]
     # q1: d1 and d2 tie at 1/61 + 1/63: canonical order puts d2 first; cut to 2
     assert list(runs["en"]["q1"]) == ["d2", "d1"]
-    with pytest.raises(EvalkitError, match="'hybrid' is not allowed: choose one of bm25, dense, lucene, m3, runfile"):
+    with pytest.raises(EvalkitError, match="'hybrid' is not allowed: choose one of bm25, dense, lucene, m3, mgte, runfile"):
         hybrid_candidates(bench, CandidatesConfig(name="hybrid", hybrid=HybridConfig(systems=["bm25", "hybrid"])))
 
 

@@ -62,9 +62,10 @@ def build_m3_encoder(m3: Any, progress: bool | None = None):
                      progress=progress)
 
 
-def fuse_dense_sparse(dense: dict[str, float], sparse: dict[str, float], weights) -> dict[str, float]:
-    return {d: float(combine(dense.get(d, 0.0), sparse.get(d, 0.0), None, weights))
-            for d in dict.fromkeys([*dense, *sparse])}
+def fuse_dense_sparse(dense: dict[str, float], sparse: dict[str, float], score) -> dict[str, float]:
+    """One query's dense and sparse lists fused by `score(s_dense, s_sparse)`, a document missing from a list
+    taking 0 from it (BGE-M3: compute_score's weighted mean; mGTE: s_dense + w * s_sparse)."""
+    return {d: float(score(dense.get(d, 0.0), sparse.get(d, 0.0))) for d in dict.fromkeys([*dense, *sparse])}
 
 
 def _check(cfg: Any) -> None:
@@ -87,18 +88,24 @@ def m3_candidates(benchmark: Benchmark, cfg: Any, executor: Any = None,
     if encoder is None:
         encoder = executor.m3_encoder(cfg) if executor is not None else build_m3_encoder(cfg.m3)
     with executor.session() if executor is not None else nullcontext():
-        return _runs(benchmark, cfg, encoder, cache_dir)
+        return index_runs(benchmark, cfg, cfg.m3, encoder, cache_dir,
+                          lambda d, s: combine(d, s, None, cfg.m3.weights), "m3")
 
 
-def _runs(benchmark: Benchmark, cfg: Any, encoder, cache_dir: Path | None) -> dict[str, Run]:
+def index_runs(benchmark: Benchmark, cfg: Any, m3: Any, encoder, cache_dir: Path | None, fuse,
+               name: str) -> dict[str, Run]:
+    """Every mode's run from one corpus index (dense vectors + lexical weights): the one place BGE-M3 and mGTE
+    search. `m3` is the stage's section (mode, depths, lengths, shard size); `fuse(s_dense, s_sparse)` is the
+    model's dense+sparse score; `name` labels the protocol entry (`<name>_model`) and progress."""
     from evalkit.m3.index import index_corpora
     from evalkit.m3.rescore import rescore
     from evalkit.m3.sparse_search import sparse_search
 
-    m3, mode, doc_sep = cfg.m3, cfg.m3.mode, benchmark.protocol.get("doc_sep", " ")
+    mode, doc_sep = m3.mode, benchmark.protocol.get("doc_sep", " ")
     info = encoder.info
-    benchmark.protocol["m3_model"] = (f"{info['model']} (commit {info.get('commit')}, weights {info['weights_hash'][:12]}, "
-                                      f"heads {info['heads_hash'][:12]}, {info['dtype']})")
+    benchmark.protocol[f"{name}_model"] = (f"{info['model']} (commit {info.get('commit')}, weights "
+                                         f"{info['weights_hash'][:12]}, heads {info['heads_hash'][:12]}, "
+                                         f"{info['dtype']})")
     stores = list({id(benchmark.stores[lang]): benchmark.stores[lang] for lang in benchmark.queries}.values())
     indexes = dict(zip(map(id, stores), index_corpora(stores, encoder, doc_sep, m3.shard_docs,
                                                       cache_dir or default_cache_dir())))
@@ -106,12 +113,13 @@ def _runs(benchmark: Benchmark, cfg: Any, encoder, cache_dir: Path | None) -> di
     for lang, queries in benchmark.queries.items():
         qids, index = list(queries), indexes[id(benchmark.stores[lang])]
         reps = encoder.encode([queries[q] for q in qids], m3.query_max_length, colbert=mode in ("multi_vec", "all"),
-                              desc=f"m3 queries {lang}")
+                              desc=f"{name} queries {lang}")
         if not qids:
             runs[lang] = {}
             continue
-        depth = {"dense": cfg.depth, "sparse": cfg.depth, "dense_sparse": m3.fusion_depth}.get(mode, m3.rerank_depth)
-        dense = (dict(zip(qids, exact_search(reps.dense, index, depth, f"m3 dense search [{lang}]")))
+        depth = (cfg.depth if mode in ("dense", "sparse") else m3.fusion_depth if mode == "dense_sparse"
+                 else m3.rerank_depth)
+        dense = (dict(zip(qids, exact_search(reps.dense, index, depth, f"{name} dense search [{lang}]")))
                  if mode != "sparse" else {})
         sparse = dict(zip(qids, sparse_search(reps.sparse, index, depth))) if mode in ("sparse", "dense_sparse") else {}
         if mode == "dense":
@@ -119,7 +127,7 @@ def _runs(benchmark: Benchmark, cfg: Any, encoder, cache_dir: Path | None) -> di
         elif mode == "sparse":
             run = sparse
         elif mode == "dense_sparse":
-            run = {q: fuse_dense_sparse(dense[q], sparse[q], m3.weights) for q in qids}
+            run = {q: fuse_dense_sparse(dense[q], sparse[q], fuse) for q in qids}
         else:
             run = rescore(encoder, qids, reps, dense, benchmark.stores[lang], doc_sep, mode, m3.weights,
                           m3.window_queries)

@@ -1,7 +1,8 @@
 """Where the expensive stages run: `executor=local` (this process) or `executor=ray` (a Ray actor pool).
 
 Each executor is an entry of `EXECUTORS` (local.py, ray_actors.py) whose builder takes `cfg.executor` and returns
-an object with `cross_encoder(reranker)`, `dense_encoder(candidates)`, `m3_encoder(candidates)` and `session()`:
+an object with `cross_encoder(reranker)`, `dense_encoder(candidates)`, `m3_encoder(candidates, section="m3",
+build=None)` (BGE-M3's, or mGTE's builder for `candidates.mgte`) and `session()`:
 stages that run models ask it for their model and never import this package (executors build the stages'
 models, not the reverse).
 """

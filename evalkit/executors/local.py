@@ -24,10 +24,11 @@ class LocalExecutor:
 
         return build_encoder(candidates)
 
-    def m3_encoder(self, candidates: Any):
+    def m3_encoder(self, candidates: Any, section: str = "m3", build: Any = None):
+        """BGE-M3's, or `build(candidates.<section>)` for a model behind its interface (mGTE)."""
         from evalkit.candidates.m3 import build_m3_encoder
 
-        return build_m3_encoder(candidates.m3)
+        return (build or build_m3_encoder)(getattr(candidates, section))
 
     def session(self) -> AbstractContextManager:
         return nullcontext()

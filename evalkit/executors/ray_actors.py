@@ -26,10 +26,10 @@ class RayExecutor:
 
         return RayEncoder(candidates, self.cfg)
 
-    def m3_encoder(self, candidates: Any):
+    def m3_encoder(self, candidates: Any, section: str = "m3", build: Any = None):
         from evalkit.executors.ray_m3 import RayM3Encoder
 
-        return RayM3Encoder(candidates, self.cfg)
+        return RayM3Encoder(candidates, self.cfg, section=section, **({"build": build} if build else {}))
 
     def session(self) -> AbstractContextManager:
         from evalkit.executors.ray_exec import ray_session

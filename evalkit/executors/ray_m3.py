@@ -1,4 +1,4 @@
-"""executor=ray for BGE-M3 (candidates=m3_*): the corpus index is encoded by a Ray actor pool.
+"""executor=ray for BGE-M3 and mGTE (candidates=m3_*, mgte_*): the corpus index is encoded by a Ray actor pool.
 
 Each actor holds one BGE-M3 model and turns a block of documents into dense vectors and lexical weights (one
 forward pass, the shared token-budget batching); lexical weights travel as bytes (int32 ids then float32
@@ -30,14 +30,19 @@ def _unpack(blob: bytes) -> tuple[np.ndarray, np.ndarray]:
     return np.frombuffer(blob[:4 * n], np.int32).copy(), np.frombuffer(blob[4 * n:], np.float32).copy()
 
 
+def _build_m3(section: Any, progress: bool | None = None):
+    from evalkit.candidates.m3 import build_m3_encoder
+
+    return build_m3_encoder(section, progress=progress)
+
+
 class M3EncodeActor:
-    """One BGE-M3 per actor: a block of documents -> dense vectors and packed lexical weights."""
+    """One model per actor (`build(candidates.<section>)`): a block of documents -> dense vectors and packed
+    lexical weights."""
 
-    def __init__(self, candidates: CandidatesConfig, cpus: float):
-        from evalkit.candidates.m3 import build_m3_encoder
-
-        _set_threads(candidates.m3.device, cpus)
-        self.encoder = build_m3_encoder(candidates.m3, progress=False)
+    def __init__(self, candidates: CandidatesConfig, cpus: float, section: str = "m3", build=_build_m3):
+        _set_threads(getattr(candidates, section).device, cpus)
+        self.encoder = build(getattr(candidates, section), progress=False)
 
     def __call__(self, block: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         reps = self.encoder.encode(block["text"].tolist(), self.encoder.settings.max_length)
@@ -50,16 +55,17 @@ class RayM3Encoder:
     """An M3Encoder whose `encode_groups` (the corpus index) runs on a Ray actor pool; everything else (queries,
     re-ranking) is the driver's CPU copy, in the actors' dtype, so fingerprints and the index cache key agree."""
 
-    def __init__(self, candidates: Any, executor: Any, actor_class: type = M3EncodeActor):
-        from evalkit.candidates.m3 import build_m3_encoder
-
+    def __init__(self, candidates: Any, executor: Any, actor_class: type = M3EncodeActor, section: str = "m3",
+                 build=_build_m3):
+        """`build(candidates.<section>)` makes the model (a module-level function: actors receive it pickled)."""
         candidates, self.executor = plain_config(candidates, CandidatesConfig), plain_config(executor, ExecutorConfig)
-        m3 = candidates.m3
-        device, dtype = _device_dtype(self.executor, m3.device, m3.dtype, "candidates.m3")
-        self.actor_config = dataclasses.replace(candidates, m3=dataclasses.replace(m3, device=device, dtype=dtype))
-        self.local = build_m3_encoder(dataclasses.replace(m3, device="cpu", dtype=dtype))
+        m3 = getattr(candidates, section)
+        device, dtype = _device_dtype(self.executor, m3.device, m3.dtype, f"candidates.{section}")
+        self.actor_config = dataclasses.replace(candidates, **{section: dataclasses.replace(m3, device=device,
+                                                                                               dtype=dtype)})
+        self.local = build(dataclasses.replace(m3, device="cpu", dtype=dtype))
         self.info, self.settings, self.vocab_size = self.local.info, self.local.settings, self.local.vocab_size
-        self.actor_class = actor_class
+        self.actor_class, self.section, self.build = actor_class, section, build
 
     def fingerprint(self, max_length: int | None = None) -> str:
         return self.local.fingerprint(max_length)
@@ -77,7 +83,8 @@ class RayM3Encoder:
         """(desc, texts) -> (desc, M3Reps without multi-vectors) in order, one actor-pool pass per window of
         `executor.window_texts` texts."""
         if max_length != self.settings.max_length:
-            raise EvalkitError(f"executor=ray encodes documents at candidates.m3.max_length={self.settings.max_length}")
+            raise EvalkitError(f"executor=ray encodes documents at candidates.{self.section}.max_length="
+                               f"{self.settings.max_length}")
         window: list[tuple[str, Sequence[str]]] = []
         with ray_session(self.executor.address):
             for desc, texts in groups:
@@ -93,12 +100,14 @@ class RayM3Encoder:
 
         full = [t for _, texts in window for t in texts]
         order = sorted(range(len(full)), key=lambda i: -len(full[i]))          # blocks of like lengths
-        dense = np.empty((len(full), self.local.model.config.hidden_size), dtype=np.float32)
+        width = getattr(self.local, "dimension", self.local.model.config.hidden_size)   # mGTE: the MRL cut
+        dense = np.empty((len(full), width), dtype=np.float32)
         lexical: list = [None] * len(full)
         seen = np.zeros(len(full), dtype=bool)
         if full:
             table = pa.table({"row": np.asarray(order, dtype=np.int64), "text": [full[i] for i in order]})
-            kwargs = {"candidates": self.actor_config, "cpus": self.executor.cpus_per_actor}
+            kwargs = {"candidates": self.actor_config, "cpus": self.executor.cpus_per_actor, "section": self.section,
+                      "build": self.build}
             for out in map_on_actor_pool(table, self.actor_class, kwargs, self.executor).iter_batches(
                     batch_size=None, batch_format="numpy"):
                 rows = _check_block(out, seen, self.fingerprint())
@@ -107,7 +116,7 @@ class RayM3Encoder:
                     lexical[r] = _unpack(blob)
         if not seen.all():
             raise EvalkitError(f"executor=ray: {int((~seen).sum())} of {len(full)} documents came back without "
-                               f"their BGE-M3 representations")
+                               f"their {self.section} representations")
         start = 0
         for desc, texts in window:
             stop = start + len(texts)

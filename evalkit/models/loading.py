@@ -19,8 +19,8 @@ from huggingface_hub import constants as hub_constants
 from huggingface_hub import snapshot_download
 from huggingface_hub.errors import (HFValidationError, HfHubHTTPError, LocalEntryNotFoundError,
                                     RepositoryNotFoundError, RevisionNotFoundError)
-from transformers import (AutoTokenizer, GteConfig, GteForSequenceClassification, GteModel, PreTrainedTokenizerFast,
-                          XLMRobertaForSequenceClassification, XLMRobertaTokenizerFast)
+from transformers import (AutoTokenizer, GteConfig, GteForSequenceClassification, GteForTokenClassification, GteModel,
+                          PreTrainedTokenizerFast, XLMRobertaForSequenceClassification, XLMRobertaTokenizerFast)
 from transformers.models.auto.configuration_auto import CONFIG_MAPPING
 from transformers.models.auto.modeling_auto import (MODEL_FOR_CAUSAL_LM_MAPPING, MODEL_FOR_SEQUENCE_CLASSIFICATION_MAPPING,
                                                     MODEL_MAPPING)
@@ -312,7 +312,11 @@ def load_encoder(model: str, *, revision: str | None = None, dtype: str = "fp32"
         network, report = model_class.from_pretrained(local, config=config, dtype=torch_dtype(dtype),
                                                       use_safetensors=True, attn_implementation=attn_implementation,
                                                       output_loading_info=True)
-    report = {kind: [k for k in report.get(kind) or () if not str(k).startswith("pooler.")]
+    # an unused BERT pooler may be absent or extra; gte-multilingual-base ships its sparse head (`classifier.*`,
+    # read by candidates=mgte_*) in the same file, and dense retrieval does not use it
+    extra = ("pooler.", "classifier.") if fmt == "original" else ("pooler.",)
+    report = {kind: [k for k in report.get(kind) or ()
+                     if not str(k).startswith(extra if kind == "unexpected_keys" else ("pooler.",))]
               for kind in ("missing_keys", "unexpected_keys", "mismatched_keys")}
     _check_loading_report(report, local, model_class)
     network.to(device).eval()
@@ -323,6 +327,28 @@ def load_encoder(model: str, *, revision: str | None = None, dtype: str = "fp32"
             "device": device}
     logger.info("loaded encoder %s (%s, %s format) from %s", model, model_class.__name__, fmt, local)
     return LoadedModel(model=network, tokenizer=tokenizer, info=info)
+
+
+def load_gte_token_classifier(model: str, *, revision: str | None = None, dtype: torch.dtype | str = torch.float32,
+                               device: str = "cpu", attn_implementation: str = "sdpa") -> LoadedModel:
+    """gte-multilingual-base as published (`new` encoder under `new.`, `classifier` Linear(hidden, 1): the sparse
+    head) as native `GteForTokenClassification`; one output whatever the config's label maps say."""
+    if isinstance(dtype, str):
+        dtype = torch_dtype(dtype)
+    local, commit = resolve_model_dir(model, revision)
+    raw = _read_config(local)
+    weights = _weights_files(local)
+    source = str(local / "config.json")
+    if raw.get("model_type") not in ("new", "gte"):
+        raise CheckpointError(f"{source}: model_type {raw.get('model_type')!r} is not gte-multilingual's "
+                              f"('new' or 'gte')")
+    fmt = "original" if raw["model_type"] == "new" else "native"
+    native = native_gte_config(raw, source) if fmt == "original" else dict(raw)
+    for key in ("id2label", "label2id", "num_labels"):      # published without label maps: one output regardless
+        native.pop(key, None)
+    config = GteConfig.from_dict({**native, "num_labels": 1})
+    return _load_checked(model, revision, local, commit, weights, GteForTokenClassification, config, fmt, dtype,
+                         device, attn_implementation, "new", "right")
 
 
 def model_max_length(loaded: LoadedModel) -> int:

@@ -28,11 +28,13 @@ def _job(cfg) -> None:
     try:
         _run(cfg)
     except BaseException as exc:
+        from evalkit.report.paper_table import refresh_from_job
         from evalkit.report.sweep_failure import mark
 
         marked = mark(exc)
         if marked:
             sys.stderr.write(f"evalkit: sweep job {marked[0]} failed: the sweep is marked unfinished in {marked[1]}\n")
+            refresh_from_job()                  # a paper table's page names this cell's failure
         raise
 
 

@@ -52,6 +52,11 @@ def _compare(p: argparse.ArgumentParser) -> None:
                         "instead of refusing; a banner on every table and plot names the fields")
 
 
+def _table(p: argparse.ArgumentParser) -> None:
+    p.add_argument("sweep_dir", type=Path, help="the sweep directory of `evalkit --multirun experiment=<table>`")
+    p.add_argument("--out", type=Path, help="output directory (default: the sweep directory)")
+
+
 def _regress(p: argparse.ArgumentParser) -> None:
     p.epilog = ("Metric values, thresholds and margins are x100, as in every report: --tolerance 1.0 is one point\n"
                 "(nDCG@10 60.1 -> 59.1). Run scores (--max-score-change) are the reranker's own.")
@@ -133,6 +138,7 @@ class Subcommand:
 
 SUBCOMMANDS: dict[str, Subcommand] = {                 # the one list of subcommands: --help, dispatch, parsers
     "compare": Subcommand("evalkit.report.compare_cli:main", _compare),
+    "table": Subcommand("evalkit.report.paper_table:main", _table),
     "regress": Subcommand("evalkit.gate.regress:main", _regress),
     "subset": Subcommand("evalkit.gate.subset:main", _subset),
     "merge": Subcommand("evalkit.executors.merge:main", _merge),

@@ -149,6 +149,42 @@ class RunConfig:
     overwrite: bool = setting(False, any_value)   # replace a run directory that holds another configuration's run
 
 
+def _table_part(need: tuple[str, ...]):
+    """table.columns / table.rows: name -> a mapping holding `need` (evalkit/report/paper_table.py reads them)."""
+    def check(value) -> str | None:
+        bad = [k for k, v in (value or {}).items() if not isinstance(v, dict) or any(n not in v for n in need)]
+        return f"each entry needs {', '.join(need)} (bad: {', '.join(map(str, bad))})" if bad else None
+    return check
+
+
+NO_CELL = "none-chosen"   # a table preset's own table.cell: it runs as a sweep, or one cell is picked
+
+
+def _cell(value: Optional[str]) -> str | None:
+    if value == NO_CELL:
+        return ("a table preset runs as a sweep (evalkit --multirun experiment=<table>) or one cell at a time "
+                "(evalkit experiment=<table> +experiment/<table>=<column>-<row>; docs/paper.md)")
+    return None if value is None else run_name(value)
+
+
+@dataclass
+class TableConfig:
+    """A paper-table preset (experiment=mgte_table5): the page's cells, where their data lives, and which cell a
+    run is. Unset (name null) for every other run."""
+    name: Optional[str] = setting(None, optional(run_name))       # the preset (page title, table.md)
+    title: Optional[str] = setting(None, any_value)
+    published: Optional[str] = setting(None, any_value)          # key in results/published/*.yaml
+    system: str = setting("reranked", one_of("first_stage", "reranked"))   # the metrics.json system a cell reads
+    tolerance: float = setting(0.05, at_least(0.0, "a number"))  # |evalkit - published| in points for OK
+    stand_in: bool = setting(False, any_value)                   # stand-in data: the page says so in a banner
+    sources: dict[str, Optional[str]] = setting(check=any_value, factory=dict)   # column data: hub id or directory
+    languages: Optional[list[str]] = setting(None, optional(unique_langs))   # multilingual columns (None: all)
+    datasets: dict[str, list[str]] = setting(check=any_value, factory=dict)   # beir / loco columns' datasets
+    columns: dict[str, Any] = setting(check=_table_part(("label", "benchmark", "metric", "protocol")), factory=dict)
+    rows: dict[str, Any] = setting(check=_table_part(("label", "published")), factory=dict)
+    cell: Optional[str] = setting(None, _cell)                    # <column>-<row> of this run
+
+
 @dataclass
 class Config:
     """The generic sections; evalkit/app/schema.py adds the registry entries' own sections to them."""
@@ -159,6 +195,7 @@ class Config:
     report: ReportConfig = MISSING
     executor: ExecutorConfig = field(default_factory=ExecutorConfig)
     run: RunConfig = field(default_factory=RunConfig)
+    table: TableConfig = field(default_factory=TableConfig)
 
 
 HYDRA_TARGETS = ("hydra.", "hydra_plugins.")   # Hydra's own launchers and sweepers, under the `hydra` node only

@@ -92,6 +92,10 @@ BAD = {
     "executor.window_texts": "executor.window_texts=0", "executor.max_retries": "executor.max_retries=-1",
     "run.name": "run.name=../elsewhere", "run.seed": "run.seed=-3", "run.shard": "run.shard=4/4",
     "run.overwrite": "run.overwrite=often",
+    "table.name": "table.name=../up", "table.title": "table.title=[t]", "table.published": "table.published=[p]",
+    "table.system": "table.system=both", "table.tolerance": "table.tolerance=-1", "table.stand_in": "table.stand_in=often",
+    "table.sources": "table.sources=[s]", "table.languages": "table.languages=[es,es]", "table.datasets": "table.datasets=[d]",
+    "table.columns": "table.columns=[c]", "table.rows": "table.rows=[r]", "table.cell": "table.cell=none-chosen",
 }
 # options that only make sense together
 PAIRS = [

@@ -1,5 +1,6 @@
 """Hydra callback: after `evalkit --multirun ...`, one combined comparison report in the sweep directory.
 
+A paper-table sweep (table.name set, experiment=mgte_table5) also gets table.md / table.html (report/paper_table.py).
 Runs of different benchmarks or splits cannot share a table (their queries differ), so a sweep over
 benchmarks gets one report per (benchmark, split): compare-<benchmark>-<split>.*; otherwise compare.*.
 Runs whose protocols differ in what a metric means (candidates.depth, ...) are refused in one line (exit 2, the runs
@@ -30,11 +31,20 @@ class CompareSweep(Callback):
 
         clear(Path(config.hydra.sweep.dir))     # a new attempt at this directory starts unmarked
 
+    def on_job_end(self, config: DictConfig, job_return: Any, **kwargs: Any) -> None:
+        from evalkit.report.paper_table import refresh_from_job
+
+        refresh_from_job()                      # a paper table's page after every job (cli.py: failed ones too)
+
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         from evalkit.report.compare_cli import expand_run_dirs, write_manifest
         from evalkit.report.formats import write_outputs
+        from evalkit.report.paper_table import is_table_sweep, write_page
 
         sweep_dir = Path(config.hydra.sweep.dir)
+        if is_table_sweep(sweep_dir):           # a paper table (experiment=mgte_table5): table.md / table.html
+            for path in write_page(sweep_dir):
+                log.info("table page: %s", path)
         runs = expand_run_dirs([sweep_dir])
         groups: dict[tuple[str, str], list[Path]] = {}
         for run in runs:

@@ -3,10 +3,10 @@
 # (job accounting: submitit learns a job's end, a cancelled one's included, from `sacct`), slurmctld, slurmd.
 #   bash scripts/slurm_local.sh start    # installs slurm-wlm slurmdbd munge mariadb-server if missing, starts,
 #                                        # waits for an idle node
-#   bash scripts/slurm_local.sh status   # exit 0 when the node answers idle/mixed/allocated
+#   bash scripts/slurm_local.sh status   # exit 0 when the node answers idle/mixed/allocated and sacct answers
 #   bash scripts/slurm_local.sh stop
-# Everything it writes (munge key, slurm.conf, slurmdbd.conf, the database, state, logs, pid files) lives in $EVALKIT_SLURM_STATE (default
-# /tmp/evalkit-slurm); /etc/slurm/slurm.conf becomes a link to its slurm.conf so sbatch/squeue find it, unless
+# Everything it writes (munge key, slurm.conf, slurmdbd.conf, the database, state, logs, pid files) lives in
+# $EVALKIT_SLURM_STATE (default /tmp/evalkit-slurm); /etc/slurm/slurm.conf becomes a link to its slurm.conf so sbatch/squeue find it, unless
 # another slurm.conf is there already (then it refuses: this is not a tool for a real cluster). No cgroup
 # plugins (proctrack/linuxproc, task/none): a container can run it. Idempotent: start on a running cluster checks it.
 set -euo pipefail
@@ -24,6 +24,12 @@ export SLURM_CONF=$CONF   # slurmdbd reads slurmdbd.conf beside it
 die() { echo "slurm_local.sh: $*" >&2; exit 1; }
 
 node_state() { sinfo -h -n "$NODE" -o %T 2>/dev/null | head -1; }
+
+# the node takes jobs and the accounting database answers (submitit polls sacct for job states)
+up() {
+  case "$(node_state)" in idle|mixed|allocated) ;; *) return 1 ;; esac
+  sacct -n -X --starttime=now >/dev/null 2>&1
+}
 
 install() {
   local p missing=0
@@ -104,7 +110,7 @@ EOF
 
 start() {
   install
-  if [ "$(node_state)" = idle ] || [ "$(node_state)" = mixed ] || [ "$(node_state)" = allocated ]; then
+  if up; then
     echo "slurm_local.sh: already up (node $NODE $(node_state))"; return
   fi
   write_config
@@ -118,8 +124,8 @@ start() {
   pgrep -F "$STATE/slurmctld.pid" >/dev/null 2>&1 || slurmctld -f "$CONF" || die "slurmctld did not start (see $STATE/slurmctld.log)"
   pgrep -F "$STATE/slurmd.pid" >/dev/null 2>&1 || slurmd -f "$CONF" || die "slurmd did not start (see $STATE/slurmd.log)"
   for _ in $(seq 60); do
+    up && { echo "slurm_local.sh: up (node $NODE $(node_state), $(nproc) CPUs, state in $STATE)"; return; }
     case "$(node_state)" in
-      idle|mixed|allocated) echo "slurm_local.sh: up (node $NODE $(node_state), $(nproc) CPUs, state in $STATE)"; return ;;
       down*|drain*) scontrol update nodename="$NODE" state=resume >/dev/null 2>&1 || true ;;
     esac
     sleep 1
@@ -166,10 +172,12 @@ stop() {
 status() {
   local s
   s=$(node_state)
-  case "$s" in
-    idle|mixed|allocated) echo "slurm_local.sh: up (node $NODE $s)" ;;
-    *) echo "slurm_local.sh: not up (sinfo: ${s:-no answer})"; return 1 ;;
-  esac
+  if up; then
+    echo "slurm_local.sh: up (node $NODE $s)"
+  else
+    echo "slurm_local.sh: not up (sinfo: ${s:-no answer}; sacct: $(sacct -n -X --starttime=now 2>&1 | head -1 || true))"
+    return 1
+  fi
 }
 
 case "${1:-}" in

@@ -70,10 +70,11 @@ def sacct(job: str) -> list[list[str]]:
 
 def settled(job: str, timeout: float = 120) -> list[list[str]]:
     """sacct(job) once no attempt is pending, running or completing (the result file can come first)."""
-    deadline = time.monotonic() + timeout
-    while any(state in ("PENDING", "RUNNING", "COMPLETING", "REQUEUED") for _, state in (rows := sacct(job))[-1:]):
+    deadline, rows = time.monotonic() + timeout, sacct(job)
+    while not rows or rows[-1][1] in ("PENDING", "RUNNING", "COMPLETING", "REQUEUED"):
         assert time.monotonic() < deadline, rows
         time.sleep(0.5)
+        rows = sacct(job)
     return rows
 
 

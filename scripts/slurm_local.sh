@@ -6,8 +6,8 @@
 #   bash scripts/slurm_local.sh status   # exit 0 when the node answers idle/mixed/allocated and sacct answers
 #   bash scripts/slurm_local.sh stop
 # Everything it writes (munge key, slurm.conf, slurmdbd.conf, the database, state, logs, pid files) lives in
-# $EVALKIT_SLURM_STATE (default /tmp/evalkit-slurm); /etc/slurm/slurm.conf becomes a link to its slurm.conf so sbatch/squeue find it, unless
-# another slurm.conf is there already (then it refuses: this is not a tool for a real cluster). No cgroup
+# $EVALKIT_SLURM_STATE (default /tmp/evalkit-slurm); /etc/slurm/slurm.conf becomes a link to its slurm.conf so
+# sbatch/squeue find it, unless another slurm.conf is there already (then it refuses: this is not a tool for a real cluster). No cgroup
 # plugins (proctrack/linuxproc, task/none): a container can run it. Idempotent: start on a running cluster checks it.
 set -euo pipefail
 
@@ -35,7 +35,7 @@ install() {
   local p missing=0
   for p in slurmctld slurmd slurmdbd munged mariadbd; do command -v $p >/dev/null || missing=1; done
   [ $missing = 0 ] && return
-  command -v apt-get >/dev/null || die "SLURM daemons missing and no apt-get to install slurm-wlm slurmdbd munge mariadb-server"
+  command -v apt-get >/dev/null || die "SLURM daemons missing and no apt-get to install them"
   (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq slurm-wlm slurmdbd munge mariadb-server \
     >/dev/null) || die "apt-get install slurm-wlm slurmdbd munge mariadb-server failed"
 }
@@ -121,7 +121,8 @@ start() {
       || die "munged did not start (see $STATE/munge/munged.log)"
   fi
   start_accounting
-  pgrep -F "$STATE/slurmctld.pid" >/dev/null 2>&1 || slurmctld -f "$CONF" || die "slurmctld did not start (see $STATE/slurmctld.log)"
+  pgrep -F "$STATE/slurmctld.pid" >/dev/null 2>&1 || slurmctld -f "$CONF" \
+    || die "slurmctld did not start (see $STATE/slurmctld.log)"
   pgrep -F "$STATE/slurmd.pid" >/dev/null 2>&1 || slurmd -f "$CONF" || die "slurmd did not start (see $STATE/slurmd.log)"
   for _ in $(seq 60); do
     up && { echo "slurm_local.sh: up (node $NODE $(node_state), $(nproc) CPUs, state in $STATE)"; return; }

@@ -56,8 +56,8 @@ def failure_line(exc: BaseException) -> str | None:
         return None
     job, task, stem = match[1], match[2], Path(match[3])
     folder = stem.parent
-    log = folder / f"{job}_{task}_log.err"
-    return f"SLURM job {job} ({_overrides(folder / f'{job}_submitted.pkl')}) failed: {_reason(log, exc)}; its log: {log}"
+    log, point = folder / f"{job}_{task}_log.err", _overrides(folder / f"{job}_submitted.pkl")
+    return f"SLURM job {job} ({point}) failed: {_reason(log, exc)}; its log: {log}"
 
 
 def _overrides(submitted: Path) -> str:

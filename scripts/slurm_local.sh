@@ -23,7 +23,7 @@ export SLURM_CONF=$CONF   # slurmdbd reads slurmdbd.conf beside it
 
 die() { echo "slurm_local.sh: $*" >&2; exit 1; }
 
-node_state() { sinfo -h -n "$NODE" -o %T 2>/dev/null | head -1; }
+node_state() { sinfo -h -n "$NODE" -o %T 2>/dev/null | head -1 || true; }
 
 # the node takes jobs and the accounting database answers (submitit polls sacct for job states)
 up() {

@@ -69,9 +69,10 @@ def sacct(job: str) -> list[list[str]]:
 
 
 def settled(job: str, timeout: float = 120) -> list[list[str]]:
-    """sacct(job) once no attempt is pending, running or completing (the result file can come first)."""
+    """sacct(job) once no task or attempt is pending, running or completing (submitit's result file, which the
+    sweep waits for, comes before the job's end)."""
     deadline, rows = time.monotonic() + timeout, sacct(job)
-    while not rows or rows[-1][1] in ("PENDING", "RUNNING", "COMPLETING", "REQUEUED"):
+    while not rows or any(state in ("PENDING", "RUNNING", "COMPLETING") for _, state in rows):
         assert time.monotonic() < deadline, rows
         time.sleep(0.5)
         rows = sacct(job)
@@ -150,7 +151,7 @@ def test_four_shard_slurm_sweep_merges_into_the_local_runs_bytes(sharded, tmp_pa
               if re.fullmatch(r"\d+_\d+", p.name)}
     assert len(arrays) == 1
     (array,) = arrays
-    assert sorted(sacct(array)) == [[f"{array}_{i}", "COMPLETED"] for i in range(4)]
+    assert sorted(settled(array)) == [[f"{array}_{i}", "COMPLETED"] for i in range(4)]
     for i, shard in enumerate(SHARDS):   # task i ran shard i: its log names the run dir it published
         log = root / "sweep" / ".submitit" / f"{array}_{i}" / f"{array}_{i}_0_log.err"
         (report,) = [line.split("report: ")[1] for line in log.read_text().splitlines()
@@ -247,3 +248,14 @@ def test_a_preempted_shard_job_is_requeued_and_resumes_from_the_pair_cache(shard
     assert not (sweep / "FAILED.txt").exists()             # the requeued attempt's mark went when it finished
     original = next(d for d in shard_dirs(sharded["root"] / "sweep") if d.name.startswith("3-"))
     assert differing(resumed, original) == []
+
+
+def test_only_submitit_sweeps_turn_a_failed_job_into_one_line():
+    from evalkit.app.slurm_jobs import failure_line, submitit_launcher
+
+    for launcher in ("slurm_cpu", "slurm_gpu", "submitit_local"):   # the YAMLs' plugin, or a plugin by name
+        assert submitit_launcher(["--multirun", f"hydra/launcher={launcher}"])
+    assert not submitit_launcher(["--multirun", "hydra/launcher=joblib_local"])
+    assert not submitit_launcher(["reranker=none"])
+    # another error that happens to quote submitit's wording is not a job failure: Hydra reports it as before
+    assert failure_line(RuntimeError("Job 3 (task: 0) with path /x/3_0_result.pkl")) is None

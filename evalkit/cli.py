@@ -25,8 +25,11 @@ def _fail(exc: Exception) -> None:
 def _job(cfg) -> None:
     """A Hydra job; one of a --multirun sweep that fails marks the sweep unfinished (evalkit/report/sweep_failure.py)
     and says where in one more line."""
+    from evalkit.report.sweep_failure import unmark
+
     try:
         _run(cfg)
+        unmark()              # an earlier attempt of this job (requeued, rerun) may have marked the sweep
     except BaseException as exc:
         from evalkit.report.paper_table import refresh_from_job
         from evalkit.report.sweep_failure import mark
@@ -84,7 +87,10 @@ def _run(cfg) -> None:
 def main() -> None:
     import hydra
 
-    hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="config")(_job)()
+    from evalkit.app.slurm_jobs import failed_jobs
+
+    with failed_jobs(sys.argv[1:]):   # a SLURM job that failed: one line naming it and its log
+        hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="config")(_job)()
 
 
 def check_group_options(overrides: list[str]) -> None:

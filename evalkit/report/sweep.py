@@ -22,6 +22,13 @@ from evalkit.errors import EvalkitError
 log = logging.getLogger(__name__)
 
 
+def _is_shard(run: Path) -> bool:
+    import yaml
+
+    config = yaml.safe_load((run / "config.yaml").read_text(encoding="utf-8")) or {}
+    return bool((config.get("run") or {}).get("shard"))
+
+
 class CompareSweep(Callback):
     def __init__(self, baseline: Optional[str] = None, test: str = "randomization", n_resamples: int = 10_000):
         self.baseline, self.test, self.n_resamples = baseline, test, n_resamples
@@ -46,6 +53,10 @@ class CompareSweep(Callback):
             for path in write_page(sweep_dir):
                 log.info("table page: %s", path)
         runs = expand_run_dirs([sweep_dir])
+        if shards := [run for run in runs if _is_shard(run)]:   # parts of one run: `evalkit merge` joins them
+            log.info("%s: %d shard run dirs (run.shard) left out of the comparison; join them with "
+                     "`evalkit merge <their dirs> --out DIR`", sweep_dir, len(shards))
+            runs = [run for run in runs if run not in shards]
         groups: dict[tuple[str, str], list[Path]] = {}
         for run in runs:
             protocol = json.loads((run / "metrics.json").read_text(encoding="utf-8"))["protocol"]

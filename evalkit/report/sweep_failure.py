@@ -61,6 +61,30 @@ def mark(exc: BaseException) -> tuple[int, Path] | None:
         return None
 
 
+def unmark() -> None:
+    """In a --multirun job that finished: drop this job's entries (left by an attempt that was requeued or rerun,
+    e.g. a SLURM job preempted and requeued); a FAILED.txt left with no entry goes. Never raises."""
+    try:
+        from hydra.core.hydra_config import HydraConfig
+        from hydra.types import RunMode
+
+        if not HydraConfig.initialized() or HydraConfig.get().mode != RunMode.MULTIRUN:
+            return
+        sweep, mine = Path(HydraConfig.get().sweep.dir), f"job {HydraConfig.get().job.num} ("
+        path = sweep / NAME
+        if not path.is_file():
+            return
+        with FileLock(str(sweep / f".{NAME}.lock")):
+            entries = path.read_text(encoding="utf-8").removeprefix(HEADER).splitlines(keepends=True)
+            kept = [e for e in entries if not e.startswith(mine)]
+            if not kept:
+                path.unlink()
+            elif len(kept) < len(entries):
+                atomic_write_text(path, HEADER + "".join(kept))
+    except Exception as problem:
+        log.warning("could not update the sweep's %s (%s)", NAME, problem)
+
+
 def clear(sweep: Path) -> None:
     """A new attempt at a sweep directory starts unmarked."""
     (Path(sweep) / NAME).unlink(missing_ok=True)

@@ -17,6 +17,7 @@ from evalkit.candidates import first_stage
 from evalkit.executors import Executor
 from evalkit.rerank import RERANKERS
 from evalkit.data.trec import write_run
+from evalkit.errors import EvalkitError
 from evalkit.data.validate import check_run_docids
 from evalkit.metrics.aggregate import summary
 from evalkit.metrics.buckets import query_buckets
@@ -73,6 +74,9 @@ def run(cfg: DictConfig, out_dir: Path) -> RunResult:
         from evalkit.metrics.answers import check_answer_measures
 
         check_answer_measures(list(cfg.metrics.measures), cfg.metrics.no_relevant)
+    if not measures(benchmark, cfg):   # an answer-match benchmark adds no recall@depth: nothing would be reported
+        raise EvalkitError(f"metrics.measures: every measure ({', '.join(not_reported(cfg))}) is cut deeper than "
+                           f"candidates.depth={cfg.candidates.depth}: raise the depth or name shallower measures")
     benchmark.protocol["doc_sep"] = cfg.benchmark.doc_sep
     timings["benchmark"] = time.perf_counter() - clock
 

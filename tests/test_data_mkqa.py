@@ -162,3 +162,16 @@ def test_cli_reports_answer_recall_at_20_and_100(mkqa, tmp_path):
     for metric in ("answer_recall@20", "answer_recall@100"):
         rows = report_rows(report, metric)
         assert rows["de"][:2] == ["3", "66.67"] and rows["fr"][:2] == ["3", "33.33"]
+
+
+def test_cli_refuses_a_depth_below_every_answer_measure(mkqa, tmp_path):
+    """At candidates.depth=10 answer_recall@20 and @100 are both cut deeper than the candidates: one line before
+    any work, not a report without a measure."""
+    source, corpus = mkqa
+    done = evalkit("experiment=mkqa", f"benchmark.source={source}", f"benchmark.corpus_source={corpus}",
+                   "benchmark.languages=[de]", "candidates=bm25", "candidates.depth=10", "reranker=none",
+                   f"hydra.run.dir={tmp_path / 'out'}", cwd=REPO, env={"EVALKIT_CACHE": tmp_path / "cache"},
+                   timeout=300)
+    assert done.returncode == 2
+    assert "metrics.measures" in done.stderr and "candidates.depth=10" in done.stderr
+    assert not (tmp_path / "out" / "report.md").exists()

@@ -81,3 +81,28 @@ def test_from_which_length_names_the_suffix_of_significant_buckets():
     assert note == ("From which length: maxp: behind the baseline from bucket >2048 on; "
                     "full: ahead of the baseline from bucket 513-1024 on; "
                     "noise: no significant difference in the longest bucket (>2048).")
+
+
+def test_systems_are_bucketed_as_the_baseline_is():
+    """An answer-match benchmark judges each system's candidates, so one query's longest relevant document (its
+    bucket) can differ by system: the comparison puts every system's query in the baseline's bucket, and the
+    per-bucket tables render instead of failing on a bucket one system lacks."""
+    import pandas as pd
+
+    from evalkit.report.comparison import System, build_comparison
+    from evalkit.report.tables import bucket_sections
+
+    def rows(buckets: dict[str, str], values: dict[str, float]) -> pd.DataFrame:
+        return pd.DataFrame([dict(lang="de", qid=q, bucket=buckets[q], metric="ndcg@10", value=v)
+                             for q, v in values.items()])
+
+    base_b, other_b = {"1": "<=512", "2": "513-1024"}, {"1": "<=512", "2": "<=512"}
+    vals = {"1": 0.5, "2": 1.0}
+    systems = [System(name, rows(b, vals), rows(b, vals), rows(b, vals),
+                      {"measures": ["ndcg@10"], "bucket_edges": [512, 1024]}, f"mkqa/bm25/{name}")
+               for name, b in (("base", base_b), ("other", other_b))]
+    c = build_comparison(systems, "base", n_resamples=200)
+    assert c.tidy.groupby(["lang", "qid"]).bucket.nunique().max() == 1
+    assert dict(zip(c.tidy[c.tidy.system == "other"].qid, c.tidy[c.tidy.system == "other"].bucket)) == base_b
+    table = bucket_sections(c)[0]
+    assert [r[:2] for r in table.rows] == [["<=512", "1"], ["513-1024", "1"]]

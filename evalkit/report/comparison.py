@@ -182,6 +182,15 @@ def check_same_queries(systems: list[System], metrics: list[str]) -> None:
                                    f"{s.name!r}); compare runs of the same benchmark, split and languages")
 
 
+def same_buckets(tidy: pd.DataFrame, baseline: str) -> pd.DataFrame:
+    """Every system's queries in the baseline's length buckets. A query's bucket is the length of its longest
+    relevant document, and an answer-match benchmark (MKQA) judges each system's own candidates, so the bucket can
+    differ by system; per-bucket pairing needs one bucket per query."""
+    base = tidy[tidy.system == baseline].drop_duplicates(["lang", "qid"]).set_index(["lang", "qid"])["bucket"]
+    keys = pd.MultiIndex.from_frame(tidy[["lang", "qid"]])
+    return tidy.assign(bucket=base.reindex(keys).astype(object).to_numpy())
+
+
 def _seed(seed: int, *parts: str) -> list[int]:
     return [seed, *(zlib.crc32(p.encode()) for p in parts)]
 
@@ -321,7 +330,7 @@ def build_comparison(systems: list[System], baseline: str, metrics: list[str] | 
         raise EvalkitError(f"--metric {unknown or metrics}: not measured by every run (common measures: {available})")
     check_same_queries(systems, metrics)
     tidy = pd.concat([s.final[s.final.metric.isin(metrics)].assign(system=s.name) for s in systems], ignore_index=True)
-    tidy = tidy[["system", "lang", "qid", "bucket", "metric", "value"]]
+    tidy = same_buckets(tidy[["system", "lang", "qid", "bucket", "metric", "value"]], baseline)
     cis = system_cis(tidy, n_resamples, seed)
     kwargs = dict(test=test, seed=seed, n_resamples=n_resamples, alpha=1 - LEVEL)
     stats = pd.concat([compare_systems(tidy, baseline, m, by="lang", **kwargs).assign(metric=m) for m in metrics])

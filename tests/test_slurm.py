@@ -239,8 +239,7 @@ def test_a_preempted_shard_job_is_requeued_and_resumes_from_the_pair_cache(shard
     done = finish(proc, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     assert settled(job) == [[job, "REQUEUED"], [job, "COMPLETED"]]
-    log = (sweep / ".submitit" / job / f"{job}_0_log.err").read_text()
-    assert "this job is preempted" in log and f"Requeued job {job}" in log
+    # (not the job's log: SLURM reopens it for the requeued attempt, so the first attempt's lines may be gone)
     (resumed,) = shard_dirs(sweep)
     counts = stats(resumed)
     pairs = sum(len(p.read_text().splitlines()) for p in (resumed / "runs").glob("reranked.*.trec"))

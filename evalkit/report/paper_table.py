@@ -205,7 +205,7 @@ def render_markdown(page: Page) -> str:
         note = f" — {cell.state}" + (f": {cell.reason}" if cell.reason else "") + \
                (f" ({cell.protocol})" if cell.protocol else "")
         lines += [f"- {spec['columns'][c]['label']}, {spec['rows'][row]['label']}{note}", "",
-                  f"  ```", f"  {cell.command}", "  ```"]
+                  "  ```", f"  {cell.command}", "  ```"]
     return "\n".join(lines) + "\n"
 
 

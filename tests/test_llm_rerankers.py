@@ -54,7 +54,9 @@ def preset(name: str, model: Path, **overrides):
 
 @pytest.fixture(scope="module")
 def qwen3_dir(tmp_path_factory):
-    return make_tiny_causal_lm(tmp_path_factory.mktemp("llm") / "tiny-qwen3", "qwen3", seed=1)
+    # seed 3: with the tiny tokenizer trained on the bundled sample, this random model's yes/no probabilities spread
+    # over 0.21-0.86 on PAIRS (seeds 1, 2 and 5 saturate below 1e-4, 0 and 4 above 0.99: no pair would differ)
+    return make_tiny_causal_lm(tmp_path_factory.mktemp("llm") / "tiny-qwen3", "qwen3", seed=3)
 
 
 @pytest.fixture(scope="module")

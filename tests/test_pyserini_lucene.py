@@ -92,10 +92,11 @@ def raw_lucene_scores(index: Path, query: str, analyzer, k1=0.9, b=0.4) -> dict[
     return scores
 
 
-def pyserini_convention(exact: dict[str, float], hits: int) -> dict[str, float]:
+def pyserini_convention(exact: dict[str, float], hits: int, ties: list | None = None) -> dict[str, float]:
     """Pyserini's run-file scores from exact float32 scores, re-derived from Anserini's ScoreTiesAdjusterReranker:
     Lucene order (score desc, docid asc), each score rounded half-up to 4 decimals, a score within 1e-4 of the
-    previous (adjusted) one lowered by 1e-6 x its run of ties, then printed with 6 decimals."""
+    previous (adjusted) one lowered by 1e-6 x its run of ties, then printed with 6 decimals. `ties` collects each
+    score's place in its run of ties."""
     out, prev, dup = {}, None, 0
     for docid, score in sorted(exact.items(), key=lambda kv: (-kv[1], kv[0]))[:hits]:
         s = np.float32(math.floor(float(np.float32(score)) * 10000.0 + 0.5) / 10000.0)
@@ -105,6 +106,8 @@ def pyserini_convention(exact: dict[str, float], hits: int) -> dict[str, float]:
         else:
             dup = 0
         out[docid], prev = float(f"{float(s):.6f}"), s
+        if ties is not None:
+            ties.append(dup)
     return out
 
 
@@ -137,7 +140,7 @@ def test_whitespace_languages_lucene_and_anserini_mode_agree(lucene, tmp_path):
     cfg = LuceneConfig(hits=1000, threads=2)
     whitespace = java_class("org.apache.lucene.analysis.core.WhitespaceAnalyzer")()
     largest_raw = largest_run = 0.0
-    compared = 0
+    compared, ties = 0, [0]
     for bench in benchmarks(tmp_path):
         for lang, queries in bench.queries.items():
             store = bench.stores[lang]
@@ -154,14 +157,15 @@ def test_whitespace_languages_lucene_and_anserini_mode_agree(lucene, tmp_path):
                 raw = raw_lucene_scores(path, text, whitespace)
                 assert set(raw) == set(exact), (lang, qid)
                 largest_raw = max([largest_raw] + [abs(raw[d] - exact[d]) for d in exact])
-                assert run[qid] == pyserini_convention(exact, 1000), (lang, qid)
+                assert run[qid] == pyserini_convention(exact, 1000, ties), (lang, qid)
                 largest_run = max([largest_run] + [abs(run[qid][d] - exact[d]) for d in run[qid]])
                 compared += len(exact)
     print(f"\n{compared} (query, document) scores: max |Lucene raw - anserini mode| = {largest_raw:.3g}, "
           f"max |Pyserini run score - anserini mode| = {largest_run:.3g}")
     assert compared > 1000
     assert largest_raw <= 1e-6                 # same float32 arithmetic (measured: 0)
-    assert 0 < largest_run <= 5e-5 + 1e-5      # Pyserini's 4-decimal rounding (+ tie steps), nothing more
+    # Pyserini's 4-decimal rounding, its 1e-6 steps down the longest run of ties, its 6-decimal print: nothing more
+    assert 0 < largest_run <= 5e-5 + 1e-6 * max(ties) + 1e-6
 
 
 RU = {"ru": {"topics": {"1": "книгами", "2": "на"},

@@ -120,15 +120,17 @@ def lang_code(v: str) -> str | None:
     return None if LANG_CODE.fullmatch(v) else "must be a language code such as en, zh or pt-br"
 
 
-def unique_langs(v: list[str]) -> str | None:
-    problem = each(lang_code)(v)
-    return problem or (f"lists {sorted({x for x in v if v.count(x) > 1})} twice" if len(set(v)) != len(v) else None)
+def unique(check):
+    """Each item passes `check`, and none is listed twice."""
+    def run(v: list[str]) -> str | None:
+        problem = each(check)(v)
+        return problem or (f"lists {sorted({x for x in v if v.count(x) > 1})} twice" if len(set(v)) != len(v) else None)
+    return run
 
 
-def unique_names(v: list[str]) -> str | None:
-    """Dataset names of a benchmark group (benchmark.datasets): non-empty, each once; the loader knows the names."""
-    problem = each(lambda x: None if str(x).strip() else "must not be empty")(v)
-    return problem or (f"lists {sorted({x for x in v if v.count(x) > 1})} twice" if len(set(v)) != len(v) else None)
+unique_langs = unique(lang_code)
+# dataset names of a benchmark group (benchmark.datasets): non-empty, each once; the loader knows the names
+unique_names = unique(lambda x: None if str(x).strip() else "must not be empty")
 
 
 def reproduces(v: dict) -> str | None:
